@@ -1,0 +1,12 @@
+from causalsynth.runner import logged
+from causalsynth.tables import TABLE_COLUMNS, collect_tables
+
+with logged(snakemake.log[0], snakemake.threads):
+    collect_tables(
+        estimates=list(snakemake.input.estimates),
+        tstr=list(snakemake.input.tstr),
+        dcr=list(snakemake.input.dcr),
+        positivity=list(snakemake.input.positivity),
+        engine=list(snakemake.input.engine),
+        outputs={k: snakemake.output[k] for k in [*TABLE_COLUMNS, *(f"{t}_md" for t in TABLE_COLUMNS)]},
+    )

@@ -1,0 +1,13 @@
+from causalsynth.privacy import run_dcr_filter
+from causalsynth.runner import logged
+
+with logged(snakemake.log[0], snakemake.threads):
+    run_dcr_filter(
+        train_path=snakemake.input.train,
+        holdout_path=snakemake.input.holdout,
+        card_path=snakemake.input.card,
+        synthetic_path=snakemake.input.synthetic,
+        params=snakemake.params.dcr,
+        out_filtered=snakemake.output.filtered,
+        out_json=snakemake.output.summary,
+    )

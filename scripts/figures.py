@@ -1,0 +1,10 @@
+from causalsynth.figures import make_all_figures
+from causalsynth.runner import logged
+
+with logged(snakemake.log[0], snakemake.threads):
+    make_all_figures(
+        tables_dir=snakemake.params.tables_dir,
+        dcr_jsons=list(snakemake.input.dcr),
+        benchmark_files=[tuple(r) for r in snakemake.params.benchmarks],
+        out_dir=snakemake.params.out_dir,
+    )

@@ -1,0 +1,16 @@
+from causalsynth.generators import run_generate
+from causalsynth.runner import logged
+
+with logged(snakemake.log[0], snakemake.threads):
+    run_generate(
+        train_path=snakemake.input.train,
+        card_path=snakemake.input.card,
+        generator=snakemake.wildcards.generator,
+        params=snakemake.params.generator_params,
+        n_rows=snakemake.params.n_rows,
+        seed=snakemake.params.seed,
+        threads=snakemake.threads,
+        out_data=snakemake.output.data,
+        out_meta=snakemake.output.meta,
+        dataset=snakemake.wildcards.dataset,
+    )

@@ -1,0 +1,14 @@
+from causalsynth.pairing import run_pairing
+
+from causalsynth.runner import logged
+
+with logged(snakemake.log[0], snakemake.threads):
+    run_pairing(
+        positivity_path=snakemake.input.positivity,
+        card_path=snakemake.input.card,
+        pool_path=snakemake.input.pool,
+        params=snakemake.params.pairing,
+        seed=snakemake.params.seed,
+        out_paired=snakemake.output.paired,
+        out_json=snakemake.output.summary,
+    )

@@ -1,0 +1,10 @@
+from causalsynth.provenance import write_provenance
+from causalsynth.runner import logged
+
+with logged(snakemake.log[0], snakemake.threads):
+    write_provenance(
+        config=snakemake.params.config,
+        cards=list(snakemake.input.cards),
+        metas=list(snakemake.input.metas),
+        out_path=snakemake.output.provenance,
+    )

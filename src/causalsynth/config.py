@@ -1,0 +1,183 @@
+"""Configuration: JSON-schema validation with defaults, name checks, and the job plan.
+
+The workflow's ``common.smk`` calls :func:`load_config` before anything runs and asks the
+:class:`Plan` which jobs exist, so the rules never re-derive the grid themselves.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from causalsynth.errors import ConfigError
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+REAL_BASE = "real"  # hybrid_real: covariates bootstrapped from the real training rows
+TRUE_ENGINE = "truth"  # the simulation engine that samples the true data-generating process
+
+
+def _with_defaults(validator_class):
+    validate_properties = validator_class.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema):
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub and name not in instance:
+                    instance[name] = copy.deepcopy(sub["default"])
+        yield from validate_properties(validator, properties, instance, schema)
+
+    return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+_Validator = _with_defaults(jsonschema.Draft202012Validator)
+
+
+def _where(error: jsonschema.ValidationError) -> str:
+    return "/".join(str(p) for p in error.absolute_path) or "(top level)"
+
+
+def validate_schema(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
+    """Validate against the schema and fill in defaults (in a copy)."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    config = copy.deepcopy(config)
+    errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"- at '{_where(e)}': {e.message}" for e in errors]
+        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+    # additionalProperties schemas hold defaults too (dataset and generator entries)
+    for section in ("datasets", "generators"):
+        for key, value in list(config[section].items()):
+            if value is None:
+                config[section][key] = {}
+    return config
+
+
+def _check_names(kind: str, names: list[str], valid: list[str], where: str) -> None:
+    unknown = [n for n in names if n not in valid]
+    if unknown:
+        raise ConfigError(f"{where}: unknown {kind} {unknown}; valid {kind}s: {', '.join(valid)}")
+
+
+def check_names(config: dict[str, Any]) -> None:
+    """Every id in the config must name a registered component (lists the valid ones)."""
+    from causalsynth.datasets import DATASETS
+    from causalsynth.estimators import ESTIMATORS
+    from causalsynth.generators import GENERATORS
+    from causalsynth.learners import LEARNERS
+
+    for ds, opts in config["datasets"].items():
+        _check_names("dataset loader", [opts.get("loader", ds)], DATASETS.names(), f"datasets/{ds}")
+    gens = list(config["generators"])
+    _check_names("generator", gens, GENERATORS.names(), "generators")
+    for g, opts in config["generators"].items():
+        _check_names(
+            "dataset", opts.get("datasets", []), list(config["datasets"]), f"generators/{g}/datasets"
+        )
+    _check_names("hybrid base", config["hybrid"]["bases"], [*gens, REAL_BASE], "hybrid/bases")
+    est = config["estimation"]
+    _check_names("estimator", est["estimators"], ESTIMATORS.names(), "estimation/estimators")
+    _check_names("learner", est["learners"], LEARNERS.names(), "estimation/learners")
+    for where, name in (
+        ("hybrid/learner", config["hybrid"]["learner"]),
+        ("pairing/learner", config["pairing"]["learner"]),
+        ("tstr/learner", config["tstr"]["learner"]),
+        ("engine/learner", config["engine"]["learner"]),
+    ):
+        if name is not None:
+            _check_names("learner", [name], LEARNERS.names(), where)
+    hybrids = [f"hybrid_{b}" for b in config["hybrid"]["bases"]]
+    _check_names("hybrid pool", [config["pairing"]["pool"]], hybrids, "pairing/pool")
+    _check_names("hybrid pool", config["engine"]["engines"], hybrids, "engine/engines")
+    if config["engine"]["estimators"] is not None:
+        _check_names("estimator", config["engine"]["estimators"], ESTIMATORS.names(), "engine/estimators")
+    if config["engine"]["datasets"] is not None:
+        _check_names("dataset", config["engine"]["datasets"], list(config["datasets"]), "engine/datasets")
+
+
+def load_config(config: dict[str, Any], check_components: bool = True) -> dict[str, Any]:
+    """Schema validation with defaults, then the name checks."""
+    config = validate_schema(config)
+    if check_components:
+        check_names(config)
+    return config
+
+
+def read_config(path: str | Path, check_components: bool = True) -> dict[str, Any]:
+    return load_config(yaml.safe_load(Path(path).read_text()) or {}, check_components)
+
+
+# Options that the workflow reads from a generator entry; the rest go to the generator.
+WORKFLOW_GENERATOR_KEYS = ("n_rows", "datasets")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The jobs a validated configuration asks for."""
+
+    config: dict[str, Any]
+
+    @property
+    def datasets(self) -> list[str]:
+        return list(self.config["datasets"])
+
+    @property
+    def reps(self) -> list[int]:
+        return list(range(1, self.config["replicates"] + 1))
+
+    def is_simulated(self, dataset: str) -> bool:
+        from causalsynth.datasets import DATASETS, SimulatedDataset
+
+        loader = self.config["datasets"][dataset].get("loader", dataset)
+        return issubclass(DATASETS.get(loader), SimulatedDataset)
+
+    def has_positivity(self, dataset: str) -> bool:
+        from causalsynth.datasets import get_dataset
+
+        opts = dict(self.config["datasets"][dataset])
+        return bool(get_dataset(dataset, opts.pop("loader", None), **opts).has_positivity_study)
+
+    def generators_for(self, dataset: str) -> list[str]:
+        gens = self.config["generators"]
+        return [g for g, o in gens.items() if "datasets" not in o or dataset in o["datasets"]]
+
+    def generator_params(self, generator: str) -> dict[str, Any]:
+        opts = self.config["generators"][generator]
+        return {k: v for k, v in opts.items() if k not in WORKFLOW_GENERATOR_KEYS}
+
+    def generator_rows(self, generator: str) -> int:
+        return int(self.config["generators"][generator].get("n_rows", self.config["synthetic_rows"]))
+
+    def hybrids_for(self, dataset: str) -> list[str]:
+        bases = self.generators_for(dataset) + [REAL_BASE]
+        return [f"hybrid_{b}" for b in self.config["hybrid"]["bases"] if b in bases]
+
+    def all_generators_for(self, dataset: str) -> list[str]:
+        return self.generators_for(dataset) + self.hybrids_for(dataset)
+
+    def positivity_datasets(self) -> list[str]:
+        pool = self.config["pairing"]["pool"]
+        return [d for d in self.datasets if self.has_positivity(d) and pool in self.hybrids_for(d)]
+
+    def engine_datasets(self) -> list[str]:
+        chosen = self.config["engine"]["datasets"]
+        return self.datasets if chosen is None else list(chosen)
+
+    def engines_for(self, dataset: str) -> list[str]:
+        engines = [e for e in self.config["engine"]["engines"] if e in self.hybrids_for(dataset)]
+        return ([TRUE_ENGINE] if self.is_simulated(dataset) else []) + engines
+
+    @property
+    def engine_estimators(self) -> list[str]:
+        return self.config["engine"]["estimators"] or self.config["estimation"]["estimators"]
+
+    @property
+    def engine_learner(self) -> str:
+        return self.config["engine"]["learner"] or self.config["estimation"]["learners"][0]
+
+    def uses_llm(self) -> bool:
+        return "great" in self.config["generators"]

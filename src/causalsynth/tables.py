@@ -1,0 +1,107 @@
+"""Gather the per-job outputs of the workflow into the result tables (CSV and Markdown)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from causalsynth.io import read_json, write_table
+
+# Columns each table must carry, in this order; extra columns follow.
+TABLE_COLUMNS: dict[str, list[str]] = {
+    "ate_preservation": [
+        "dataset", "generator", "rep", "estimator", "learner", "ate", "se", "ci_low", "ci_high",
+        "truth", "truth_kind", "bias", "covered", "real_ate", "status",
+    ],
+    "tstr": ["dataset", "generator", "rep", "metric", "value", "train_on_real"],
+    "dcr": ["dataset", "generator", "rep", "n_filtered_low", "n_filtered_high"],
+    "positivity": [
+        "dataset", "rep", "method", "estimator", "ate", "se", "ci_low", "ci_high", "truth",
+        "n_extreme", "n_added", "status",
+    ],
+    "engine": [
+        "dataset", "engine", "estimator", "learner", "n", "reps", "truth", "bias", "variance", "rmse",
+        "coverage", "ci_width",
+    ],
+    "engine_ranking": ["dataset", "engine", "spearman_vs_truth"],
+}  # fmt: skip
+
+_CELL = re.compile(r"results/privacy/(?P<dataset>[^/]+)/(?P<generator>[^/]+)/rep(?P<rep>\d+)/dcr\.json$")
+
+
+def _ordered(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    cols = TABLE_COLUMNS[name]
+    for c in cols:
+        if c not in df.columns:
+            df[c] = pd.NA
+    return df[cols + [c for c in df.columns if c not in cols]]
+
+
+def concat_cells(paths: list[str]) -> pd.DataFrame:
+    frames = [pd.read_parquet(p) for p in paths]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def dcr_table(paths: list[str]) -> pd.DataFrame:
+    """One row per synthetic set: the scalar fields of its dcr.json (distributions stay in the json)."""
+    rows = []
+    for p in paths:
+        m = _CELL.search(Path(p).as_posix())
+        summary = read_json(p)
+        row = {k: v for k, v in _flatten(summary).items() if not isinstance(v, list)}
+        if m:
+            row = {"dataset": m["dataset"], "generator": m["generator"], "rep": int(m["rep"]), **row}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            # quantile tables are keyed by level; they stay in the json for the figures
+            if v and all(_is_number(x) for x in v):
+                continue
+            out.update(_flatten(v, key + "_"))
+        else:
+            out[key] = v
+    return out
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def collect_tables(
+    estimates: list[str],
+    tstr: list[str],
+    dcr: list[str],
+    positivity: list[str],
+    engine: list[str],
+    outputs: dict[str, str],
+) -> dict[str, pd.DataFrame]:
+    """Write every table to ``outputs[name]`` (CSV) and ``outputs[name + '_md']`` (Markdown)."""
+    from causalsynth.evaluation import engine_ranking
+
+    tables = {
+        "ate_preservation": concat_cells(estimates),
+        "tstr": concat_cells(tstr),
+        "dcr": dcr_table(dcr),
+        "positivity": concat_cells(positivity),
+        "engine": concat_cells(engine),
+    }
+    tables["engine_ranking"] = engine_ranking(tables["engine"]) if len(tables["engine"]) else pd.DataFrame()
+    if isinstance(tables["engine_ranking"], list):
+        tables["engine_ranking"] = pd.DataFrame(tables["engine_ranking"])
+    for name, df in tables.items():
+        tables[name] = _ordered(df, name)
+        write_table(tables[name], outputs[name], outputs[f"{name}_md"])
+    return tables

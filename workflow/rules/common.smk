@@ -1,0 +1,216 @@
+# Validation, id lists, wildcard constraints and the named input / param functions of every rule.
+import re
+
+from causalsynth.config import REAL_BASE, TRUE_ENGINE, Plan, load_config
+from causalsynth.seeds import derive_seed
+
+# Validate (and fill defaults) before anything runs; a bad config stops here with the key named.
+config.update(load_config(config))
+PLAN = Plan(config)
+DATASETS = PLAN.datasets
+GENERATORS = sorted({g for d in DATASETS for g in PLAN.generators_for(d)})
+HYBRIDS = sorted({h for d in DATASETS for h in PLAN.hybrids_for(d)})
+ENGINES = sorted({e for d in PLAN.engine_datasets() for e in PLAN.engines_for(d)})
+N_GRID = config["engine"]["n_grid"]
+
+
+def _alternatives(ids):
+    return "|".join(re.escape(i) for i in ids) if ids else "(?!)"
+
+
+wildcard_constraints:
+    dataset=_alternatives(DATASETS),
+    generator=_alternatives(GENERATORS),
+    hybrid=_alternatives(HYBRIDS),
+    any_generator=_alternatives(GENERATORS + HYBRIDS),
+    engine=_alternatives(ENGINES),
+    rep=r"\d+",
+    n=r"\d+",
+
+
+def seed_for(stage, dataset="", generator="", estimator="", rep=""):
+    return derive_seed(config["seed"], stage, dataset, generator, estimator, rep)
+
+
+def dataset_options(wildcards):
+    return config["datasets"][wildcards.dataset]
+
+
+def generator_params(wildcards):
+    return PLAN.generator_params(wildcards.generator)
+
+
+def generator_rows(wildcards):
+    return PLAN.generator_rows(wildcards.generator)
+
+
+def generator_seed(wildcards):
+    return seed_for(
+        "generate", wildcards.dataset, wildcards.generator, rep=wildcards.rep
+    )
+
+
+def hybrid_seed(wildcards):
+    return seed_for("hybrid", wildcards.dataset, wildcards.hybrid, rep=wildcards.rep)
+
+
+def llm_folder():
+    return f"resources/llm/{config['llm']['name']}"
+
+
+def generate_inputs(wildcards):
+    inputs = {
+        "train": f"results/data/{wildcards.dataset}/train.parquet",
+        "card": f"results/data/{wildcards.dataset}/card.json",
+    }
+    if wildcards.generator == "great":
+        inputs["llm"] = f"{llm_folder()}/config.json"
+    return inputs
+
+
+def generator_threads(wildcards):
+    return 2
+
+
+def hybrid_inputs(wildcards):
+    base = wildcards.hybrid.removeprefix("hybrid_")
+    inputs = {
+        "train": f"results/data/{wildcards.dataset}/train.parquet",
+        "card": f"results/data/{wildcards.dataset}/card.json",
+    }
+    if base != REAL_BASE:
+        inputs["covariates"] = (
+            f"results/privacy/{wildcards.dataset}/{base}/rep{wildcards.rep}/filtered.parquet"
+        )
+    return inputs
+
+
+def synthetic_table(wildcards):
+    """The table a generator (base or hybrid) releases for evaluation."""
+    g = wildcards.any_generator
+    if g in HYBRIDS:
+        return f"results/hybrid/{wildcards.dataset}/{g}/rep{wildcards.rep}/pool.parquet"
+    return f"results/synthetic/{wildcards.dataset}/{g}/rep{wildcards.rep}/synthetic.parquet"
+
+
+def synthetic_meta(wildcards):
+    g = wildcards.any_generator
+    if g in HYBRIDS:
+        return f"results/hybrid/{wildcards.dataset}/{g}/rep{wildcards.rep}/meta.json"
+    return f"results/synthetic/{wildcards.dataset}/{g}/rep{wildcards.rep}/meta.json"
+
+
+def engine_source(wildcards):
+    if wildcards.engine == TRUE_ENGINE:
+        return {"card": f"results/data/{wildcards.dataset}/card.json"}
+    return {
+        "card": f"results/data/{wildcards.dataset}/card.json",
+        "pool": f"results/hybrid/{wildcards.dataset}/{wildcards.engine}/rep1/pool.parquet",
+        "meta": f"results/hybrid/{wildcards.dataset}/{wildcards.engine}/rep1/meta.json",
+    }
+
+
+# ---- target lists (pure functions of the validated config) ----
+
+
+def cells(pattern, generators_of):
+    return [
+        pattern.format(dataset=d, generator=g, rep=r)
+        for d in DATASETS
+        for g in generators_of(d)
+        for r in PLAN.reps
+    ]
+
+
+def synthetic_targets():
+    return cells(
+        "results/synthetic/{dataset}/{generator}/rep{rep}/synthetic.parquet",
+        PLAN.generators_for,
+    )
+
+
+def dcr_jsons():
+    return cells(
+        "results/privacy/{dataset}/{generator}/rep{rep}/dcr.json", PLAN.generators_for
+    )
+
+
+def hybrid_targets():
+    return cells(
+        "results/hybrid/{dataset}/{generator}/rep{rep}/meta.json", PLAN.hybrids_for
+    )
+
+
+def ate_cells():
+    real = [f"results/estimates/{d}/real/estimates.parquet" for d in DATASETS]
+    return real + cells(
+        "results/estimates/{dataset}/{generator}/rep{rep}/estimates.parquet",
+        PLAN.all_generators_for,
+    )
+
+
+def tstr_cells():
+    return cells(
+        "results/tstr/{dataset}/{generator}/rep{rep}/tstr.parquet",
+        PLAN.all_generators_for,
+    )
+
+
+def positivity_cells():
+    pool = config["pairing"]["pool"]
+    return [
+        f"results/positivity/{d}/{pool}/rep{r}/positivity.parquet"
+        for d in PLAN.positivity_datasets()
+        for r in PLAN.reps
+    ]
+
+
+def engine_cells():
+    return [
+        f"results/engine/{d}/{e}/n{n}.parquet"
+        for d in PLAN.engine_datasets()
+        for e in PLAN.engines_for(d)
+        for n in N_GRID
+    ]
+
+
+def benchmark_records():
+    """(benchmark file, rule, dataset, generator) of every generator-stage job, for the runtime figure."""
+    records = []
+    for d in DATASETS:
+        for r in PLAN.reps:
+            for g in PLAN.generators_for(d):
+                records.append(
+                    (
+                        f"results/benchmarks/generate/{d}/{g}/rep{r}.tsv",
+                        "generate",
+                        d,
+                        g,
+                    )
+                )
+                records.append(
+                    (
+                        f"results/benchmarks/dcr_filter/{d}/{g}/rep{r}.tsv",
+                        "dcr_filter",
+                        d,
+                        g,
+                    )
+                )
+            for h in PLAN.hybrids_for(d):
+                records.append(
+                    (f"results/benchmarks/hybrid/{d}/{h}/rep{r}.tsv", "hybrid", d, h)
+                )
+    return records
+
+
+TABLES = ["ate_preservation", "tstr", "dcr", "positivity", "engine", "engine_ranking"]
+FIGURES = ["ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime"]
+
+
+def all_targets(wildcards):
+    return [
+        *expand("results/tables/{table}.csv", table=TABLES),
+        *expand("results/figures/{figure}.png", figure=FIGURES),
+        "results/findings.md",
+        "results/provenance.json",
+    ]

@@ -1,0 +1,17 @@
+rule prepare_dataset:
+    output:
+        train="results/data/{dataset}/train.parquet",
+        holdout="results/data/{dataset}/holdout.parquet",
+        card="results/data/{dataset}/card.json",
+        positivity="results/data/{dataset}/positivity.parquet",
+    log:
+        "logs/data/{dataset}.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        options=dataset_options,
+        seed=config["seed"],
+    script:
+        "../../scripts/prepare_dataset.py"

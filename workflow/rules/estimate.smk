@@ -1,0 +1,139 @@
+def estimation_params():
+    return config["estimation"]
+
+
+def estimate_seed(wildcards):
+    generator = getattr(wildcards, "any_generator", "real")
+    return seed_for(
+        "estimate", wildcards.dataset, generator, rep=getattr(wildcards, "rep", "")
+    )
+
+
+def estimate_mem_mb(wildcards, attempt):
+    return 4000 * attempt
+
+
+rule estimate_real:
+    input:
+        data="results/data/{dataset}/train.parquet",
+        card="results/data/{dataset}/card.json",
+    output:
+        estimates="results/estimates/{dataset}/real/estimates.parquet",
+    log:
+        "logs/estimates/{dataset}/real.log",
+    benchmark:
+        "results/benchmarks/estimate_real/{dataset}.tsv"
+    threads: 2
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=60,
+    params:
+        estimation=estimation_params(),
+        seed=estimate_seed,
+    script:
+        "../../scripts/estimate_real.py"
+
+
+rule estimate_synthetic:
+    input:
+        data=synthetic_table,
+        meta=synthetic_meta,
+        real="results/estimates/{dataset}/real/estimates.parquet",
+        card="results/data/{dataset}/card.json",
+    output:
+        estimates="results/estimates/{dataset}/{any_generator}/rep{rep}/estimates.parquet",
+    log:
+        "logs/estimates/{dataset}/{any_generator}/rep{rep}.log",
+    benchmark:
+        "results/benchmarks/estimate_synthetic/{dataset}/{any_generator}/rep{rep}.tsv"
+    threads: 2
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=60,
+    params:
+        estimation=estimation_params(),
+        seed=estimate_seed,
+    script:
+        "../../scripts/estimate_synthetic.py"
+
+
+rule tstr:
+    input:
+        data=synthetic_table,
+        train="results/data/{dataset}/train.parquet",
+        holdout="results/data/{dataset}/holdout.parquet",
+        card="results/data/{dataset}/card.json",
+    output:
+        tstr="results/tstr/{dataset}/{any_generator}/rep{rep}/tstr.parquet",
+    log:
+        "logs/tstr/{dataset}/{any_generator}/rep{rep}.log",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        tstr=config["tstr"],
+        seed=estimate_seed,
+    script:
+        "../../scripts/tstr.py"
+
+
+rule positivity:
+    input:
+        positivity="results/data/{dataset}/positivity.parquet",
+        paired="results/pairing/{dataset}/{hybrid}/rep{rep}/paired.parquet",
+        pairing="results/pairing/{dataset}/{hybrid}/rep{rep}/pairing.json",
+        card="results/data/{dataset}/card.json",
+    output:
+        table="results/positivity/{dataset}/{hybrid}/rep{rep}/positivity.parquet",
+    log:
+        "logs/positivity/{dataset}/{hybrid}/rep{rep}.log",
+    benchmark:
+        "results/benchmarks/positivity/{dataset}/{hybrid}/rep{rep}.tsv"
+    threads: 2
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=60,
+    params:
+        estimation=estimation_params(),
+        seed=hybrid_seed,
+    script:
+        "../../scripts/positivity.py"
+
+
+def engine_params():
+    return {
+        "estimators": PLAN.engine_estimators,
+        "learner": PLAN.engine_learner,
+        "reps": config["engine"]["reps"],
+        "folds": config["estimation"]["folds"],
+        "cross_fit": config["estimation"]["cross_fit"],
+        "truncation": config["estimation"]["truncation"],
+    }
+
+
+def engine_seed(wildcards):
+    return seed_for(
+        "engine", wildcards.dataset, wildcards.engine, rep=f"n{wildcards.n}"
+    )
+
+
+rule engine:
+    input:
+        unpack(engine_source),
+    output:
+        table="results/engine/{dataset}/{engine}/n{n}.parquet",
+    log:
+        "logs/engine/{dataset}/{engine}/n{n}.log",
+    benchmark:
+        "results/benchmarks/engine/{dataset}/{engine}/n{n}.tsv"
+    threads: 2
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=120,
+    params:
+        engine=engine_params(),
+        dataset_options=dataset_options,
+        seed=engine_seed,
+    script:
+        "../../scripts/engine.py"

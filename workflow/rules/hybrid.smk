@@ -1,0 +1,40 @@
+rule hybrid:
+    input:
+        unpack(hybrid_inputs),
+    output:
+        pool="results/hybrid/{dataset}/{hybrid}/rep{rep}/pool.parquet",
+        meta="results/hybrid/{dataset}/{hybrid}/rep{rep}/meta.json",
+    log:
+        "logs/hybrid/{dataset}/{hybrid}/rep{rep}.log",
+    benchmark:
+        "results/benchmarks/hybrid/{dataset}/{hybrid}/rep{rep}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        hybrid=config["hybrid"],
+        seed=hybrid_seed,
+    script:
+        "../../scripts/hybrid.py"
+
+
+rule pairing:
+    input:
+        positivity="results/data/{dataset}/positivity.parquet",
+        card="results/data/{dataset}/card.json",
+        pool="results/hybrid/{dataset}/{hybrid}/rep{rep}/pool.parquet",
+    output:
+        paired="results/pairing/{dataset}/{hybrid}/rep{rep}/paired.parquet",
+        summary="results/pairing/{dataset}/{hybrid}/rep{rep}/pairing.json",
+    log:
+        "logs/pairing/{dataset}/{hybrid}/rep{rep}.log",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        pairing=config["pairing"],
+        seed=hybrid_seed,
+    script:
+        "../../scripts/pairing.py"

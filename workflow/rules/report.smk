@@ -1,0 +1,89 @@
+rule collect_tables:
+    input:
+        estimates=ate_cells(),
+        tstr=tstr_cells(),
+        dcr=dcr_jsons(),
+        positivity=positivity_cells(),
+        engine=engine_cells(),
+    output:
+        **{t: f"results/tables/{t}.csv" for t in TABLES},
+        **{f"{t}_md": f"results/tables/{t}.md" for t in TABLES},
+    log:
+        "logs/report/collect_tables.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/collect_tables.py"
+
+
+rule figures:
+    input:
+        tables=expand("results/tables/{table}.csv", table=TABLES),
+        dcr=dcr_jsons(),
+    output:
+        **{
+            f: report(
+                f"results/figures/{f}.png",
+                caption=f"../report/{f}.rst",
+                category="Figures",
+            )
+            for f in FIGURES
+        },
+        pdfs=expand("results/figures/{figure}.pdf", figure=FIGURES),
+    log:
+        "logs/report/figures.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        tables_dir="results/tables",
+        out_dir="results/figures",
+        benchmarks=benchmark_records(),
+    script:
+        "../../scripts/figures.py"
+
+
+rule findings:
+    input:
+        tables=expand("results/tables/{table}.csv", table=TABLES),
+    output:
+        findings=report(
+            "results/findings.md",
+            caption="../report/findings.rst",
+            category="Findings",
+        ),
+    log:
+        "logs/report/findings.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        tables_dir="results/tables",
+    script:
+        "../../scripts/findings.py"
+
+
+rule provenance:
+    input:
+        cards=expand("results/data/{dataset}/card.json", dataset=DATASETS),
+        metas=[
+            p.replace("synthetic.parquet", "meta.json") for p in synthetic_targets()
+        ]
+        + hybrid_targets(),
+        tables=expand("results/tables/{table}.csv", table=TABLES),
+    output:
+        provenance="results/provenance.json",
+    log:
+        "logs/report/provenance.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        config=config,
+    script:
+        "../../scripts/provenance.py"
