@@ -129,7 +129,7 @@ def check_outcome(df: pd.DataFrame, roles: Roles, source: str) -> None:
         raise DataError(
             source,
             col,
-            f"the outcome is constant ({df[col].iloc[0]!r} in every row); no effect can be estimated",
+            f"the outcome is constant ({df[col].iloc[0]} in every row); no effect can be estimated",
             "choose an outcome that varies",
         )
 
