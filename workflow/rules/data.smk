@@ -6,6 +6,8 @@ rule prepare_dataset:
         positivity="results/data/{dataset}/positivity.parquet",
     log:
         "logs/data/{dataset}.log",
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -23,6 +23,8 @@ rule estimate_real:
         "logs/estimates/{dataset}/real.log",
     benchmark:
         "results/benchmarks/estimate_real/{dataset}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 2
     resources:
         mem_mb=estimate_mem_mb,
@@ -46,6 +48,8 @@ rule estimate_synthetic:
         "logs/estimates/{dataset}/{any_generator}/rep{rep}.log",
     benchmark:
         "results/benchmarks/estimate_synthetic/{dataset}/{any_generator}/rep{rep}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 2
     resources:
         mem_mb=estimate_mem_mb,
@@ -67,6 +71,8 @@ rule tstr:
         tstr="results/tstr/{dataset}/{any_generator}/rep{rep}/tstr.parquet",
     log:
         "logs/tstr/{dataset}/{any_generator}/rep{rep}.log",
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=3000,
@@ -90,6 +96,8 @@ rule positivity:
         "logs/positivity/{dataset}/{hybrid}/rep{rep}.log",
     benchmark:
         "results/benchmarks/positivity/{dataset}/{hybrid}/rep{rep}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 2
     resources:
         mem_mb=estimate_mem_mb,
@@ -127,6 +135,8 @@ rule engine:
         "logs/engine/{dataset}/{engine}/n{n}.log",
     benchmark:
         "results/benchmarks/engine/{dataset}/{engine}/n{n}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 2
     resources:
         mem_mb=estimate_mem_mb,

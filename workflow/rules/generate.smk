@@ -5,6 +5,8 @@ rule prepare_llm:
         f"logs/llm/{config['llm']['name']}.log",
     benchmark:
         f"results/benchmarks/prepare_llm/{config['llm']['name']}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=4000,
@@ -45,6 +47,8 @@ rule generate:
         "logs/synthetic/{dataset}/{generator}/rep{rep}.log",
     benchmark:
         "results/benchmarks/generate/{dataset}/{generator}/rep{rep}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 2
     resources:
         mem_mb=generate_mem_mb,

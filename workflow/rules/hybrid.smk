@@ -8,6 +8,8 @@ rule hybrid:
         "logs/hybrid/{dataset}/{hybrid}/rep{rep}.log",
     benchmark:
         "results/benchmarks/hybrid/{dataset}/{hybrid}/rep{rep}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 2
     resources:
         mem_mb=4000,
@@ -29,6 +31,8 @@ rule pairing:
         summary="results/pairing/{dataset}/{hybrid}/rep{rep}/pairing.json",
     log:
         "logs/pairing/{dataset}/{hybrid}/rep{rep}.log",
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=3000,

@@ -11,6 +11,8 @@ rule dcr_filter:
         "logs/privacy/{dataset}/{generator}/rep{rep}.log",
     benchmark:
         "results/benchmarks/dcr_filter/{dataset}/{generator}/rep{rep}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -10,6 +10,8 @@ rule collect_tables:
         **{f"{t}_md": f"results/tables/{t}.md" for t in TABLES},
     log:
         "logs/report/collect_tables.log",
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -34,6 +36,8 @@ rule figures:
         pdfs=expand("results/figures/{figure}.pdf", figure=FIGURES),
     log:
         "logs/report/figures.log",
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -57,6 +61,8 @@ rule findings:
         ),
     log:
         "logs/report/findings.log",
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -79,6 +85,8 @@ rule provenance:
         provenance="results/provenance.json",
     log:
         "logs/report/provenance.log",
+    conda:
+        "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=1000,

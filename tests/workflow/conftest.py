@@ -1,0 +1,29 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def snakemake(*args, cwd=ROOT, check=True, timeout=1500):
+    """Run the Snakemake CLI of this interpreter; return the completed process."""
+    cmd = [sys.executable, "-m", "snakemake", *map(str, args)]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(cmd)} failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-8000:]}")
+    return proc
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A copy of the workflow (not of results) in a fresh directory."""
+    for item in ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "tests"):
+        src = ROOT / item
+        if src.is_dir():
+            shutil.copytree(src, tmp_path / item, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, tmp_path / item)
+    return tmp_path
