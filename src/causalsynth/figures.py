@@ -8,7 +8,9 @@ entry point of the workflow's figure rule.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -32,6 +34,7 @@ from causalsynth.findings import (  # noqa: E402
     REAL,
     absolute_error,
     check_columns,
+    deduplicate_real,
     generator_base,
     generator_group,
     is_hybrid,
@@ -43,6 +46,7 @@ from causalsynth.findings import (  # noqa: E402
 )
 from causalsynth.io import read_json
 
+log = logging.getLogger(__name__)
 # Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = {
     "black": "#000000",
@@ -403,7 +407,7 @@ def _shade_groups(ax, generators, groups, x_of) -> None:
 # --------------------------------------------------------------------------- fidelity vs error
 
 
-def fidelity_table(tstr: pd.DataFrame, ate: pd.DataFrame) -> pd.DataFrame:
+def tstr_vs_bias_table(tstr: pd.DataFrame, ate: pd.DataFrame) -> pd.DataFrame:
     """One row per (dataset, generator, metric): mean TSTR score, train-on-real score and
     mean relative |ATE error| (fraction of |truth|, or of the real-data estimate where the
     dataset has no truth). The real data itself is left out: it has no synthetic fidelity.
@@ -418,10 +422,10 @@ def fidelity_table(tstr: pd.DataFrame, ate: pd.DataFrame) -> pd.DataFrame:
     return merged[cols].reset_index(drop=True)
 
 
-def plot_fidelity_vs_error(table: pd.DataFrame, out_png, out_pdf) -> None:
+def plot_tstr_vs_bias(table: pd.DataFrame, out_png, out_pdf) -> None:
     """TSTR score against relative |ATE error|, one point per generator and dataset.
 
-    `table` is `fidelity_table(tstr, ate)`.
+    `table` is `tstr_vs_bias_table(tstr, ate)`.
     """
     title = "Predictive fidelity vs ATE error"
     if table.empty:
@@ -506,6 +510,7 @@ def plot_dcr(records: list[dict], out_png, out_pdf) -> None:
         for ax, dataset in zip(axes, datasets, strict=True):
             recs = [r for r in records if r["dataset"] == dataset]
             holdout = _mean_quantiles(r.get("holdout_quantiles") for r in recs)
+            curves = [] if holdout is None else [holdout]
             if holdout is not None:
                 handles += ax.plot(
                     holdout.to_numpy(),
@@ -518,6 +523,7 @@ def plot_dcr(records: list[dict], out_png, out_pdf) -> None:
                 q = _mean_quantiles(r.get("synthetic_quantiles") for r in recs if r["generator"] == g)
                 if q is None:
                     continue
+                curves.append(q)
                 c = base_colour(generator_base(g))
                 handles += ax.plot(
                     q.to_numpy(),
@@ -536,7 +542,10 @@ def plot_dcr(records: list[dict], out_png, out_pdf) -> None:
                     handles.append(
                         ax.axvline(float(np.mean(values)), color="#555555", lw=0.9, ls=ls, label=label)
                     )
-            ax.set_xlim(left=0)
+            # a few implausible rows far out would squeeze the body of every curve into a corner
+            tops = [q.get(0.99) for q in curves if q.get(0.99) is not None]
+            highs = [r["threshold_high"] for r in recs if r.get("threshold_high") is not None]
+            ax.set_xlim(0, 1.1 * max(tops + highs) if tops else None)
             ax.set_ylim(0, 1.01)
             ax.set_xlabel("DCR to training rows (standardized units)")
             ax.set_ylabel("cumulative share of rows")
@@ -558,18 +567,46 @@ def _mean_quantiles(quantile_dicts: Iterable[dict | None]) -> pd.Series | None:
     return pd.concat(series, axis=1).mean(axis=1).dropna().sort_index()
 
 
+_REP_DIR = re.compile(r"^rep(\d+)$")
+
+
 def load_dcr_records(paths: Iterable[str | os.PathLike]) -> list[dict]:
-    """Read the per-set `dcr.json` files the figure draws from."""
-    required = ("dataset", "generator", "synthetic_quantiles", "holdout_quantiles")
+    """Figure records from the DCR rule's `results/privacy/<dataset>/<generator>/rep<k>/dcr.json`.
+
+    The covariate DCR is drawn, the distance the filter acts on: quantiles of the synthetic and
+    holdout DCR (`distributions.covariates`) and the filter thresholds (`thresholds.lower_dcr`,
+    `thresholds.upper_dcr`). The json names its dataset; generator and replicate come from the
+    path, unless the json names them too.
+    """
     records = []
     for path in paths:
-        rec = read_json(path)
-        missing = [k for k in required if k not in rec]
-        if missing:
+        path = Path(path)
+        summary = read_json(path)
+        dist = (summary.get("distributions") or {}).get("covariates") or {}
+        missing = [
+            k for k in ("quantile_levels", "synthetic_quantiles", "holdout_quantiles") if k not in dist
+        ]
+        if "dataset" not in summary or missing:
             raise DataError(
-                str(path), missing[0], f"missing key(s) {missing}", "rerun the DCR rule that writes this file"
+                str(path),
+                "dataset" if "dataset" not in summary else f"distributions.covariates.{missing[0]}",
+                "not a DCR summary written by causalsynth.privacy.run_dcr_filter",
+                "rerun the dcr_filter rule that writes this file",
             )
-        records.append(rec)
+        rep_match = _REP_DIR.match(path.parent.name)
+        thresholds = summary.get("thresholds") or {}
+        levels = [float(q) for q in dist["quantile_levels"]]
+        records.append(
+            {
+                "dataset": summary["dataset"],
+                "generator": summary.get("generator", path.parent.parent.name),
+                "rep": summary.get("rep", int(rep_match.group(1)) if rep_match else None),
+                "synthetic_quantiles": dict(zip(levels, dist["synthetic_quantiles"], strict=True)),
+                "holdout_quantiles": dict(zip(levels, dist["holdout_quantiles"], strict=True)),
+                "threshold_low": thresholds.get("lower_dcr"),
+                "threshold_high": thresholds.get("upper_dcr"),
+            }
+        )
     return records
 
 
@@ -720,28 +757,22 @@ def read_benchmarks(files: Iterable[tuple[str | os.PathLike, str, str | None, st
     """Runtime table from Snakemake `benchmark:` TSVs given as (path, rule, dataset, generator).
 
     A benchmark file holds one row per repeat; repeats are averaged. Snakemake writes "-" or
-    "NA" where it could not measure memory, which becomes NaN.
+    "NA" where it could not measure memory, which becomes NaN. The files are not inputs of the
+    figure rule (a failed optional job leaves none), so a missing file is a row with NaN
+    seconds, counted on the figure, rather than an error that would cost the whole report.
     """
     rows = []
     for path, rule, dataset, generator in files:
-        try:
+        seconds = rss = np.nan
+        if Path(path).exists():
             bench = pd.read_csv(path, sep="\t", na_values=["-", "NA", ""])
-        except FileNotFoundError:
-            raise DataError(
-                str(path),
-                None,
-                "benchmark file not found",
-                "run the rule with its benchmark: directive, or drop it from the list",
-            ) from None
-        check_columns(bench, (BENCHMARK_SECONDS, BENCHMARK_RSS), str(path))
+            check_columns(bench, (BENCHMARK_SECONDS, BENCHMARK_RSS), str(path))
+            seconds = pd.to_numeric(bench[BENCHMARK_SECONDS], errors="coerce").mean()
+            rss = pd.to_numeric(bench[BENCHMARK_RSS], errors="coerce").mean()
+        else:
+            log.warning("benchmark file %s not found; counted as missing on the runtime figure", path)
         rows.append(
-            {
-                "rule": rule,
-                "dataset": dataset,
-                "generator": generator,
-                "seconds": pd.to_numeric(bench[BENCHMARK_SECONDS], errors="coerce").mean(),
-                "max_rss_mb": pd.to_numeric(bench[BENCHMARK_RSS], errors="coerce").mean(),
-            }
+            {"rule": rule, "dataset": dataset, "generator": generator, "seconds": seconds, "max_rss_mb": rss}
         )
     return pd.DataFrame(rows, columns=["rule", "dataset", "generator", "seconds", "max_rss_mb"])
 
@@ -750,8 +781,12 @@ def plot_runtime(table: pd.DataFrame, out_png, out_pdf) -> None:
     """Seconds and peak memory per rule and generator (mean over datasets, range as a bar)."""
     title = "Runtime per rule"
     df = table.dropna(subset=["seconds"]) if not table.empty else table
+    n_missing = len(table) - len(df)
     if df.empty:
-        return no_data_figure(title, "no benchmark files in this run", out_png, out_pdf)
+        reason = (
+            f"none of {len(table)} benchmark files found" if n_missing else "no benchmark files in this run"
+        )
+        return no_data_figure(title, reason, out_png, out_pdf)
     df = df.assign(generator=df["generator"].fillna("—").astype(str))
     rules = sorted(df["rule"].unique(), key=lambda r: -df.loc[df["rule"] == r, "seconds"].mean())
     generators = [g for g in order_generators(df["generator"].unique()) if g != "—"]
@@ -803,20 +838,16 @@ def plot_runtime(table: pd.DataFrame, out_png, out_pdf) -> None:
             ax.grid(False, axis="y")
         axes[0].set_yticks(range(len(rules)), rules)
         axes[0].invert_yaxis()
+        if n_missing:
+            fig.suptitle(f"{n_missing} of {len(table)} benchmark files missing (jobs not run)", fontsize=7)
         _figure_legend(fig, handles, ncol=5)
         _save(fig, out_png, out_pdf, title)
 
 
 # --------------------------------------------------------------------------- entry point
 
-FIGURES = (
-    "ate_by_generator",
-    "fidelity_vs_error",
-    "dcr_distributions",
-    "positivity",
-    "simulation_engine",
-    "runtime",
-)
+# Figure names as the workflow's report rule lists them; each has workflow/report/<name>.rst.
+FIGURES = ("ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime")
 
 
 def make_all_figures(
@@ -828,19 +859,19 @@ def make_all_figures(
     """Draw every figure into `out_dir` as `<name>.png` and `<name>.pdf`; return name -> paths."""
     out_dir = Path(out_dir)
     paths = {name: (out_dir / f"{name}.png", out_dir / f"{name}.pdf") for name in FIGURES}
-    ate = read_table(tables_dir, "ate_preservation")
+    ate = deduplicate_real(read_table(tables_dir, "ate_preservation"))
     plot_ate_by_generator(ate, *paths["ate_by_generator"])
-    plot_fidelity_vs_error(fidelity_table(read_table(tables_dir, "tstr"), ate), *paths["fidelity_vs_error"])
-    plot_dcr(load_dcr_records(dcr_jsons), *paths["dcr_distributions"])
+    plot_tstr_vs_bias(tstr_vs_bias_table(read_table(tables_dir, "tstr"), ate), *paths["tstr_vs_bias"])
+    plot_dcr(load_dcr_records(dcr_jsons), *paths["dcr"])
     plot_positivity(read_table(tables_dir, "positivity"), *paths["positivity"])
-    plot_engine(read_table(tables_dir, "engine"), *paths["simulation_engine"])
+    plot_engine(read_table(tables_dir, "engine"), *paths["engine"])
     plot_runtime(read_benchmarks(benchmark_files), *paths["runtime"])
     return paths
 
 
 __all__ = [
     "FIGURES",
-    "fidelity_table",
+    "tstr_vs_bias_table",
     "OKABE_ITO",
     "figure_style",
     "load_dcr_records",
@@ -849,7 +880,7 @@ __all__ = [
     "plot_ate_by_generator",
     "plot_dcr",
     "plot_engine",
-    "plot_fidelity_vs_error",
+    "plot_tstr_vs_bias",
     "plot_positivity",
     "plot_runtime",
     "read_benchmarks",

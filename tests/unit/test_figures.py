@@ -175,25 +175,25 @@ def assert_figure_files(png, pdf, min_png_kb: float = 5.0) -> None:
 
 CASES = {
     "ate_by_generator": lambda: (figures.plot_ate_by_generator, ate_table()),
-    "fidelity_vs_error": lambda: (
-        figures.plot_fidelity_vs_error,
-        figures.fidelity_table(tstr_table(), ate_table()),
+    "tstr_vs_bias": lambda: (
+        figures.plot_tstr_vs_bias,
+        figures.tstr_vs_bias_table(tstr_table(), ate_table()),
     ),
-    "dcr_distributions": lambda: (figures.plot_dcr, dcr_records()),
+    "dcr": lambda: (figures.plot_dcr, dcr_records()),
     "positivity": lambda: (figures.plot_positivity, positivity_table()),
-    "simulation_engine": lambda: (figures.plot_engine, engine_table()),
+    "engine": lambda: (figures.plot_engine, engine_table()),
     "runtime": lambda: (figures.plot_runtime, runtime_table()),
 }
 
 EMPTY = {
     "ate_by_generator": (figures.plot_ate_by_generator, ate_table().iloc[:0]),
-    "fidelity_vs_error": (
-        figures.plot_fidelity_vs_error,
-        figures.fidelity_table(pd.DataFrame(), ate_table()),
+    "tstr_vs_bias": (
+        figures.plot_tstr_vs_bias,
+        figures.tstr_vs_bias_table(pd.DataFrame(), ate_table()),
     ),
-    "dcr_distributions": (figures.plot_dcr, []),
+    "dcr": (figures.plot_dcr, []),
     "positivity": (figures.plot_positivity, positivity_table().iloc[:0]),
-    "simulation_engine": (figures.plot_engine, engine_table().iloc[:0]),
+    "engine": (figures.plot_engine, engine_table().iloc[:0]),
     "runtime": (figures.plot_runtime, figures.read_benchmarks([])),
 }
 
@@ -236,8 +236,8 @@ def test_only_failed_cells_gives_no_data(tmp_path):
     assert says_no_data(tmp_path / "a.png", tmp_path / "a.pdf")
 
 
-def test_fidelity_table_pairs_tstr_with_relative_error():
-    tab = figures.fidelity_table(tstr_table(), ate_table())
+def test_tstr_vs_bias_table_pairs_tstr_with_relative_error():
+    tab = figures.tstr_vs_bias_table(tstr_table(), ate_table())
     assert "real" not in set(tab["generator"])
     row = tab[(tab["dataset"] == "sim_paper") & (tab["generator"] == "ctgan")].iloc[0]
     assert row["metric"] == "auc"
@@ -247,7 +247,7 @@ def test_fidelity_table_pairs_tstr_with_relative_error():
     assert 0.45 < row["rel_error"] < 0.75
 
 
-def test_fidelity_table_reads_boolean_train_on_real_flag():
+def test_tstr_vs_bias_table_reads_boolean_train_on_real_flag():
     tstr = tstr_table()
     base = tstr.drop_duplicates(["dataset", "rep"]).assign(
         generator="real", value=lambda d: d["train_on_real"]
@@ -255,8 +255,8 @@ def test_fidelity_table_reads_boolean_train_on_real_flag():
     flagged = pd.concat(
         [tstr.assign(train_on_real=False), base.assign(train_on_real=True)], ignore_index=True
     )
-    a = figures.fidelity_table(tstr_table(), ate_table())
-    b = figures.fidelity_table(flagged, ate_table())
+    a = figures.tstr_vs_bias_table(tstr_table(), ate_table())
+    b = figures.tstr_vs_bias_table(flagged, ate_table())
     pd.testing.assert_frame_equal(a, b)
 
 
@@ -280,31 +280,76 @@ def test_read_benchmarks_averages_repeats_and_reads_missing_memory(tmp_path):
     assert df.loc[1, "rule"] == "prepare_dataset" and pd.isna(df.loc[1, "generator"])
 
 
-def test_read_benchmarks_names_missing_file(tmp_path):
-    with pytest.raises(DataError, match="nope.tsv"):
-        figures.read_benchmarks([(tmp_path / "nope.tsv", "generate", "sim_paper", "ctgan")])
+def test_missing_benchmark_file_is_counted_not_fatal(tmp_path):
+    bench = tmp_path / "b.tsv"
+    bench.write_text("s\th:m:s\tmax_rss\n3.0\t0:00:03\t100\n")
+    df = figures.read_benchmarks(
+        [(bench, "estimate", "sim_paper", "ctgan"), (tmp_path / "nope.tsv", "generate", "sim_paper", "great")]
+    )
+    assert df["seconds"].isna().tolist() == [False, True]
+    figures.plot_runtime(df, tmp_path / "r.png", tmp_path / "r.pdf")
+    assert not says_no_data(tmp_path / "r.png", tmp_path / "r.pdf")
+    only_missing = figures.read_benchmarks([(tmp_path / "nope.tsv", "generate", "sim_paper", "great")])
+    figures.plot_runtime(only_missing, tmp_path / "m.png", tmp_path / "m.pdf")
+    assert says_no_data(tmp_path / "m.png", tmp_path / "m.pdf")
 
 
-def test_load_dcr_records_rejects_incomplete_json(tmp_path):
+def write_dcr_json(root, dataset: str, generator: str, rep: int, shift: float):
+    """A dcr.json as the DCR rule writes it, built with the DCR module's own summary."""
+    from causalsynth.io import write_json
+    from causalsynth.privacy import distribution_summary
+
+    rng = np.random.default_rng(rep)
+    holdout = np.abs(rng.normal(1.0, 0.4, 300))
+    synthetic = np.abs(rng.normal(1.0 + shift, 0.5, 2000))
+    path = root / "privacy" / dataset / generator / f"rep{rep}" / "dcr.json"
+    summary = {
+        "dataset": dataset,
+        "thresholds": {
+            "lower_quantile": 0.05,
+            "lower_dcr": float(np.quantile(holdout, 0.05)),
+            "upper_dcr": None,
+        },
+        "distributions": {"covariates": distribution_summary(synthetic, holdout), "record": None},
+    }
+    write_json(summary, path)
+    return path
+
+
+def test_load_dcr_records_reads_the_dcr_rule_output(tmp_path):
+    path = write_dcr_json(tmp_path, "sim_paper", "hybrid_great", 3, shift=-0.2)
+    (rec,) = figures.load_dcr_records([path])
+    assert (rec["dataset"], rec["generator"], rec["rep"]) == ("sim_paper", "hybrid_great", 3)
+    assert rec["threshold_low"] > 0 and rec["threshold_high"] is None
+    levels = sorted(rec["synthetic_quantiles"])
+    assert levels[0] == 0.0 and levels[-1] == 1.0 and 0.5 in levels
+    values = [rec["synthetic_quantiles"][q] for q in levels]
+    assert values == sorted(values)  # a quantile function never decreases
+
+
+def test_load_dcr_records_rejects_other_json(tmp_path):
     path = tmp_path / "dcr.json"
     path.write_text(json.dumps({"dataset": "sim_paper", "generator": "ctgan"}))
-    with pytest.raises(DataError, match="synthetic_quantiles"):
+    with pytest.raises(DataError, match="quantile_levels"):
         figures.load_dcr_records([path])
 
 
 def test_make_all_figures_from_disk(tmp_path):
     tables = tmp_path / "tables"
     tables.mkdir()
-    ate_table().to_parquet(tables / "ate_preservation.parquet")
-    tstr_table().to_csv(tables / "tstr.csv", index=False)  # CSV tables are read too
-    engine_table().to_parquet(tables / "engine.parquet")
+    # the gathered table repeats the real-data rows in every cell
+    ate = ate_table()
+    pd.concat([ate, ate[ate["generator"] == "real"].assign(rep=7)]).to_csv(
+        tables / "ate_preservation.csv", index=False
+    )
+    tstr_table().to_csv(tables / "tstr.csv", index=False)
+    engine_table().to_parquet(tables / "engine.parquet")  # parquet tables are read too
     # no positivity table: that figure must say "no data" rather than fail
-    dcr_paths = []
-    for i, rec in enumerate(dcr_records()[:2]):
-        p = tmp_path / f"dcr{i}" / "dcr.json"
-        p.parent.mkdir()
-        p.write_text(json.dumps(rec))
-        dcr_paths.append(p)
+    dcr_paths = [
+        write_dcr_json(tmp_path, d, g, 0, shift)
+        for d in TRUTH
+        for g, shift in (("ctgan", 0.3), ("great", -0.3))
+    ]
     bench = tmp_path / "b.tsv"
     bench.write_text("s\th:m:s\tmax_rss\n3.0\t0:00:03\t100\n")
     paths = figures.make_all_figures(
@@ -314,7 +359,8 @@ def test_make_all_figures_from_disk(tmp_path):
     for png, pdf in paths.values():
         assert_figure_files(png, pdf, min_png_kb=2.0)
     assert says_no_data(*paths["positivity"])
-    assert not says_no_data(*paths["ate_by_generator"])
+    for name in ("ate_by_generator", "tstr_vs_bias", "dcr", "engine", "runtime"):
+        assert not says_no_data(*paths[name]), name
 
 
 def test_table_missing_a_column_is_an_error(tmp_path):
