@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -377,3 +378,17 @@ def test_style_is_colour_blind_safe_and_shared():
 
         cycle = [c.upper() for c in plt.rcParams["axes.prop_cycle"].by_key()["color"]]
     assert set(cycle) <= {c.upper() for c in figures.OKABE_ITO.values()}
+
+
+def test_every_figure_has_a_valid_report_caption():
+    import docutils.core
+    import docutils.utils
+
+    report = Path(__file__).resolve().parents[2] / "workflow" / "report"
+    for name in (*figures.FIGURES, "findings"):
+        assert (report / f"{name}.rst").exists(), f"no caption for {name}"
+    for caption in report.glob("*.rst"):
+        # a caption that docutils warns about renders badly in the Snakemake report
+        docutils.core.publish_doctree(
+            caption.read_text(), settings_overrides={"halt_level": docutils.utils.Reporter.WARNING_LEVEL}
+        )
