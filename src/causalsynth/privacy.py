@@ -304,8 +304,8 @@ class DCRFilter:
 
     def _check_params(self) -> None:
         lo, hi = self.lower_quantile, self.upper_quantile
-        if not (isinstance(lo, int | float) and 0.0 <= lo < 1.0):
-            raise ConfigError(f"DCR lower_quantile must be in [0, 1), got {lo!r}")
+        if not (isinstance(lo, int | float) and 0.0 <= lo <= 1.0):
+            raise ConfigError(f"DCR lower_quantile must be in [0, 1], got {lo!r}")
         if hi is not None and not (isinstance(hi, int | float) and lo < hi <= 1.0):
             raise ConfigError(f"DCR upper_quantile must be null or in (lower_quantile={lo}, 1], got {hi!r}")
         w = self.categorical_weight

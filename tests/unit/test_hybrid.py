@@ -1,0 +1,263 @@
+"""Hybrid generator: known pool truth, randomized assignment, noise model, entry function."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from causalsynth.errors import ComponentFailure, ConfigError, UnknownComponentError
+from causalsynth.hybrid import (
+    HybridGenerator,
+    base_generator,
+    engine_truth,
+    hybrid_generator_names,
+    run_hybrid,
+)
+from causalsynth.table import Roles
+
+COVARIATES = {"w1": "continuous", "w2": "binary", "c": "categorical"}
+BINARY = Roles(treatment="A", outcome="Y", outcome_type="binary", covariates=COVARIATES)
+CONTINUOUS = Roles(treatment="A", outcome="Y", outcome_type="continuous", covariates=COVARIATES)
+CAT_EFFECT = {"a": 0.0, "b": 0.4, "c": -0.4}
+
+
+def sample_w(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "w1": rng.normal(size=n),
+            "w2": rng.integers(0, 2, size=n),
+            "c": rng.choice(list(CAT_EFFECT), size=n).astype(object),
+        }
+    )
+
+
+def eta(w: pd.DataFrame, a) -> np.ndarray:
+    """Logit of P(Y=1 | A, W): linear in the encoded W and A, so the linear learner is well specified."""
+    return -0.3 + 1.0 * a + 0.8 * w["w1"] - 0.5 * w["w2"] + w["c"].map(CAT_EFFECT).to_numpy()
+
+
+def binary_dgp(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    w = sample_w(n, rng)
+    a = (rng.random(n) < expit(1.2 * w["w1"] - 0.8 * w["w2"])).astype(np.int64)
+    y = (rng.random(n) < expit(eta(w, a))).astype(np.int64)
+    return w.assign(A=a, Y=y)
+
+
+def binary_true_ate() -> float:
+    w = sample_w(2_000_000, np.random.default_rng(99))
+    return float(np.mean(expit(eta(w, 1)) - expit(eta(w, 0))))
+
+
+def continuous_dgp(n: int, seed: int, sd: float = 1.5) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    w = sample_w(n, rng)
+    a = (rng.random(n) < expit(w["w1"])).astype(np.int64)
+    y = 1.0 + 2.0 * a + w["w1"] + 0.5 * w["w2"] + rng.normal(0, sd, size=n)
+    return w.assign(A=a, Y=y)
+
+
+def test_names():
+    assert hybrid_generator_names(["ctgan", "great"]) == ["hybrid_ctgan", "hybrid_great", "hybrid_real"]
+    assert base_generator("hybrid_ctgan") == "ctgan" and base_generator("hybrid_real") is None
+    with pytest.raises(ConfigError):
+        base_generator("ctgan")
+
+
+def test_engine_truth_equals_plug_in_formula():
+    train = binary_dgp(1500, 1)
+    model = HybridGenerator(BINARY, learner="linear", seed=3).fit(train)
+    covariates = sample_w(3000, np.random.default_rng(2))
+    pool = model.sample(covariates, seed=4)
+    w = model.encoder_.transform(covariates)
+    h = model.outcome_model_.predict_proba
+    plug_in = h(np.column_stack([w, np.ones(len(w))]))[:, 1] - h(np.column_stack([w, np.zeros(len(w))]))[:, 1]
+    assert engine_truth(pool, BINARY) == pytest.approx(plug_in.mean(), abs=1e-12)
+    att_roles = Roles(**{**BINARY.__dict__, "estimand": "ATT"})
+    treated = pool["A"].to_numpy() == 1
+    assert engine_truth(pool, att_roles) == pytest.approx(plug_in[treated].mean(), abs=1e-12)
+    assert np.allclose(pool["propensity"], model.propensity_model_.predict_proba(w)[:, 1])
+
+
+def test_pool_ate_of_hybrid_real_with_well_specified_learner_is_near_truth(tmp_path):
+    truth = binary_true_ate()
+    paths = write_inputs(tmp_path, binary_dgp(20000, 5), BINARY)
+    meta = run_hybrid(
+        paths["train"], paths["card"], None, {"learner": "linear", "n_rows": 20000}, 7, 1,
+        tmp_path / "pool.parquet", tmp_path / "meta.json", "toy", "hybrid_real",
+    )  # fmt: skip
+    assert meta["engine_truth"] == pytest.approx(truth, abs=0.03)  # about 3 standard errors
+    pool = pd.read_parquet(tmp_path / "pool.parquet")
+    # the drawn outcomes follow the recorded means
+    y, a = pool["Y"].to_numpy(), pool["A"].to_numpy()
+    mu = np.where(a == 1, pool["mu1"], pool["mu0"])
+    assert abs(y.mean() - mu.mean()) < 4 * np.sqrt(mu.mean() * (1 - mu.mean()) / len(y))
+
+
+def smd(pool: pd.DataFrame) -> float:
+    """Largest standardized mean difference of the encoded covariates between arms."""
+    x = pd.get_dummies(pool[list(COVARIATES)], dtype=float).to_numpy()
+    a = pool["A"].to_numpy() == 1
+    return float(np.max(np.abs(x[a].mean(0) - x[~a].mean(0)) / x.std(0)))
+
+
+def test_randomized_assignment_is_independent_of_covariates():
+    train = binary_dgp(1500, 8)
+    covariates = sample_w(20000, np.random.default_rng(9))
+    learned = HybridGenerator(BINARY, learner="linear", seed=1).fit(train).sample(covariates, seed=2)
+    randomized = (
+        HybridGenerator(BINARY, learner="linear", assignment="randomized", p_treat=0.3, seed=1)
+        .fit(train)
+        .sample(covariates, seed=2)
+    )
+    assert smd(learned) > 0.5  # confounded, as the training data
+    assert smd(randomized) < 0.06  # about 4 standard errors at this size
+    assert randomized["A"].mean() == pytest.approx(0.3, abs=0.015)
+    assert (randomized["propensity"] == 0.3).all()
+
+
+def test_continuous_outcome_keeps_noise_level_and_exact_truth():
+    train = continuous_dgp(3000, 10, sd=1.5)
+    model = HybridGenerator(CONTINUOUS, learner="linear", seed=11).fit(train)
+    pool = model.sample(sample_w(20000, np.random.default_rng(12)), seed=13)
+    resid = pool["Y"] - np.where(pool["A"] == 1, pool["mu1"], pool["mu0"])
+    assert resid.std() == pytest.approx(1.5, rel=0.05)
+    assert abs(resid.mean()) < 0.05
+    for arm in (0, 1):
+        assert model.residuals_[arm].mean() == pytest.approx(0.0, abs=1e-12)
+    assert engine_truth(pool, CONTINUOUS) == pytest.approx(2.0, abs=0.15)
+
+
+def write_inputs(tmp_path, train: pd.DataFrame, roles: Roles, covariates: pd.DataFrame | None = None):
+    paths = {"train": str(tmp_path / "train.parquet"), "card": str(tmp_path / "card.json")}
+    train.to_parquet(paths["train"])
+    (tmp_path / "card.json").write_text(json.dumps({"dataset": "toy", **roles.to_dict()}))
+    if covariates is not None:
+        paths["covariates"] = str(tmp_path / "filtered.parquet")
+        covariates.to_parquet(paths["covariates"])
+    return paths
+
+
+def test_run_hybrid_drops_base_treatment_and_outcome_and_writes_pool_and_meta(tmp_path):
+    base = binary_dgp(500, 14).assign(A=9, Y=9)  # the base's own A and Y must not leak
+    base["w2"] = base["w2"].astype(float)
+    paths = write_inputs(tmp_path, binary_dgp(800, 15), BINARY, base)
+    params = {"learner": "linear", "assignment": "learned", "p_treat": 0.5, "n_rows": 300, "bases": ["x"]}
+    args = (paths["train"], paths["card"], paths["covariates"], params, 16, 1)
+    outs = (tmp_path / "out" / "pool.parquet", tmp_path / "out" / "meta.json")
+    meta = run_hybrid(*args, *outs, "toy", "hybrid_ctgan")
+    pool = pd.read_parquet(outs[0])
+    assert list(pool.columns) == [*BINARY.columns, "mu0", "mu1", "propensity"]
+    assert len(pool) == meta["n_rows"] == 300 and meta["n_base_rows"] == 500
+    assert set(pool["A"]) <= {0, 1} and set(pool["Y"]) <= {0, 1}
+    assert pool["w2"].dtype == np.int64 and pool["c"].dtype == object
+    assert pool.merge(base[list(COVARIATES)].astype({"w2": np.int64}), how="inner").shape[0] >= 300
+    written = json.loads(outs[1].read_text())
+    for key in (
+        "params",
+        "seed",
+        "learner",
+        "engine_truth",
+        "estimand",
+        "n_rows",
+        "n_base_rows",
+        "releasable",
+    ):
+        assert key in written
+    assert written["releasable"] is True and written["base"] == "ctgan"
+    assert written["fit_seconds"] > 0 and "scikit-learn" in written["versions"]
+    assert set(written["propensity_extremes"]) >= {"share_below_0.01", "share_above_0.99"}
+    # same seed, same pool
+    run_hybrid(*args, tmp_path / "again.parquet", tmp_path / "again.json", "toy", "hybrid_ctgan")
+    pd.testing.assert_frame_equal(pool, pd.read_parquet(tmp_path / "again.parquet"))
+
+
+def test_run_hybrid_uses_all_base_rows_when_fewer_than_n_rows(tmp_path):
+    paths = write_inputs(tmp_path, binary_dgp(400, 17), BINARY, sample_w(120, np.random.default_rng(18)))
+    meta = run_hybrid(
+        paths["train"], paths["card"], paths["covariates"], {"learner": "linear", "n_rows": 1000}, 1, 1,
+        tmp_path / "p.parquet", tmp_path / "m.json", "toy", "hybrid_tvae",
+    )  # fmt: skip
+    assert meta["n_rows"] == meta["n_base_rows"] == 120
+
+
+def test_hybrid_real_bootstraps_and_is_not_releasable(tmp_path):
+    train = binary_dgp(300, 19)
+    paths = write_inputs(tmp_path, train, BINARY)
+    meta = run_hybrid(
+        paths["train"], paths["card"], None, {"learner": "linear", "n_rows": 900}, 1, 1,
+        tmp_path / "p.parquet", tmp_path / "m.json", "toy", "hybrid_real",
+    )  # fmt: skip
+    pool = pd.read_parquet(tmp_path / "p.parquet")
+    assert meta["releasable"] is False and meta["n_rows"] == 900 and meta["n_base_rows"] == 300
+    assert set(pool["w1"]) <= set(train["w1"])
+
+
+def test_failures_name_dataset_and_generator(tmp_path):
+    one_arm = binary_dgp(200, 20).assign(A=0)
+    paths = write_inputs(tmp_path, one_arm, BINARY, sample_w(50, np.random.default_rng(21)))
+    outs = (tmp_path / "p.parquet", tmp_path / "m.json")
+    with pytest.raises(ComponentFailure, match=r"dataset 'toy', generator 'hybrid_great'.*A=1"):
+        run_hybrid(paths["train"], paths["card"], paths["covariates"], {}, 1, 1, *outs, "toy", "hybrid_great")
+    paths = write_inputs(tmp_path, binary_dgp(200, 22), BINARY, sample_w(0, np.random.default_rng(0)))
+    with pytest.raises(ComponentFailure, match=r"dataset 'toy', generator 'hybrid_great'.*no usable"):
+        run_hybrid(paths["train"], paths["card"], paths["covariates"], {}, 1, 1, *outs, "toy", "hybrid_great")
+    assert not outs[0].exists()
+
+
+def test_bad_configuration_is_rejected(tmp_path):
+    paths = write_inputs(tmp_path, binary_dgp(200, 23), BINARY, sample_w(50, np.random.default_rng(24)))
+    outs = (tmp_path / "p.parquet", tmp_path / "m.json")
+    with pytest.raises(ConfigError, match="no covariates file"):
+        run_hybrid(paths["train"], paths["card"], paths["covariates"], {}, 1, 1, *outs, "toy", "hybrid_real")
+    with pytest.raises(UnknownComponentError, match="linear"):
+        run_hybrid(
+            paths["train"],
+            paths["card"],
+            paths["covariates"],
+            {"learner": "nope"},
+            1,
+            1,
+            *outs,
+            "t",
+            "hybrid_x",
+        )
+    with pytest.raises(ConfigError, match="assignment"):
+        run_hybrid(
+            paths["train"],
+            paths["card"],
+            paths["covariates"],
+            {"assignment": "x"},
+            1,
+            1,
+            *outs,
+            "t",
+            "hybrid_x",
+        )
+    with pytest.raises(ConfigError, match="unknown hybrid params"):
+        run_hybrid(
+            paths["train"],
+            paths["card"],
+            paths["covariates"],
+            {"lerner": "linear"},
+            1,
+            1,
+            *outs,
+            "t",
+            "hybrid_x",
+        )
+
+
+@pytest.mark.parametrize("learner", ["linear", "random_forest", "gradient_boosting"])
+@pytest.mark.parametrize("roles", [BINARY, CONTINUOUS], ids=["binary", "continuous"])
+def test_each_learner_builds_a_pool(learner, roles):
+    train = (binary_dgp if roles is BINARY else continuous_dgp)(300, 25)
+    model = HybridGenerator(roles, learner=learner, seed=26, n_jobs=1).fit(train)
+    pool = model.sample(sample_w(200, np.random.default_rng(27)), seed=28)
+    assert pool[["mu0", "mu1", "propensity"]].notna().all().all()
+    assert ((pool["propensity"] >= 0) & (pool["propensity"] <= 1)).all()
+    assert np.isfinite(engine_truth(pool, roles))
