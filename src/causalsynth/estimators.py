@@ -461,8 +461,10 @@ class DML(Estimator):
         ml_m = make_learner(learner, "classification", derive_seed(seed, "dml-propensity"), n_jobs)
         try:
             with warnings.catch_warnings():
-                # DoubleML warns on every near-0/1 propensity; the clipping is reported in the docs
+                # near-0/1 propensities are handled by the documented clipping, and the
+                # sensitivity-analysis elements DoubleML computes on the side are not used here
                 warnings.filterwarnings("ignore", message="Propensity predictions", category=UserWarning)
+                warnings.filterwarnings("ignore", message="The estimated nu2", category=UserWarning)
                 model = DoubleMLIRM(
                     DoubleMLData.from_arrays(x, y, d),
                     ml_g,

@@ -1,0 +1,391 @@
+"""The ATE / ATT estimators: coverage, exact identities, agreement with DoubleML, failing cells."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from causalsynth import estimators as est_mod
+from causalsynth import nuisance as nuis_mod
+from causalsynth.errors import ConfigError, UnknownComponentError
+from causalsynth.estimators import (
+    ESTIMATORS,
+    GRID_COLUMNS,
+    OPTIONS,
+    EstimateResult,
+    estimate_grid,
+    fit_shared_nuisances,
+    make_estimator,
+)
+from causalsynth.nuisance import Nuisances, fit_nuisances, treatment_folds
+from causalsynth.seeds import derive_seed
+from causalsynth.table import Roles
+
+SHARED = ["substitution", "iptw", "iptw_truncated", "aipw", "tmle"]
+ALL = [*SHARED, "dml"]
+COVARIATES = {"w1": "continuous", "w2": "continuous", "w3": "binary"}
+CONTINUOUS = Roles("a", "y", "continuous", COVARIATES)
+BINARY = Roles("a", "y", "binary", COVARIATES)
+
+
+def confounded(n: int, seed: int, binary: bool = False) -> pd.DataFrame:
+    """Linear-logistic confounding, constant effect 2 (continuous Y) so the linear learner is right."""
+    r = np.random.default_rng(seed)
+    w1, w2, w3 = r.normal(size=n), r.normal(size=n), r.binomial(1, 0.4, n)
+    a = r.binomial(1, expit(0.5 * w1 - 0.5 * w2 + 0.5 * w3 - 0.2))
+    if binary:
+        y = r.binomial(1, expit(-0.3 + 0.8 * a + 0.5 * w1 + 0.4 * w2 - 0.5 * w3))
+    else:
+        y = 1 + 0.5 * w1 + 0.3 * w2 + 0.3 * w3 + 2 * a + r.normal(size=n)
+    return pd.DataFrame({"w1": w1, "w2": w2, "w3": w3, "a": a, "y": y})
+
+
+def binomial_band(p: float, reps: int, z: float = 3.0) -> tuple[float, float]:
+    half = z * math.sqrt(p * (1 - p) / reps)
+    return p - half, p + half
+
+
+def coverage(rows: pd.DataFrame, truth: float) -> pd.Series:
+    ok = rows[rows["status"] == "ok"]
+    return ((ok["ci_low"] <= truth) & (truth <= ok["ci_high"])).groupby(ok["estimator"]).mean()
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@pytest.mark.slow
+def test_shared_nuisance_estimators_cover_near_95_percent():
+    reps, truth = 200, 2.0
+    rows = []
+    for rep in range(reps):
+        df = confounded(500, derive_seed(7, "coverage", rep=rep))
+        rows += estimate_grid(df, CONTINUOUS, SHARED, "linear", cross_fit=False, seed=rep)
+    rows = pd.DataFrame(rows)
+    assert (rows["status"] == "ok").all()
+    cov = coverage(rows, truth)
+    low, high = binomial_band(0.95, reps)
+    for name in SHARED:
+        assert low <= cov[name] <= high, (name, cov[name])
+    # and the estimates are centred on the truth
+    means = rows.groupby("estimator")["ate"].mean()
+    sds = rows.groupby("estimator")["ate"].std()
+    assert ((means - truth).abs() < 4 * sds / math.sqrt(reps)).all(), means
+
+
+@pytest.mark.slow
+def test_dml_covers_near_95_percent():
+    reps, truth = 100, 2.0
+    rows = []
+    for rep in range(reps):
+        df = confounded(400, derive_seed(8, "coverage", rep=rep))
+        rows += estimate_grid(df, CONTINUOUS, ["dml"], "linear", folds=2, seed=rep)
+    rows = pd.DataFrame(rows)
+    assert (rows["status"] == "ok").all()
+    low, high = binomial_band(0.95, reps)
+    assert low <= coverage(rows, truth)["dml"] <= high
+
+
+# --------------------------------------------------------------------------- exact identities
+
+
+def rct_nuisances(n: int, p: float, estimand: str, seed: int = 0) -> Nuisances:
+    r = np.random.default_rng(seed)
+    a = r.binomial(1, p, n)
+    y = 1.0 + 0.7 * a + r.normal(size=n)
+    zeros = np.zeros(n)
+    return Nuisances(a, y, np.full(n, p), zeros, zeros, np.full(n, -1), "continuous", estimand)
+
+
+@pytest.mark.parametrize("estimand", ["ATE", "ATT"])
+def test_iptw_with_known_constant_propensity_is_the_difference_in_means(estimand):
+    nuis = rct_nuisances(1000, 0.3, estimand)
+    diff = nuis.y[nuis.a == 1].mean() - nuis.y[nuis.a == 0].mean()
+    for name in ("iptw", "iptw_truncated"):
+        # iptw_truncated caps ATE weights 1/0.3 = 3.3 and 1/0.7 = 1.4 below 10: no truncation
+        assert make_estimator(name).estimate(nuis).ate == pytest.approx(diff, abs=1e-12)
+
+
+def test_iptw_standard_error_on_an_rct_is_the_two_sample_one():
+    nuis = rct_nuisances(2000, 0.5, "ATE", seed=3)
+    y1, y0 = nuis.y[nuis.a == 1], nuis.y[nuis.a == 0]
+    two_sample = math.sqrt(y1.var() / len(y1) + y0.var() / len(y0))
+    assert make_estimator("iptw").estimate(nuis).se == pytest.approx(two_sample, rel=0.01)
+
+
+def test_weight_cap_option_turns_iptw_into_iptw_truncated():
+    df = confounded(800, 5)
+    nuis = fit_nuisances(df, CONTINUOUS, "linear", cross_fit=False)
+    capped = dataclasses.replace(nuis, g=np.clip(nuis.g, 0.02, 0.98))
+    a = make_estimator("iptw", {"weight_cap": 3.0}).estimate(capped)
+    b = make_estimator("iptw_truncated", {"truncation_cap": 3.0}).estimate(capped)
+    assert a == b
+    assert a.ate != make_estimator("iptw").estimate(capped).ate
+
+
+def test_tmle_is_equivariant_to_affine_changes_of_a_continuous_outcome():
+    df = confounded(1500, 11)
+    nuis = fit_nuisances(df, CONTINUOUS, "linear", folds=3)
+    scaled = Nuisances(
+        nuis.a, 10 * nuis.y + 3, nuis.g, 10 * nuis.q0 + 3, 10 * nuis.q1 + 3, nuis.fold, "continuous", "ATE"
+    )
+    tmle = make_estimator("tmle")
+    base, big = tmle.estimate(nuis), tmle.estimate(scaled)
+    assert big.ate == pytest.approx(10 * base.ate, rel=1e-9)
+    assert big.se == pytest.approx(10 * base.se, rel=1e-9)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_tmle_and_aipw_agree_to_second_order_on_a_large_sample(binary):
+    roles = BINARY if binary else CONTINUOUS
+    rows = estimate_grid(confounded(20_000, 21, binary), roles, ["aipw", "tmle"], "linear", folds=2, seed=1)
+    aipw, tmle = rows
+    assert aipw["status"] == tmle["status"] == "ok"
+    # both are efficient: they differ by o(1/sqrt(n)), far below one standard error
+    assert abs(aipw["ate"] - tmle["ate"]) < 0.05 * aipw["se"]
+    assert tmle["se"] == pytest.approx(aipw["se"], rel=0.02)
+
+
+# --------------------------------------------------------------------------- ATT
+
+
+def heterogeneous(n: int, seed: int) -> pd.DataFrame:
+    """tau(W) = 1 + W1 and g = expit(W1): ATE = 1, ATT = 1 + E[W1 | A=1] ~ 1.413."""
+    r = np.random.default_rng(seed)
+    w1, w2, w3 = r.normal(size=n), r.normal(size=n), r.binomial(1, 0.5, n)
+    a = r.binomial(1, expit(w1))
+    y = 0.5 * w1 + 0.5 * w2 + (1 + w1) * a + r.normal(size=n)
+    return pd.DataFrame({"w1": w1, "w2": w2, "w3": w3, "a": a, "y": y})
+
+
+def true_att() -> float:
+    # E[W1 expit(W1)] / E[expit(W1)] for W1 ~ N(0, 1), by Gauss-Hermite quadrature
+    x, w = np.polynomial.hermite_e.hermegauss(80)
+    w = w / w.sum()
+    e = expit(x)
+    return 1.0 + float(np.sum(w * x * e) / np.sum(w * e))
+
+
+def test_att_estimators_recover_the_att_with_oracle_nuisances():
+    df = heterogeneous(20_000, 4)
+    w1 = df["w1"].to_numpy()
+    q0 = 0.5 * w1 + 0.5 * df["w2"].to_numpy()
+    nuis = Nuisances(
+        df["a"].to_numpy(),
+        df["y"].to_numpy(),
+        expit(w1),
+        q0,
+        q0 + 1 + w1,
+        np.full(len(df), -1),
+        "continuous",
+        "ATT",
+    )
+    att = true_att()
+    assert att - 1.0 > 0.4  # the ATT differs from the ATE (1) by far more than the errors below
+    for name in SHARED:
+        result = make_estimator(name).estimate(nuis)
+        assert result.status == "ok"
+        assert abs(result.ate - att) < 4 * result.se, (name, result)
+
+
+def test_att_grid_recovers_the_att_with_fitted_nuisances():
+    # the single linear outcome model on (W, A) misses tau(W) = 1 + W1, so substitution is biased;
+    # the doubly robust ones and IPTW lean on the correct logistic propensity, DoubleML fits one
+    # linear model per arm (correct here)
+    roles = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "continuous", "w3": "binary"}, "ATT")
+    rows = estimate_grid(
+        heterogeneous(6000, 9), roles, ["iptw", "aipw", "tmle", "dml"], "linear", folds=3, seed=2
+    )
+    att = true_att()
+    for r in rows:
+        assert r["status"] == "ok"
+        assert abs(r["ate"] - att) < 4 * r["se"], r
+        assert abs(r["ate"] - 1.0) > 4 * r["se"], r  # it is not the ATE
+
+
+# --------------------------------------------------------------------------- the library's DR estimate
+
+
+def _doubleml_irm(nuis: Nuisances, score: str):
+    from doubleml import DoubleMLData, DoubleMLIRM
+    from doubleml.utils import PSProcessorConfig
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+
+    data = DoubleMLData.from_arrays(np.zeros((nuis.n, 1)), nuis.y, nuis.a.astype(float))
+    model = DoubleMLIRM(
+        data,
+        LinearRegression(),
+        LogisticRegression(),
+        n_folds=2,
+        score=score,
+        ps_processor_config=PSProcessorConfig(clipping_threshold=1e-9),
+    )
+    preds = {"d": {"ml_g0": nuis.q0[:, None], "ml_g1": nuis.q1[:, None], "ml_m": nuis.g[:, None]}}
+    return model.fit(external_predictions=preds)
+
+
+@pytest.mark.parametrize("estimand", ["ATE", "ATT"])
+def test_aipw_equals_doubleml_irm_on_the_same_nuisance_predictions(estimand):
+    roles = Roles("a", "y", "continuous", COVARIATES, estimand)
+    nuis = fit_nuisances(confounded(3000, 13), roles, "linear", folds=5, seed=3)
+    ours = make_estimator("aipw").estimate(nuis)
+    lib = _doubleml_irm(nuis, "ATTE" if estimand == "ATT" else "ATE")
+    assert ours.ate == pytest.approx(float(lib.coef[0]), abs=1e-10)
+    assert ours.se == pytest.approx(float(lib.se[0]), rel=1e-3)
+
+
+def test_aipw_and_dml_agree_on_the_same_folds_and_learner():
+    df = confounded(5000, 17)
+    rows = {
+        r["estimator"]: r for r in estimate_grid(df, CONTINUOUS, ["aipw", "dml"], "linear", folds=5, seed=4)
+    }
+    # same folds, same learner; DoubleML fits one outcome model per arm, we fit one on (W, A)
+    assert abs(rows["aipw"]["ate"] - rows["dml"]["ate"]) < 0.2 * rows["aipw"]["se"]
+    assert rows["dml"]["se"] == pytest.approx(rows["aipw"]["se"], rel=0.05)
+
+
+# --------------------------------------------------------------------------- failing cells
+
+
+def _assert_failed(row, fragment: str):
+    assert row["status"] != "ok"
+    assert fragment in row["status"], row["status"]
+    assert all(math.isnan(row[k]) for k in ("ate", "se", "ci_low", "ci_high"))
+
+
+def test_single_outcome_class_in_a_fold_is_a_status():
+    df = confounded(200, 2, binary=True)
+    df["y"] = 0
+    df.loc[df.index[df["a"] == 1][0], "y"] = 1  # one event: some training fold never sees it
+    rows = estimate_grid(df, BINARY, ALL, "linear", folds=5, seed=0)
+    assert [r["estimator"] for r in rows] == ALL
+    for r in rows[:-1]:
+        _assert_failed(r, "single outcome class")
+    _assert_failed(rows[-1], "DoubleML failed")
+
+
+def test_tiny_arm_is_a_status_for_every_estimator():
+    df = confounded(300, 3)
+    df["a"] = 0
+    df.loc[df.index[:3], "a"] = 1
+    for r in estimate_grid(df, CONTINUOUS, ALL, "linear", seed=0):
+        _assert_failed(r, "treatment arm A=1 has 3 unit(s)")
+
+
+def test_propensities_of_zero_or_one_are_a_status_not_an_exception():
+    nuis = rct_nuisances(400, 0.5, "ATE")
+    g = nuis.g.copy()
+    g[np.flatnonzero(nuis.a == 1)[:2]] = 0.0  # treated with g = 0: infinite ATE weight
+    g[np.flatnonzero(nuis.a == 0)[:1]] = 1.0  # control with g = 1
+    broken = Nuisances(nuis.a, nuis.y, g, nuis.q0, nuis.q1, nuis.fold, "continuous", "ATE")
+    for name in ("iptw", "aipw", "tmle"):
+        result = make_estimator(name).estimate(broken)
+        assert "positivity violated" in result.status and math.isnan(result.ate)
+    assert "2 treated unit(s) with propensity 0" in make_estimator("iptw").estimate(broken).status
+    # remedies and estimators that do not weight still run
+    for name, options in (("iptw_truncated", None), ("substitution", None), ("iptw", {"clip": True})):
+        result = make_estimator(name, options).estimate(broken)
+        assert result.status == "ok" and np.isfinite(result.ate), name
+
+
+def test_grid_with_separated_treatment_and_forests_does_not_raise():
+    df = confounded(300, 6)
+    df["a"] = (df["w1"] > 0).astype(int)  # perfect separation: forests predict g of exactly 0 or 1
+    names = ["substitution", "iptw_truncated", "tmle"]
+    shared = fit_shared_nuisances(df, CONTINUOUS, "random_forest", folds=3, seed=0)
+    assert ((shared.nuisances.g == 0) | (shared.nuisances.g == 1)).any()
+    by_name = {
+        r["estimator"]: r for r in estimate_grid(df, CONTINUOUS, names, "random_forest", shared=shared)
+    }
+    # TMLE updates Q1 and Q0 of every unit, so any g of 0 or 1 voids it
+    assert "positivity violated" in by_name["tmle"]["status"]
+    assert by_name["substitution"]["status"] == "ok"
+    assert by_name["iptw_truncated"]["status"] == "ok"
+    clipped = estimate_grid(df, CONTINUOUS, ["tmle"], "random_forest", options={"clip": True}, shared=shared)
+    assert clipped[0]["status"] == "ok"
+
+
+def test_a_failing_learner_is_a_status(monkeypatch):
+    class Broken:
+        def fit(self, x, y):
+            raise RuntimeError("boom")
+
+    real_make = nuis_mod.make_learner
+    monkeypatch.setattr(
+        nuis_mod,
+        "make_learner",
+        lambda name, task, seed, n_jobs=1: (
+            Broken() if task == "regression" else real_make(name, task, seed, n_jobs)
+        ),
+    )
+    rows = estimate_grid(confounded(200, 1), CONTINUOUS, SHARED, "linear", seed=0)
+    for r in rows:
+        _assert_failed(r, "outcome learner 'linear' failed on fold 1 of 5: RuntimeError: boom")
+
+
+# --------------------------------------------------------------------------- grid contract
+
+
+def test_grid_rows_and_a_single_nuisance_fit(monkeypatch):
+    calls = []
+    real_fit = nuis_mod.NuisanceFitter.fit
+
+    def counting_fit(self, df, roles):
+        calls.append(self.learner)
+        return real_fit(self, df, roles)
+
+    monkeypatch.setattr(nuis_mod.NuisanceFitter, "fit", counting_fit)
+    rows = estimate_grid(confounded(300, 2), CONTINUOUS, ALL, "linear", folds=3, seed=5)
+    assert calls == ["linear"]  # one fit shared by the five estimators; dml fits inside DoubleML
+    assert [list(r) for r in rows] == [GRID_COLUMNS] * len(ALL)
+    for r in rows:
+        assert r["status"] == "ok"
+        assert r["ci_low"] < r["ate"] < r["ci_high"]
+        assert r["ci_high"] - r["ate"] == pytest.approx(est_mod.Z_95 * r["se"])
+        assert r["seconds"] > 0
+
+
+def test_grid_is_reproducible_and_seed_dependent():
+    df = confounded(300, 2)
+    first = estimate_grid(df, CONTINUOUS, ["aipw", "dml"], "linear", folds=2, seed=5)
+    again = estimate_grid(df, CONTINUOUS, ["aipw", "dml"], "linear", folds=2, seed=5)
+    other = estimate_grid(df, CONTINUOUS, ["aipw", "dml"], "linear", folds=2, seed=6)
+    assert [r["ate"] for r in first] == [r["ate"] for r in again]
+    assert [r["ate"] for r in first] != [r["ate"] for r in other]
+
+
+def test_dml_uses_the_folds_of_the_shared_nuisances():
+    df = confounded(300, 2)
+    shared = fit_shared_nuisances(df, CONTINUOUS, "linear", folds=4, seed=9)
+    folds = treatment_folds(df["a"].to_numpy(), 4, derive_seed(9, "folds"))
+    for k, (_, test) in enumerate(folds):
+        assert (shared.nuisances.fold[test] == k).all()
+
+
+def test_unknown_names_and_options_fail_loudly():
+    with pytest.raises(UnknownComponentError, match="valid estimators: aipw, dml"):
+        estimate_grid(confounded(100, 1), CONTINUOUS, ["aipw", "nope"], "linear")
+    with pytest.raises(ConfigError, match="unknown estimator option"):
+        make_estimator("aipw", {"cap": 3})
+    with pytest.raises(ConfigError, match="weight_cap"):
+        make_estimator("aipw", {"weight_cap": 0.5})
+    assert set(ESTIMATORS.names()) == set(ALL)
+    assert set(OPTIONS) == {"clip", "weight_cap", "truncation_cap", "dml_clipping_threshold"}
+
+
+def test_clipping_bound_and_dml_threshold():
+    assert est_mod._clipping_bound(1000) == pytest.approx(5 / (math.sqrt(1000) * math.log(1000)))
+    dml = make_estimator("dml", {"clip": True})
+    assert dml.clipping_threshold(200) == pytest.approx(5 / (math.sqrt(200) * math.log(200)))
+    assert make_estimator("dml", {"weight_cap": 10}).clipping_threshold(200) == pytest.approx(0.1)
+    assert make_estimator("dml").clipping_threshold(200) == 0.01
+
+
+def test_estimate_result_interval():
+    r = EstimateResult.from_se(1.0, 0.5)
+    assert (r.ci_low, r.ci_high) == pytest.approx((1 - 1.959964 * 0.5, 1 + 1.959964 * 0.5))
+    assert EstimateResult.from_se(1.0, math.inf).status.startswith("non-finite")

@@ -1,0 +1,133 @@
+"""Nuisance fitting: out-of-fold predictions, the in-sample option, failures as NuisanceFailure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from causalsynth import nuisance as nuis_mod
+from causalsynth.encoding import CovariateEncoder
+from causalsynth.learners import make_learner
+from causalsynth.nuisance import (
+    MIN_ARM_UNITS,
+    NuisanceFailure,
+    NuisanceFitter,
+    Nuisances,
+    arm_problem,
+    fit_nuisances,
+    treatment_folds,
+)
+from causalsynth.seeds import derive_seed
+from causalsynth.table import Roles
+
+ROLES = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "binary", "c": "categorical"})
+
+
+def table(n: int, seed: int, binary: bool = False) -> pd.DataFrame:
+    r = np.random.default_rng(seed)
+    w1, w2 = r.normal(size=n), r.binomial(1, 0.5, n)
+    c = r.choice(["x", "y", "z"], size=n)
+    a = r.binomial(1, expit(0.5 * w1 + 0.3 * w2 - 0.3))
+    eta = 0.5 * w1 - 0.4 * w2 + 0.6 * (c == "z") + 1.5 * a
+    y = r.binomial(1, expit(eta - 0.5)) if binary else eta + r.normal(size=n)
+    return pd.DataFrame({"w1": w1, "w2": w2, "c": c, "a": a, "y": y})
+
+
+def test_folds_are_stratified_by_treatment_and_partition_the_rows():
+    a = np.r_[np.ones(23, int), np.zeros(77, int)]
+    folds = treatment_folds(a, 5, seed=1)
+    tests = np.concatenate([test for _, test in folds])
+    assert sorted(tests) == list(range(100))
+    treated_per_fold = [int(a[test].sum()) for _, test in folds]
+    assert max(treated_per_fold) - min(treated_per_fold) <= 1
+    assert [t.tolist() for _, t in folds] == [t.tolist() for _, t in treatment_folds(a, 5, seed=1)]
+    assert [t.tolist() for _, t in folds] != [t.tolist() for _, t in treatment_folds(a, 5, seed=2)]
+
+
+def test_cross_fitted_predictions_come_from_models_that_never_saw_the_row():
+    df = table(400, 1)
+    fitter = NuisanceFitter("linear", folds=4, seed=3).fit(df, ROLES)
+    nuis = fitter.nuisances_
+    assert sorted(set(nuis.fold)) == [0, 1, 2, 3]
+    # rebuild fold 2 by hand: encoder and learners fitted on the training rows only
+    train, test = fitter.splits_[2]
+    enc = CovariateEncoder(ROLES).fit(df.iloc[train])
+    x_tr, x_te = enc.transform(df.iloc[train]), enc.transform(df.iloc[test])
+    a = df["a"].to_numpy()
+    g = make_learner("linear", "classification", derive_seed(3, "propensity", rep=2)).fit(x_tr, a[train])
+    h = make_learner("linear", "regression", derive_seed(3, "outcome", rep=2))
+    h.fit(np.column_stack([x_tr, a[train]]), df["y"].to_numpy()[train])
+    np.testing.assert_allclose(nuis.g[test], g.predict_proba(x_te)[:, 1])
+    np.testing.assert_allclose(nuis.q1[test], h.predict(np.column_stack([x_te, np.ones(len(test))])))
+    np.testing.assert_allclose(nuis.q0[test], h.predict(np.column_stack([x_te, np.zeros(len(test))])))
+    np.testing.assert_allclose(nuis.qa, np.where(nuis.a == 1, nuis.q1, nuis.q0))
+
+
+def test_in_sample_option_fits_once_on_the_whole_table():
+    df = table(300, 2)
+    nuis = fit_nuisances(df, ROLES, "linear", cross_fit=False, seed=0)
+    assert (nuis.fold == -1).all()
+    x = CovariateEncoder(ROLES).fit_transform(df)
+    h = make_learner("linear", "regression", 0).fit(np.column_stack([x, df["a"]]), df["y"])
+    # one linear model on (W, A): Q1 - Q0 is its coefficient of A, the same for every row
+    effect = h[-1].coef_[-1] / h[0].scale_[-1]
+    np.testing.assert_allclose(nuis.q1 - nuis.q0, effect)
+
+
+def test_binary_outcome_uses_probabilities():
+    df = table(400, 4, binary=True)
+    roles = Roles("a", "y", "binary", ROLES.covariates)
+    nuis = fit_nuisances(df, roles, "linear", folds=3)
+    for pred in (nuis.g, nuis.q0, nuis.q1):
+        assert ((pred > 0) & (pred < 1)).all()
+    assert (nuis.q1 > nuis.q0).mean() > 0.99  # the effect is positive everywhere
+    assert set(np.unique(nuis.y)) == {0.0, 1.0}
+
+
+def test_random_forest_predictions_are_reproducible():
+    df = table(150, 5)
+    first = fit_nuisances(df, ROLES, "random_forest", folds=2, seed=1)
+    again = fit_nuisances(df, ROLES, "random_forest", folds=2, seed=1)
+    np.testing.assert_array_equal(first.g, again.g)
+    np.testing.assert_array_equal(first.q1, again.q1)
+
+
+def test_single_outcome_class_in_a_training_fold_fails_with_its_fold():
+    df = table(100, 6, binary=True)
+    df["y"] = 0
+    df.loc[df.index[df["a"] == 0][0], "y"] = 1
+    roles = Roles("a", "y", "binary", ROLES.covariates)
+    with pytest.raises(NuisanceFailure, match=r"training data of fold \d of 5 hold a single outcome class"):
+        fit_nuisances(df, roles, "linear", folds=5)
+
+
+def test_small_arms_fail_before_fitting():
+    a = np.r_[np.ones(4, int), np.zeros(50, int)]
+    assert arm_problem(a, 5, True) == "treatment arm A=1 has 4 unit(s); at least 5 are needed"
+    assert "for 8-fold cross-fitting" in arm_problem(np.r_[np.ones(7, int), np.zeros(50, int)], 8, True)
+    assert arm_problem(np.r_[np.ones(MIN_ARM_UNITS, int), np.zeros(9, int)], 2, False) is None
+    df = table(60, 7)
+    df["a"] = 1
+    with pytest.raises(NuisanceFailure, match="A=0 has 0 unit"):
+        fit_nuisances(df, ROLES, "linear")
+
+
+def test_learner_exceptions_become_nuisance_failures(monkeypatch):
+    class Broken:
+        def fit(self, x, y):
+            raise ValueError("cannot fit")
+
+    monkeypatch.setattr(nuis_mod, "make_learner", lambda *args, **kwargs: Broken())
+    with pytest.raises(NuisanceFailure, match="propensity learner 'linear' failed on the whole table"):
+        fit_nuisances(table(100, 8), ROLES, "linear", cross_fit=False)
+
+
+def test_nuisances_validate_their_arrays():
+    with pytest.raises(ValueError, match="'g' has 2 rows"):
+        Nuisances(
+            np.array([0, 1, 1]), np.zeros(3), np.zeros(2), np.zeros(3), np.zeros(3), np.zeros(3), "binary"
+        )
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        Nuisances(np.array([0, 2]), *(np.zeros(2),) * 5, "binary")
