@@ -55,6 +55,7 @@ __all__ = [
     "engine_truth",
     "hybrid_generator_names",
     "hybrid_name",
+    "limit_threads",
     "package_versions",
     "propensity_extremes",
     "run_hybrid",
@@ -145,7 +146,7 @@ class HybridGenerator:
                 "an outcome model needs both values"
             )
         t0 = time.perf_counter()
-        with _thread_limit(self.n_jobs):
+        with limit_threads(self.n_jobs):
             self._fit(train, a, y)
         self.fit_seconds_ = time.perf_counter() - t0
         return self
@@ -200,7 +201,7 @@ class HybridGenerator:
         roles = self.roles
         rng = np.random.default_rng(seed)
         n = len(covariates)
-        with _thread_limit(self.n_jobs):
+        with limit_threads(self.n_jobs):
             e = self.propensity(covariates)
             mu0, mu1 = self.outcome_means(covariates)
         a = (rng.random(n) < e).astype(np.int64)
@@ -221,7 +222,7 @@ class HybridGenerator:
         return pool
 
 
-def _thread_limit(n_jobs: int) -> threadpool_limits:
+def limit_threads(n_jobs: int) -> threadpool_limits:
     """Hold BLAS and OpenMP pools to the job's threads.
 
     Why: histogram gradient boosting ignores ``n_jobs`` and starts one OpenMP thread per

@@ -1,0 +1,203 @@
+"""Synthetic pairing: right arm, no reuse, counted misses; truncation and clipping baselines."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from causalsynth.errors import ComponentFailure, ConfigError
+from causalsynth.pairing import (
+    SyntheticPairing,
+    clip_propensity,
+    clipping_bound,
+    greedy_nearest_matching,
+    run_pairing,
+    truncate_weights,
+)
+from causalsynth.table import Roles
+
+ROLES = Roles(
+    treatment="A",
+    outcome="Y",
+    outcome_type="binary",
+    covariates={"w1": "continuous", "w2": "binary", "c": "categorical"},
+)
+
+
+def confounded(n: int, seed: int, slope: float = 8.0) -> pd.DataFrame:
+    """Strong confounding through w1: many units with propensity near 0 or 1."""
+    rng = np.random.default_rng(seed)
+    w1 = rng.normal(size=n)
+    df = pd.DataFrame(
+        {
+            "w1": w1,
+            "w2": rng.integers(0, 2, size=n),
+            "c": rng.choice(["x", "y", "z"], size=n).astype(object),
+            "A": (rng.random(n) < expit(slope * w1)).astype(np.int64),
+        }
+    )
+    df["Y"] = (rng.random(n) < expit(0.5 * df["A"] + df["w1"])).astype(np.int64)
+    return df
+
+
+def pool_of(n: int, seed: int, share_treated: float = 0.5) -> pd.DataFrame:
+    pool = confounded(n, seed)
+    pool["A"] = (np.random.default_rng(seed + 1).random(n) < share_treated).astype(np.int64)
+    pool["w1"] += np.arange(n) * 1e-9  # unique values identify pool rows
+    return pool
+
+
+# ----------------------------------------------------------------------------- baselines
+
+
+def test_clipping_bound_and_clip():
+    n = 200
+    delta = 5 / (np.sqrt(n) * np.log(n))
+    assert clipping_bound(n) == pytest.approx(delta)
+    e = np.array([0.0, 0.01, 0.5, 0.99, 1.0])
+    assert np.allclose(clip_propensity(e, n), [delta, delta, 0.5, 1 - delta, 1 - delta])
+    with pytest.raises(ValueError, match="empty"):
+        clip_propensity(e, 10)
+
+
+def test_truncate_weights_caps_and_copies():
+    w = np.array([0.5, 10.0, 10.5, 1e6])
+    out = truncate_weights(w, cap=10)
+    assert out.tolist() == [0.5, 10.0, 10.0, 10.0] and w[3] == 1e6
+    with pytest.raises(ValueError):
+        truncate_weights(w, cap=0)
+
+
+# ----------------------------------------------------------------------------- matching
+
+
+def reference_greedy(units: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Closest remaining pair first over the full distance matrix; ties by unit, then candidate."""
+    d = np.sqrt(((units[:, None, :] - candidates[None, :, :]) ** 2).sum(-1))
+    match = np.full(len(units), -1)
+    for _ in range(min(len(units), len(candidates))):
+        i, j = np.unravel_index(np.argmin(d), d.shape)  # row-major: smallest i, then j, among ties
+        match[i] = j
+        d[i, :] = np.inf
+        d[:, j] = np.inf
+    return match
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_greedy_matching_equals_reference_and_never_reuses(seed):
+    rng = np.random.default_rng(seed)
+    n_u, n_c = int(rng.integers(1, 60)), int(rng.integers(1, 60))
+    units = rng.normal(size=(n_u, 3))
+    candidates = np.vstack([rng.normal(size=(n_c, 3))])
+    if seed % 2:  # discrete coordinates: many ties
+        units, candidates = np.round(units), np.round(candidates)
+    match, dist = greedy_nearest_matching(units, candidates)
+    assert np.array_equal(match, reference_greedy(units, candidates))
+    used = match[match >= 0]
+    assert len(set(used)) == len(used)
+    assert (match >= 0).sum() == min(n_u, n_c)
+    hit = match >= 0
+    assert np.allclose(dist[hit], np.linalg.norm(units[hit] - candidates[match[hit]], axis=1))
+    assert np.isnan(dist[~hit]).all()
+
+
+def test_greedy_matching_with_no_candidates_misses_everyone():
+    match, dist = greedy_nearest_matching(np.zeros((3, 2)), np.zeros((0, 2)))
+    assert (match == -1).all() and np.isnan(dist).all()
+
+
+# ----------------------------------------------------------------------------- pairing
+
+
+def test_each_extreme_unit_gets_one_unused_unit_of_the_other_arm():
+    real = confounded(200, 1)
+    pool = pool_of(3000, 2)
+    pairing = SyntheticPairing(ROLES, threshold=0.001, learner="linear").fit(real)
+    e = pairing.propensity_
+    low, high = (e < 0.001).sum(), (e > 0.999).sum()
+    assert low > 5 and high > 5  # the design must produce extreme units on both sides
+    out, counts = pairing.pair(real, pool)
+    added = out[out["synthetic"] == 1]
+    assert counts["n_extreme_low"] == low and counts["n_extreme_high"] == high
+    assert counts["n_matched_low"] == low and counts["n_missed"] == 0
+    assert (added["A"] == 1).sum() == low and (added["A"] == 0).sum() == high
+    assert added["w1"].is_unique and added["w1"].isin(pool["w1"]).all()
+    pd.testing.assert_frame_equal(
+        out[out["synthetic"] == 0][ROLES.columns].reset_index(drop=True), real[ROLES.columns]
+    )
+    assert np.allclose(out["propensity"][: len(real)], e)
+    assert np.allclose(added["propensity"], pairing.predict_propensity(added))
+
+
+def test_single_extreme_unit_gets_its_nearest_neighbour_of_the_needed_arm():
+    real = confounded(200, 3)
+    pairing = SyntheticPairing(ROLES, learner="linear").fit(real)
+    i = int(np.argmin(pairing.propensity_))
+    assert pairing.propensity_[i] < 0.001
+    pool = pool_of(500, 4)
+    only = real.iloc[[i]]
+    out, counts = pairing.pair(only, pool)
+    treated = pool[pool["A"] == 1]
+    d = np.linalg.norm(pairing.encoder_.transform(treated) - pairing.encoder_.transform(only), axis=1)
+    assert out.iloc[1]["w1"] == treated.iloc[int(np.argmin(d))]["w1"]
+    assert counts["match_distance_mean"] == pytest.approx(d.min())
+
+
+def test_misses_are_counted_when_the_needed_arm_runs_out():
+    real = confounded(200, 5)
+    pairing = SyntheticPairing(ROLES, learner="linear").fit(real)
+    n_low = int((pairing.propensity_ < 0.001).sum())
+    pool = pool_of(400, 6)
+    treated = np.flatnonzero(pool["A"] == 1)
+    pool = pool.drop(index=treated[3:]).reset_index(drop=True)  # 3 treated units left
+    out, counts = pairing.pair(real, pool)
+    assert counts["n_matched_low"] == 3 and counts["n_missed_low"] == n_low - 3
+    assert ((out["synthetic"] == 1) & (out["A"] == 1)).sum() == 3
+    no_treated = pool[pool["A"] == 0]
+    _, counts = pairing.pair(real, no_treated)
+    assert counts["n_matched_low"] == 0 and counts["n_missed_low"] == n_low
+
+
+def test_single_arm_set_fails_clearly():
+    with pytest.raises(ComponentFailure, match="both arms"):
+        SyntheticPairing(ROLES, learner="linear").fit(confounded(50, 7).assign(A=1))
+
+
+def test_run_pairing_pairs_each_set_separately(tmp_path):
+    sets = pd.concat([confounded(200, 10 + s).assign(set=s) for s in (1, 2, 3)], ignore_index=True)
+    pool = pool_of(2000, 20).assign(mu0=0.1, mu1=0.2, propensity=0.5)
+    paths = {k: str(tmp_path / f"{k}.parquet") for k in ("positivity", "pool")}
+    sets.to_parquet(paths["positivity"])
+    pool.to_parquet(paths["pool"])
+    (tmp_path / "card.json").write_text(json.dumps({"dataset": "toy", **ROLES.to_dict()}))
+    params = {"threshold": 0.001, "learner": "linear", "pool": "hybrid_x"}
+    out_paired, out_json = tmp_path / "paired.parquet", tmp_path / "pairing.json"
+    run_pairing(
+        paths["positivity"], str(tmp_path / "card.json"), paths["pool"], params, 5, out_paired, out_json
+    )
+    paired = pd.read_parquet(out_paired)
+    summary = json.loads(out_json.read_text())
+    assert list(paired.columns) == [*ROLES.columns, "set", "synthetic", "propensity"]
+    assert paired["synthetic"].dtype == np.int64 and paired["set"].dtype == np.int64
+    assert summary["n_sets"] == 3 and set(summary["sets"]) == {"1", "2", "3"}
+    for s in (1, 2, 3):
+        part, counts = paired[paired["set"] == s], summary["sets"][str(s)]
+        assert (part["synthetic"] == 0).sum() == 200
+        assert (part["synthetic"] == 1).sum() == counts["n_added"]
+        assert counts["n_added"] == counts["n_extreme_low"] + counts["n_extreme_high"] - counts["n_missed"]
+        assert part.loc[part["synthetic"] == 1, "w1"].is_unique
+    assert summary["totals"]["n_added"] == (paired["synthetic"] == 1).sum()
+    with pytest.raises(ConfigError, match="threshold"):
+        run_pairing(
+            paths["positivity"],
+            str(tmp_path / "card.json"),
+            paths["pool"],
+            {"threshold": 0.7},
+            5,
+            out_paired,
+            out_json,
+        )
