@@ -32,6 +32,7 @@ from causalsynth.findings import (  # noqa: E402
     HYBRID_PREFIX,
     POSITIVITY_METHODS,
     REAL,
+    REQUIRED_COLUMNS,
     absolute_error,
     check_columns,
     deduplicate_real,
@@ -47,6 +48,7 @@ from causalsynth.findings import (  # noqa: E402
 from causalsynth.io import read_json
 
 log = logging.getLogger(__name__)
+
 # Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = {
     "black": "#000000",
@@ -60,9 +62,9 @@ OKABE_ITO = {
 }
 # Yellow last: it is hard to see on white and is only reached with many series.
 PALETTE = [
-    OKABE_ITO[k] for k in ("orange", "sky_blue", "bluish_green", "vermillion", "blue", "reddish_purple")
+    OKABE_ITO[k]
+    for k in ("orange", "sky_blue", "bluish_green", "vermillion", "blue", "reddish_purple", "yellow")
 ]
-PALETTE.append(OKABE_ITO["yellow"])
 MARKERS = ["o", "s", "D", "^", "v", "P", "X", "h"]
 BASE_COLOURS = {
     REAL: OKABE_ITO["black"],
@@ -129,7 +131,7 @@ def display_name(generator: str) -> str:
 def base_colour(base: str) -> str:
     if base in BASE_COLOURS:
         return BASE_COLOURS[base]
-    # unknown generators get the remaining colours in a stable, name-sorted order
+    # an unknown generator gets a spare colour fixed by its name (not hash(): salted per process)
     spare = [c for c in PALETTE if c not in BASE_COLOURS.values()]
     return spare[sum(map(ord, base)) % len(spare)]
 
@@ -234,8 +236,18 @@ def _log_scale(ax, which: str) -> None:
     axis.set_minor_formatter(NullFormatter())  # minor labels collide at column width
 
 
-def _series_label(estimator: str, learner: str, learners: Sequence[str]) -> str:
-    return str(estimator) if len(learners) <= 1 else f"{estimator} ({learner})"
+def _yerr(mid: float, lo: float, hi: float) -> list[list[float]]:
+    """Error-bar lengths below and above; none where the estimator gave no interval."""
+    below = mid - lo if np.isfinite(lo) else 0.0
+    above = hi - mid if np.isfinite(hi) else 0.0
+    return [[max(below, 0.0)], [max(above, 0.0)]]
+
+
+def _with_series(df: pd.DataFrame) -> pd.DataFrame:
+    """A `series` column: the estimator, with its learner when the table has several learners."""
+    if "learner" not in df.columns or df["learner"].nunique() <= 1:
+        return df.assign(series=df["estimator"].astype(str))
+    return df.assign(series=df["estimator"].astype(str) + " (" + df["learner"].astype(str) + ")")
 
 
 def _figure_legend(fig, handles: list, ncol: int = 4) -> None:
@@ -252,16 +264,12 @@ def _figure_legend(fig, handles: list, ncol: int = 4) -> None:
 def plot_ate_by_generator(table: pd.DataFrame, out_png, out_pdf) -> None:
     """ATE per generator with 95% intervals against the truth, one panel per dataset."""
     title = "ATE by generator"
+    if not table.empty:
+        check_columns(table, REQUIRED_COLUMNS["ate_preservation"], "ate_preservation table")
     df = ok_rows(table) if not table.empty else table
     if df.empty:
         return no_data_figure(title, "no ok ATE estimates in ate_preservation", out_png, out_pdf)
-    check_columns(
-        df, ("dataset", "generator", "estimator", "learner", "ate", "ci_low", "ci_high"), "ate_preservation"
-    )
-    learners = sorted(df["learner"].astype(str).unique())
-    df = df.assign(
-        series=[_series_label(e, lr, learners) for e, lr in zip(df["estimator"], df["learner"], strict=True)]
-    )
+    df = _with_series(df)
     series = sorted(df["series"].unique())
     colours, markers = series_colours(series), series_markers(series)
     datasets = sorted(df["dataset"].unique())
@@ -286,7 +294,7 @@ def _ate_panel(ax, sub, dataset, series, colours, markers) -> list:
         x_of[g], prev, x = x, grp, x + 1.0
     width = 0.7 / max(len(series), 1)
     agg = sub.groupby(["generator", "series"]).agg(
-        ate=("ate", "mean"), ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean"), reps=("ate", "size")
+        ate=("ate", "mean"), ci_low=("ci_low", "mean"), ci_high=("ci_high", "mean")
     )
     handles, core, ivals = [], [], []
     for (g, s), row in agg.iterrows():
@@ -295,7 +303,7 @@ def _ate_panel(ax, sub, dataset, series, colours, markers) -> list:
         h = ax.errorbar(
             xi,
             row.ate,
-            yerr=[[max(row.ate - row.ci_low, 0)], [max(row.ci_high - row.ate, 0)]],
+            yerr=_yerr(row.ate, row.ci_low, row.ci_high),
             fmt=markers[s],
             color=colours[s],
             mfc="white" if hybrid else colours[s],
@@ -616,10 +624,13 @@ def load_dcr_records(paths: Iterable[str | os.PathLike]) -> list[dict]:
 def plot_positivity(table: pd.DataFrame, out_png, out_pdf) -> None:
     """Raw, truncated, clipped and paired estimates against the truth, one panel per dataset."""
     title = "ATE under positivity violations"
+    if not table.empty:
+        check_columns(table, REQUIRED_COLUMNS["positivity"], "positivity table")
     df = ok_rows(table) if not table.empty else table
     if df.empty:
         return no_data_figure(title, "no ok positivity estimates in this run", out_png, out_pdf)
-    estimators = sorted(df["estimator"].astype(str).unique())
+    df = _with_series(df)
+    estimators = sorted(df["series"].unique())
     colours, markers = series_colours(estimators), series_markers(estimators)
     datasets = sorted(df["dataset"].unique())
     known = [m for m in POSITIVITY_METHODS if m in set(df["method"])]
@@ -631,7 +642,7 @@ def plot_positivity(table: pd.DataFrame, out_png, out_pdf) -> None:
         for ax, dataset in zip(axes, datasets, strict=True):
             sub = df[df["dataset"] == dataset]
             core, ivals = [], []
-            for (method, est), grp in sub.groupby(["method", "estimator"]):
+            for (method, est), grp in sub.groupby(["method", "series"]):
                 xi = methods.index(method) + (estimators.index(str(est)) - (len(estimators) - 1) / 2) * width
                 # each set as a faint dot, so the spread over sets is visible behind the mean
                 jitter = np.linspace(-0.25, 0.25, len(grp)) * width if len(grp) > 1 else np.zeros(1)
@@ -649,7 +660,7 @@ def plot_positivity(table: pd.DataFrame, out_png, out_pdf) -> None:
                     ax.errorbar(
                         xi,
                         m,
-                        yerr=[[max(m - lo, 0)], [max(hi - m, 0)]],
+                        yerr=_yerr(m, lo, hi),
                         fmt=markers[str(est)],
                         color=colours[str(est)],
                         label=str(est),
@@ -684,6 +695,8 @@ ENGINE_METRICS = (
 def plot_engine(table: pd.DataFrame, out_png, out_pdf) -> None:
     """Bias, RMSE and coverage against n per estimator; the true process beside each hybrid engine."""
     title = "Simulation engine vs true process"
+    if not table.empty:
+        check_columns(table, REQUIRED_COLUMNS["engine"], "engine table")
     df = table.dropna(subset=["n"]) if not table.empty else table
     if df.empty:
         return no_data_figure(title, "no simulation-engine results in this run", out_png, out_pdf)
@@ -692,10 +705,7 @@ def plot_engine(table: pd.DataFrame, out_png, out_pdf) -> None:
         if "truth" in set(df["engine"])
         else order_generators(df["engine"].unique())
     )
-    learners = sorted(df["learner"].astype(str).unique())
-    df = df.assign(
-        series=[_series_label(e, lr, learners) for e, lr in zip(df["estimator"], df["learner"], strict=True)]
-    )
+    df = _with_series(df)
     series = sorted(df["series"].unique())
     colours, markers = series_colours(series), series_markers(series)
     datasets = sorted(df["dataset"].unique())
@@ -749,6 +759,7 @@ def plot_engine(table: pd.DataFrame, out_png, out_pdf) -> None:
 
 # --------------------------------------------------------------------------- runtime
 
+RUNTIME_COLUMNS = ("rule", "dataset", "generator", "seconds", "max_rss_mb")
 BENCHMARK_SECONDS = "s"
 BENCHMARK_RSS = "max_rss"
 
@@ -774,12 +785,13 @@ def read_benchmarks(files: Iterable[tuple[str | os.PathLike, str, str | None, st
         rows.append(
             {"rule": rule, "dataset": dataset, "generator": generator, "seconds": seconds, "max_rss_mb": rss}
         )
-    return pd.DataFrame(rows, columns=["rule", "dataset", "generator", "seconds", "max_rss_mb"])
+    return pd.DataFrame(rows, columns=list(RUNTIME_COLUMNS))
 
 
 def plot_runtime(table: pd.DataFrame, out_png, out_pdf) -> None:
     """Seconds and peak memory per rule and generator (mean over datasets, range as a bar)."""
     title = "Runtime per rule"
+    check_columns(table, RUNTIME_COLUMNS, "runtime table")
     df = table.dropna(subset=["seconds"]) if not table.empty else table
     n_missing = len(table) - len(df)
     if df.empty:

@@ -22,7 +22,7 @@ from causalsynth.errors import DataError
 from causalsynth.io import write_text
 
 # Columns each result table must carry; extra columns are allowed.
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     "ate_preservation": (
         "dataset",
         "generator",
@@ -96,7 +96,7 @@ def read_table(tables_dir: str | os.PathLike, name: str) -> pd.DataFrame:
     A present table that lacks a required column is an error: a silently empty figure or an
     untested claim would hide a broken upstream rule.
     """
-    required = TABLE_COLUMNS[name]
+    required = REQUIRED_COLUMNS[name]
     path = find_table(tables_dir, name)
     if path is None:
         return pd.DataFrame(columns=list(required))
@@ -204,7 +204,10 @@ def _cell_errors(ate: pd.DataFrame) -> pd.DataFrame:
     if ok.empty:
         return pd.DataFrame(columns=["dataset", "generator", "estimator", "learner", "abs_error"])
     ok = ok.assign(abs_error=absolute_error(ok)).dropna(subset=["abs_error"])
-    return ok.groupby(["dataset", "generator", "estimator", "learner"], as_index=False)["abs_error"].mean()
+    # dropna=False: an estimator without a learner (NaN) is still a cell
+    return ok.groupby(["dataset", "generator", "estimator", "learner"], as_index=False, dropna=False)[
+        "abs_error"
+    ].mean()
 
 
 def paired_errors(cells: pd.DataFrame, gen_a: str, gen_b: str) -> pd.DataFrame:
@@ -513,6 +516,8 @@ def claim_pairing(positivity: pd.DataFrame) -> Claim:
         )
         return claim
     keys = [k for k in ("dataset", "rep", "set", "estimator", "learner") if k in ok.columns]
+    # pivot_table drops rows with a missing key (an estimator without a learner); strings keep them
+    ok = ok.assign(**{k: ok[k].astype(str) for k in keys if k != "dataset"})
     wide = ok.pivot_table(index=keys, columns="method", values="abs_error", aggfunc="mean")[methods]
     rows = []
     for d, grp in wide.groupby(level="dataset"):
@@ -678,9 +683,9 @@ def failed_cells(ate: pd.DataFrame, positivity: pd.DataFrame) -> str:
 
 def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
     """The findings document as Markdown, and the claims with their verdicts."""
-    tables = {name: read_table(tables_dir, name) for name in TABLE_COLUMNS}
+    tables = {name: read_table(tables_dir, name) for name in REQUIRED_COLUMNS}
     tables["ate_preservation"] = deduplicate_real(tables["ate_preservation"])
-    absent = [name for name in TABLE_COLUMNS if find_table(tables_dir, name) is None]
+    absent = [name for name in REQUIRED_COLUMNS if find_table(tables_dir, name) is None]
     claims = [
         claim_fidelity_vs_effect(tables["ate_preservation"], tables["tstr"]),
         claim_hybrid_beats_generative(tables["ate_preservation"]),
@@ -705,7 +710,7 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
         "(the table's `bias` where given), against the real-data estimate where a dataset has no "
         "truth; only cells with status `ok` enter the numbers.",
         "Tables read: "
-        + ", ".join(f"`{n}` ({len(tables[n])} rows)" for n in TABLE_COLUMNS if n not in absent)
+        + ", ".join(f"`{n}` ({len(tables[n])} rows)" for n in REQUIRED_COLUMNS if n not in absent)
         + (f". Absent: {', '.join(f'`{n}`' for n in absent)}." if absent else "."),
         (
             f"**This run contradicts the paper on claim(s) {', '.join(contradicted)}.**"

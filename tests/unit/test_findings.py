@@ -376,3 +376,13 @@ def test_dcr_claim_reads_the_gathered_dcr_table(tmp_path):
     assert claim.verdict == findings.CONTRADICTED
     assert claim.headline.endswith("over a limit: great.")
     assert "| great | 30% | 0% |" in claim.body[0]  # 60 of 200 rows copied
+
+
+def test_cells_without_a_learner_still_count(tmp_path):
+    pos = positivity_table({"raw": 0.5, "clipped": 0.2, "paired": 0.05}).assign(learner=np.nan)
+    ate = ate_table({"ctgan": 0.5, "hybrid_ctgan": 0.05}).assign(learner=np.nan)
+    write_tables(tmp_path / "t", positivity=pos, ate_preservation=ate)
+    claims = {c.key: c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md")}
+    assert claims["d"].verdict == findings.SUPPORTED and "1 of 1 datasets" in claims["d"].headline
+    assert claims["b"].verdict == findings.SUPPORTED
+    assert "2 of 2 (base, dataset) pairs" in claims["b"].headline
