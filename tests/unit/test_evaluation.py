@@ -1,0 +1,337 @@
+"""The evaluation entry functions: A (ATE preservation), TSTR, B (positivity), C (engine)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit
+
+from causalsynth import evaluation as ev
+from causalsynth.errors import ConfigError, DataError
+from causalsynth.evaluation import (
+    ATE_COLUMNS,
+    ENGINE_COLUMNS,
+    ENGINE_REPLICATE_COLUMNS,
+    POSITIVITY_COLUMNS,
+    RANKING_COLUMNS,
+    TSTR_COLUMNS,
+    engine_ranking,
+    run_ate_preservation,
+    run_engine,
+    run_engine_ranking,
+    run_positivity,
+    run_real_estimates,
+    run_tstr,
+    summarize_replicates,
+)
+from causalsynth.io import write_json, write_parquet
+from causalsynth.table import Roles
+
+ROLES = Roles("a", "y", "binary", {"w1": "continuous", "w2": "binary", "c": "categorical"})
+GRID = {"estimators": ["substitution", "iptw", "aipw"], "learner": "linear", "folds": 3}
+
+
+def table(n: int, seed: int, strength: float = 0.5) -> pd.DataFrame:
+    r = np.random.default_rng(seed)
+    w1, w2 = r.normal(size=n), r.binomial(1, 0.5, n)
+    c = r.choice(["u", "v"], size=n)
+    a = r.binomial(1, expit(strength * w1 + 0.3 * w2 - 0.2))
+    y = r.binomial(1, expit(-0.2 + 0.9 * a + 0.5 * w1 - 0.4 * w2 + 0.3 * (c == "v")))
+    return pd.DataFrame({"w1": w1, "w2": w2, "c": c, "a": a, "y": y})
+
+
+@pytest.fixture
+def card(tmp_path):
+    card = {
+        "dataset": "toy",
+        **ROLES.to_dict(),
+        "truth": {"ate": 0.2, "kind": "exact", "source": "test"},
+        "positivity": {"n_sets": 2, "truth": 0.19, "truth_kind": "exact"},
+    }
+    path = tmp_path / "card.json"
+    write_json(card, path)
+    return path
+
+
+def _parquet(df, path):
+    write_parquet(df, path)
+    return str(path)
+
+
+# --------------------------------------------------------------------------- A
+
+
+def test_ate_preservation_rows_for_a_hybrid_pool(tmp_path, card):
+    real = _parquet(table(400, 1), tmp_path / "train.parquet")
+    pool_dir = tmp_path / "hybrid"
+    pool_dir.mkdir()
+    pool = _parquet(table(600, 2).assign(mu0=0.1, mu1=0.3), pool_dir / "pool.parquet")
+    write_json({"engine_truth": 0.21}, pool_dir / "meta.json")
+    out = tmp_path / "ate.parquet"
+    frame = run_ate_preservation(pool, real, str(card), GRID, 5, 1, str(out), "toy", "hybrid_x", 2)
+    stored = pd.read_parquet(out)
+    assert list(stored.columns) == ATE_COLUMNS
+    assert len(stored) == 6 and set(stored["generator"]) == {"real", "hybrid_x"}
+    assert (stored["rep"] == 2).all() and (stored["status"] == "ok").all()
+    synth = stored[stored["generator"] == "hybrid_x"].set_index("estimator")
+    realrows = stored[stored["generator"] == "real"].set_index("estimator")
+    assert (synth["truth"] == 0.2).all() and (synth["truth_kind"] == "exact").all()
+    assert (synth["engine_truth"] == 0.21).all() and realrows["engine_truth"].isna().all()
+    np.testing.assert_allclose(synth["bias"], synth["ate"] - 0.2)
+    np.testing.assert_allclose(synth["real_ate"], realrows.loc[synth.index, "ate"])
+    assert stored["covered"].dtype == "boolean"
+    expected = (synth["ci_low"] <= 0.2) & (0.2 <= synth["ci_high"])
+    assert synth["covered"].tolist() == expected.tolist()
+    pd.testing.assert_frame_equal(frame, stored)
+
+
+def test_real_estimates_are_computed_once_and_reused(tmp_path, card):
+    train = _parquet(table(400, 1), tmp_path / "train.parquet")
+    synth = _parquet(table(500, 3), tmp_path / "synthetic.parquet")
+    params = {**GRID, "learners": ["linear"], "learner": None, "truncation": 10}
+    real = run_real_estimates(train, str(card), params, 5, 1, str(tmp_path / "real.parquet"), "toy")
+    assert list(real.columns) == ATE_COLUMNS and (real["generator"] == "real").all()
+    np.testing.assert_allclose(real["real_ate"], real["ate"])
+    cell = run_ate_preservation(
+        synth, None, str(card), params, 9, 1, str(tmp_path / "a.csv"), "toy", "ctgan", 1,
+        real_estimates_path=str(tmp_path / "real.parquet"),
+    )  # fmt: skip
+    assert (tmp_path / "a.csv").exists()
+    copied = cell[cell["generator"] == "real"].reset_index(drop=True)
+    np.testing.assert_allclose(copied["ate"], real["ate"])
+    # no meta.json beside a base generator's table: engine_truth is NaN
+    assert cell["engine_truth"].isna().all()
+    with pytest.raises(DataError, match="no real-data estimate"):
+        run_ate_preservation(
+            synth, None, str(card), {**params, "estimators": ["tmle"]}, 9, 1, str(tmp_path / "b.parquet"),
+            "toy", "ctgan", 1, real_estimates_path=str(tmp_path / "real.parquet"),
+        )  # fmt: skip
+
+
+def test_ate_preservation_reports_failing_cells_and_bad_input(tmp_path, card):
+    real = _parquet(table(300, 1), tmp_path / "train.parquet")
+    tiny = table(300, 4)
+    tiny["a"] = 0
+    tiny.loc[tiny.index[:2], "a"] = 1
+    synth = _parquet(tiny, tmp_path / "synthetic.parquet")
+    frame = run_ate_preservation(
+        synth, real, str(card), GRID, 5, 1, str(tmp_path / "o.parquet"), "toy", "g", 1
+    )
+    bad = frame[frame["generator"] == "g"]
+    assert bad["status"].str.contains("treatment arm A=1 has 2 unit").all()
+    assert bad["ate"].isna().all() and bad["covered"].isna().all()
+    missing = _parquet(table(50, 1).drop(columns="w1"), tmp_path / "missing.parquet")
+    with pytest.raises(DataError, match=r"missing\.parquet, column 'w1': column is missing"):
+        run_ate_preservation(missing, real, str(card), GRID, 5, 1, str(tmp_path / "x.parquet"), "toy", "g", 1)
+    with pytest.raises(ConfigError, match=r"unknown param\(s\) \['estimator'\]"):
+        run_ate_preservation(
+            synth, real, str(card), {"estimator": ["aipw"]}, 5, 1, "x.parquet", "toy", "g", 1
+        )
+
+
+# --------------------------------------------------------------------------- TSTR
+
+
+def test_tstr_scores_against_the_train_on_real_ceiling(tmp_path, card):
+    train = _parquet(table(500, 1), tmp_path / "train.parquet")
+    holdout = _parquet(table(400, 2), tmp_path / "holdout.parquet")
+    out = tmp_path / "tstr.parquet"
+    # a synthetic table identical to the training table scores exactly the ceiling
+    frame = run_tstr(train, train, holdout, str(card), {"learner": "linear"}, 3, str(out), "toy", "copy", 1)
+    assert list(pd.read_parquet(out).columns) == TSTR_COLUMNS
+    row = frame.iloc[0]
+    assert row["metric"] == "auc" and row["status"] == "ok"
+    assert 0.6 < row["value"] < 1 and row["value"] == pytest.approx(row["train_on_real"])
+    # outcome noise unrelated to W and A: chance-level AUC
+    noise = table(500, 3)
+    noise["y"] = np.random.default_rng(0).binomial(1, 0.5, len(noise))
+    synth = _parquet(noise, tmp_path / "noise.parquet")
+    worse = run_tstr(synth, train, holdout, str(card), {"learner": "linear"}, 3, str(out), "toy", "noise", 1)
+    assert worse.iloc[0]["value"] < row["value"] - 0.1
+
+
+def test_tstr_continuous_outcome_uses_r2_and_single_class_is_a_status(tmp_path):
+    roles = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "binary", "c": "categorical"})
+    card = tmp_path / "card.json"
+    write_json({**roles.to_dict(), "truth": {"ate": None, "kind": None}}, card)
+    df = table(400, 1).assign(y=lambda d: 2 * d["w1"] + d["a"] + np.random.default_rng(1).normal(size=len(d)))
+    train = _parquet(df, tmp_path / "train.parquet")
+    frame = run_tstr(
+        train, train, train, str(card), {"learner": "linear"}, 3, str(tmp_path / "t.csv"), "toy", "g", 1
+    )
+    assert frame.iloc[0]["metric"] == "r2" and frame.iloc[0]["value"] > 0.7
+    const = table(100, 2).assign(y=1)
+    binary_card = tmp_path / "binary.json"
+    write_json(ROLES.to_dict(), binary_card)
+    synth = _parquet(const, tmp_path / "const.parquet")
+    real = _parquet(table(200, 3), tmp_path / "real.parquet")
+    failed = run_tstr(synth, real, real, str(binary_card), {}, 3, str(tmp_path / "f.parquet"), "toy", "g", 1)
+    assert "single class" in failed.iloc[0]["status"] and math.isnan(failed.iloc[0]["value"])
+
+
+# --------------------------------------------------------------------------- B
+
+
+def test_positivity_methods_and_counts(tmp_path, card):
+    sets = [table(200, 10 + s, strength=6.0).assign(set=s) for s in (1, 2)]
+    positivity = _parquet(pd.concat(sets, ignore_index=True), tmp_path / "positivity.parquet")
+    added = [table(15, 20 + s).assign(set=s, synthetic=1) for s in (1, 2)]
+    paired = pd.concat([sets[0].assign(synthetic=0), added[0], sets[1].assign(synthetic=0), added[1]])
+    paired = _parquet(paired.assign(propensity=0.5), tmp_path / "paired.parquet")
+    params = {
+        "estimators": ["substitution", "iptw", "iptw_truncated", "aipw"],
+        "learner": "linear",
+        "folds": 3,
+    }
+    out = tmp_path / "pos.parquet"
+    frame = run_positivity(positivity, paired, str(card), params, 1, 1, str(out), "toy", 1)
+    assert list(pd.read_parquet(out).columns) == POSITIVITY_COLUMNS
+    assert set(frame["set"]) == {1, 2} and (frame["truth"] == 0.19).all()
+    one = frame[frame["set"] == 1]
+    methods = one.groupby("method")["estimator"].apply(list).to_dict()
+    assert methods["raw"] == methods["paired"] == params["estimators"]
+    # truncation and clipping only change estimators that weight by g
+    assert methods["truncated"] == methods["clipped"] == ["iptw", "aipw"]
+    assert (one.loc[one["method"] == "paired", "n_added"] == 15).all()
+    assert (one.loc[one["method"] != "paired", "n_added"] == 0).all()
+    assert one["n_extreme"].nunique() == 1 and one["n_extreme"].iloc[0] > 0
+    raw = one[one["method"] == "raw"].set_index("estimator")
+    truncated = one[one["method"] == "truncated"].set_index("estimator")
+    assert truncated.loc["iptw", "ate"] == pytest.approx(raw.loc["iptw_truncated", "ate"])
+    assert (frame["status"] == "ok").all()
+
+
+def test_positivity_without_study_writes_no_rows(tmp_path, card):
+    empty = _parquet(table(5, 1).iloc[:0].assign(set=0), tmp_path / "positivity.parquet")
+    paired = _parquet(table(5, 1).iloc[:0].assign(set=0, synthetic=0), tmp_path / "paired.parquet")
+    frame = run_positivity(empty, paired, str(card), GRID, 1, 1, str(tmp_path / "p.parquet"), "toy", 1)
+    assert frame.empty and list(frame.columns) == POSITIVITY_COLUMNS
+
+
+# --------------------------------------------------------------------------- C
+
+
+class FakeProcess:
+    """A known data-generating process with the interface of the simulated datasets."""
+
+    roles = ROLES
+    true_ate = 0.18
+
+    def sample(self, n: int, seed: int, design: str = "rct") -> pd.DataFrame:
+        assert design == "rct"
+        return table(n, seed, strength=0.0)
+
+
+@pytest.mark.slow
+def test_engine_on_a_pool_and_on_the_truth(tmp_path, card, monkeypatch):
+    pool_dir = tmp_path / "hybrid"
+    pool_dir.mkdir()
+    pool = _parquet(table(300, 7), pool_dir / "pool.parquet")
+    write_json({"engine_truth": 0.2}, pool_dir / "meta.json")
+    params = {"n_grid": [60, 400], "reps": 3, "estimators": ["substitution", "aipw"], "learner": "linear"}
+    reps_out = tmp_path / "replicates.parquet"
+    pooled = run_engine(
+        pool, params, 4, 2, str(tmp_path / "e.parquet"), "toy", "hybrid_x", card_path=str(card),
+        replicates_path=str(reps_out),
+    )  # fmt: skip
+    assert list(pooled.columns) == ENGINE_COLUMNS
+    assert len(pooled) == 4 and (pooled["reps"] == 3).all() and (pooled["truth"] == 0.2).all()
+    assert (pooled["n_failed"] == 0).all()
+    replicates = pd.read_parquet(reps_out)
+    assert list(replicates.columns) == ENGINE_REPLICATE_COLUMNS and len(replicates) == 12
+    check = replicates[(replicates["n"] == 60) & (replicates["estimator"] == "aipw")]
+    row = pooled[(pooled["n"] == 60) & (pooled["estimator"] == "aipw")].iloc[0]
+    assert row["bias"] == pytest.approx(check["ate"].mean() - 0.2)
+    assert row["variance"] == pytest.approx(check["ate"].var(ddof=1))
+    assert row["rmse"] == pytest.approx(math.sqrt(((check["ate"] - 0.2) ** 2).mean()))
+    assert row["ci_width"] == pytest.approx((check["ci_high"] - check["ci_low"]).mean())
+    # parallel and serial runs give the same numbers (each replicate has its own seed)
+    serial = run_engine(
+        pool, params, 4, 1, str(tmp_path / "s.parquet"), "toy", "hybrid_x", card_path=str(card)
+    )
+    pd.testing.assert_frame_equal(serial, pooled)
+
+    monkeypatch.setattr(ev, "_get_dataset", lambda name, options=None: FakeProcess())
+    truth = run_engine(
+        None, {**params, "n_grid": None, "n": 200}, 4, 1, str(tmp_path / "t.parquet"), "toy", "truth"
+    )
+    assert list(truth.columns) == ENGINE_COLUMNS and (truth["truth"] == 0.18).all() and len(truth) == 2
+    ranking = engine_ranking(pd.concat([pooled, truth]))
+    assert list(ranking.columns) == RANKING_COLUMNS
+    assert ranking.iloc[0][["dataset", "engine", "n_estimators"]].tolist() == ["toy", "hybrid_x", 2]
+
+
+def test_engine_on_the_simulated_paper_process(tmp_path):
+    params = {"n": 150, "reps": 2, "estimators": ["aipw"], "learner": "linear", "cross_fit": False}
+    frame = run_engine(None, params, 1, 1, str(tmp_path / "e.parquet"), "sim_paper", "truth")
+    assert frame.iloc[0]["truth"] == pytest.approx(0.4185, abs=1e-3)
+    assert frame.iloc[0]["n_failed"] == 0
+
+
+def test_engine_params_fail_loudly(tmp_path, card):
+    with pytest.raises(ConfigError, match="exactly one of 'n_grid'"):
+        run_engine(
+            None, {"reps": 2, "estimators": ["aipw"]}, 1, 1, "x.parquet", "toy", "truth", card_path=str(card)
+        )
+    pool = _parquet(table(100, 1), tmp_path / "pool.parquet")
+    with pytest.raises(DataError, match="meta JSON is missing"):
+        run_engine(
+            pool,
+            {"n": 50, "reps": 2, "estimators": ["aipw"]},
+            1,
+            1,
+            "x.parquet",
+            "toy",
+            "h",
+            card_path=str(card),
+        )
+
+
+def test_summary_counts_failures_and_skips_them():
+    reps = pd.DataFrame(
+        {
+            "n": [100] * 3,
+            "estimator": ["iptw"] * 3,
+            "learner": ["linear"] * 3,
+            "ate": [1.0, 3.0, math.nan],
+            "ci_low": [0.0, 2.5, math.nan],
+            "ci_high": [2.0, 3.5, math.nan],
+            "status": ["ok", "ok", "positivity violated: ..."],
+        }
+    )
+    row = summarize_replicates(reps, truth=1.5).iloc[0]
+    assert row["reps"] == 3 and row["n_failed"] == 1 and row["failure_example"].startswith("positivity")
+    assert row["bias"] == pytest.approx(0.5) and row["variance"] == pytest.approx(2.0)
+    assert row["rmse"] == pytest.approx(math.sqrt((0.25 + 2.25) / 2)) and row["coverage"] == 0.5
+
+
+def test_engine_ranking_spearman(tmp_path):
+    rows = []
+    rmse = {"truth": [0.1, 0.2, 0.3, 0.4], "good": [1.0, 2.0, 3.0, 4.0], "bad": [4.0, 3.0, 2.0, 1.0]}
+    for engine, values in rmse.items():
+        for est, value in zip(["a", "b", "c", "d"], values, strict=True):
+            for n, shift in ((100, 0.05), (200, -0.05)):  # averaged over n before ranking
+                rows.append(
+                    {
+                        "dataset": "toy",
+                        "engine": engine,
+                        "estimator": est,
+                        "learner": "linear",
+                        "n": n,
+                        "rmse": value + shift,
+                    }
+                )
+    rows.append(
+        {"dataset": "other", "engine": "good", "estimator": "a", "learner": "linear", "n": 100, "rmse": 1.0}
+    )
+    ranking = engine_ranking(rows).set_index(["dataset", "engine"])
+    assert ranking.loc[("toy", "good"), "spearman_vs_truth"] == pytest.approx(1.0)
+    assert ranking.loc[("toy", "bad"), "spearman_vs_truth"] == pytest.approx(-1.0)
+    assert math.isnan(ranking.loc[("other", "good"), "spearman_vs_truth"])  # no truth engine
+    path = tmp_path / "engine.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    written = run_engine_ranking([str(path)], str(tmp_path / "ranking.parquet"))
+    assert list(written.columns) == RANKING_COLUMNS and len(written) == 3
