@@ -618,7 +618,9 @@ def claim_dcr(dcr: pd.DataFrame) -> Claim:
     needed = (DCR_EXACT_COPY_COLUMN, DCR_HOLDOUT_EXACT_COLUMN, DCR_NEAR_COPY_COLUMN)
     missing = [c for c in needed if c not in dcr.columns]
     if dcr.empty or missing:
-        claim.headline = f"The dcr table lacks column(s) {missing}." if missing else "The dcr table is empty."
+        claim.headline = (
+            "The dcr table is absent or empty." if dcr.empty else f"The dcr table lacks column(s) {missing}."
+        )
         return claim
     cols = [*needed, *([DCR_RECORD_EXACT_COLUMN] if DCR_RECORD_EXACT_COLUMN in dcr.columns else [])]
     values = dcr[cols].apply(pd.to_numeric, errors="coerce").assign(generator=dcr["generator"].astype(str))
