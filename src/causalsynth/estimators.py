@@ -88,6 +88,7 @@ from causalsynth.nuisance import (
     arm_problem,
     treatment_folds,
 )
+from causalsynth.pairing import clipping_bound, truncate_weights
 from causalsynth.registry import Registry
 from causalsynth.seeds import derive_seed
 from causalsynth.table import Roles, coerce_types
@@ -115,21 +116,11 @@ class EstimationFailure(ComponentFailure):
 
 
 def _clipping_bound(n: int) -> float:
-    """delta_n = 5 / (sqrt(n) log n), the propensity clipping bound of the positivity study.
-
-    Private until ``causalsynth.pairing.clipping_bound`` exists; then that one is used.
-    """
-    if n < 2:
-        raise EstimationFailure(f"the clipping bound needs at least 2 rows, got {n}")
-    return 5.0 / (math.sqrt(n) * math.log(n))
-
-
-def _truncate_weights(weights: np.ndarray, cap: float) -> np.ndarray:
-    """Weights capped at ``cap`` (infinite weights become ``cap``).
-
-    Private until ``causalsynth.pairing.truncate_weights`` exists; then that one is used.
-    """
-    return np.minimum(weights, cap)
+    """delta_n = 5 / (sqrt(n) log n) (:func:`causalsynth.pairing.clipping_bound`), as a cell status."""
+    try:
+        return clipping_bound(n)
+    except ValueError as exc:
+        raise EstimationFailure(str(exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -223,7 +214,7 @@ def _arm_weights(
             w1 = 1.0 / g
             w0 = 1.0 / (1.0 - g)
     if cap is not None:
-        w1, w0 = _truncate_weights(w1, cap), _truncate_weights(w0, cap)
+        w1, w0 = truncate_weights(w1, cap), truncate_weights(w0, cap)
     used1 = np.ones_like(a, dtype=bool) if every_unit else a == 1
     used0 = np.ones_like(a, dtype=bool) if every_unit else a == 0
     bad1 = int((~np.isfinite(w1[used1])).sum())
