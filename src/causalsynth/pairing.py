@@ -212,6 +212,8 @@ class SyntheticPairing:
 
     def predict_propensity(self, df: pd.DataFrame) -> np.ndarray:
         """The real set's propensity model at the covariates of ``df``."""
+        if len(df) == 0:  # no extreme unit, nothing added: scikit-learn refuses empty input
+            return np.empty(0, dtype=float)
         with limit_threads(self.n_jobs):
             return self.propensity_model_.predict_proba(self.encoder_.transform(df))[:, 1].astype(float)
 

@@ -201,3 +201,11 @@ def test_run_pairing_pairs_each_set_separately(tmp_path):
             out_paired,
             out_json,
         )
+
+
+def test_set_without_extreme_units_is_returned_unchanged():
+    real = confounded(200, 30, slope=0.5)  # mild confounding: no propensity near 0 or 1
+    pairing = SyntheticPairing(ROLES, learner="linear").fit(real)
+    out, counts = pairing.pair(real, pool_of(300, 31))
+    assert counts["n_extreme_low"] == counts["n_extreme_high"] == counts["n_added"] == 0
+    assert len(out) == len(real) and (out["synthetic"] == 0).all()
