@@ -66,6 +66,9 @@ def test_sim_paper_designs(prepared):
 
     e = expit(ds.propensity_logit(*w))
     assert np.mean((e < 0.001) | (e > 0.999)) > 0.3
+    # and the sets' treatment follows that propensity (not the RCT's coin)
+    a = pos["A"].to_numpy()
+    assert a[e > 0.999].mean() > 0.98 and a[e < 0.001].mean() < 0.02
     assert 0.4 < p.train["A"].mean() < 0.6
 
 

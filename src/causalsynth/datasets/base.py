@@ -56,6 +56,7 @@ class DatasetLoader:
 
     kind: ClassVar[str]
     options: ClassVar[dict[str, Any]] = {}
+    has_positivity_study: ClassVar[bool] = False
 
     def __init__(self, dataset_id: str, **options: Any):
         unknown = sorted(set(options) - set(self.options))

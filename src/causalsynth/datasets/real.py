@@ -80,8 +80,6 @@ class RealDataset(DatasetLoader):
         validate_table(full, self.roles, self.source())
         return full, 0
 
-    has_positivity_study = False
-
     def positivity_sets(self, full: pd.DataFrame) -> pd.DataFrame | None:
         return full.assign(set=1) if self.has_positivity_study else None
 

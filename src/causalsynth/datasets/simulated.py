@@ -57,6 +57,7 @@ class SimPaper(SimulatedDataset):
 
     designs = ("rct", "confounded")
     train_design = "rct"
+    has_positivity_study = True
     options = {"n_train": 1000, "n_holdout": 1000, "n_positivity": 200, "n_positivity_sets": 5}
     roles = Roles(
         treatment="A",
@@ -134,7 +135,7 @@ class SimPaper(SimulatedDataset):
         sets = []
         for s in range(1, p["n_positivity_sets"] + 1):
             d = self.sample(
-                p["n_positivity"], derive_seed(seed, "data", self.dataset_id, rep=f"confounded{s}")
+                p["n_positivity"], derive_seed(seed, "data", self.dataset_id, rep=f"confounded{s}"), "confounded"
             )
             sets.append(d.assign(set=s))
         truth = Truth(
