@@ -10,4 +10,5 @@ with logged(snakemake.log[0], snakemake.threads):
         params=snakemake.params.dcr,
         out_filtered=snakemake.output.filtered,
         out_json=snakemake.output.summary,
+        threads=snakemake.threads,
     )

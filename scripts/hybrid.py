@@ -1,5 +1,4 @@
 from causalsynth.hybrid import run_hybrid
-
 from causalsynth.runner import logged
 
 with logged(snakemake.log[0], snakemake.threads):

@@ -1,5 +1,4 @@
 from causalsynth.pairing import run_pairing
-
 from causalsynth.runner import logged
 
 with logged(snakemake.log[0], snakemake.threads):
@@ -11,4 +10,5 @@ with logged(snakemake.log[0], snakemake.threads):
         seed=snakemake.params.seed,
         out_paired=snakemake.output.paired,
         out_json=snakemake.output.summary,
+        threads=snakemake.threads,
     )

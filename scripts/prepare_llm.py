@@ -1,5 +1,4 @@
 from causalsynth.generators.llm import run_prepare_llm
-
 from causalsynth.runner import logged
 
 with logged(snakemake.log[0], snakemake.threads):

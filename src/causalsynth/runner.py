@@ -11,9 +11,11 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 
 def set_threads(threads: int) -> None:
-    """Pass the rule's ``threads:`` on to BLAS, OpenMP and torch."""
+    """Pass the rule's ``threads:`` on to BLAS, OpenMP and torch (for libraries not yet loaded)."""
     threads = max(1, int(threads))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
@@ -34,7 +36,12 @@ def logged(log_path: str | os.PathLike, threads: int = 1) -> Iterator[logging.Lo
         root.setLevel(logging.INFO)
         logging.captureWarnings(True)
         log = logging.getLogger("causalsynth")
-        with contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+        # thread pools already loaded ignore the environment; cap them at run time as well
+        with (
+            threadpool_limits(limits=max(1, int(threads))),
+            contextlib.redirect_stdout(fh),
+            contextlib.redirect_stderr(fh),
+        ):
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("default")

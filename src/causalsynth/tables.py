@@ -18,7 +18,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "tstr": ["dataset", "generator", "rep", "metric", "value", "train_on_real"],
     "dcr": ["dataset", "generator", "rep", "n_filtered_low", "n_filtered_high"],
     "positivity": [
-        "dataset", "rep", "method", "estimator", "ate", "se", "ci_low", "ci_high", "truth",
+        "dataset", "rep", "set", "method", "estimator", "ate", "se", "ci_low", "ci_high", "truth",
         "n_extreme", "n_added", "status",
     ],
     "engine": [
@@ -43,6 +43,15 @@ def concat_cells(paths: list[str]) -> pd.DataFrame:
     frames = [pd.read_parquet(p) for p in paths]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _dedupe_real(df: pd.DataFrame) -> pd.DataFrame:
+    """Every cell carries the real-data rows beside its own; keep one copy per dataset (rep 0)."""
+    if df.empty:
+        return df
+    real = df["generator"] == "real"
+    once = df[real].drop_duplicates(["dataset", "estimator", "learner"]).assign(rep=0)
+    return pd.concat([once, df[~real]], ignore_index=True)
 
 
 def dcr_table(paths: list[str]) -> pd.DataFrame:
@@ -92,7 +101,7 @@ def collect_tables(
     from causalsynth.evaluation import engine_ranking
 
     tables = {
-        "ate_preservation": concat_cells(estimates),
+        "ate_preservation": _dedupe_real(concat_cells(estimates)),
         "tstr": concat_cells(tstr),
         "dcr": dcr_table(dcr),
         "positivity": concat_cells(positivity),

@@ -54,8 +54,12 @@ def test_good_file_passes_and_infers_types():
 
 
 def test_absent_column_is_named():
-    with pytest.raises(DataError, match=r"column 'treatment_x': column not found .*Fix: correct the column name"):
-        get_dataset("mine", loader="csv", path=str(GOOD), treatment="treatment_x", outcome="outcome").prepare(1)
+    with pytest.raises(
+        DataError, match=r"column 'treatment_x': column not found .*Fix: correct the column name"
+    ):
+        get_dataset("mine", loader="csv", path=str(GOOD), treatment="treatment_x", outcome="outcome").prepare(
+            1
+        )
 
 
 def test_missing_policy_drop_counts_rows(tmp_path):

@@ -47,8 +47,14 @@ def test_bad_config_names_the_key(patch, where):
     [
         ({"datasets": {"no_such_data": {}}}, r"unknown dataset loader \['no_such_data'\]; valid .*sim_paper"),
         ({"generators": {"gan9000": {}}}, r"unknown generator \['gan9000'\]; valid generators: .*ctgan"),
-        ({"estimation": {"estimators": ["magic"]}}, r"unknown estimator \['magic'\]; valid estimators: .*aipw"),
-        ({"estimation": {"learners": ["svm"]}}, r"unknown learner \['svm'\]; valid learners: .*random_forest"),
+        (
+            {"estimation": {"estimators": ["magic"]}},
+            r"unknown estimator \['magic'\]; valid estimators: .*aipw",
+        ),
+        (
+            {"estimation": {"learners": ["svm"]}},
+            r"unknown learner \['svm'\]; valid learners: .*random_forest",
+        ),
         ({"engine": {"engines": ["hybrid_tvae"]}}, r"engine/engines: unknown hybrid pool"),
     ],
 )

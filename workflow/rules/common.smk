@@ -175,31 +175,31 @@ def engine_cells():
 
 
 def benchmark_records():
-    """(benchmark file, rule, dataset, generator) of every generator-stage job, for the runtime figure."""
-    records = []
-    for d in DATASETS:
-        for r in PLAN.reps:
-            for g in PLAN.generators_for(d):
-                records.append(
-                    (
-                        f"results/benchmarks/generate/{d}/{g}/rep{r}.tsv",
-                        "generate",
-                        d,
-                        g,
-                    )
-                )
-                records.append(
-                    (
-                        f"results/benchmarks/dcr_filter/{d}/{g}/rep{r}.tsv",
-                        "dcr_filter",
-                        d,
-                        g,
-                    )
-                )
-            for h in PLAN.hybrids_for(d):
-                records.append(
-                    (f"results/benchmarks/hybrid/{d}/{h}/rep{r}.tsv", "hybrid", d, h)
-                )
+    """(benchmark file, rule, dataset, generator) of every benchmarked job, for the runtime figure."""
+    path = "results/benchmarks/{rule}/{dataset}/{generator}/rep{rep}.tsv"
+    stages = [
+        ("generate", PLAN.generators_for),
+        ("dcr_filter", PLAN.generators_for),
+        ("hybrid", PLAN.hybrids_for),
+        ("estimate_synthetic", PLAN.all_generators_for),
+    ]
+    records = [
+        (path.format(rule=rule, dataset=d, generator=g, rep=r), rule, d, g)
+        for rule, generators_of in stages
+        for d in DATASETS
+        for g in generators_of(d)
+        for r in PLAN.reps
+    ]
+    records += [
+        (f"results/benchmarks/estimate_real/{d}.tsv", "estimate_real", d, "real")
+        for d in DATASETS
+    ]
+    records += [
+        (f"results/benchmarks/engine/{d}/{e}/n{n}.tsv", "engine", d, e)
+        for d in PLAN.engine_datasets()
+        for e in PLAN.engines_for(d)
+        for n in N_GRID
+    ]
     return records
 
 

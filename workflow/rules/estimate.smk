@@ -104,13 +104,15 @@ rule positivity:
         runtime=60,
     params:
         estimation=estimation_params(),
+        threshold=config["pairing"]["threshold"],
         seed=hybrid_seed,
     script:
         "../../scripts/positivity.py"
 
 
-def engine_params():
+def engine_params(wildcards):
     return {
+        "n_grid": [int(wildcards.n)],
         "estimators": PLAN.engine_estimators,
         "learner": PLAN.engine_learner,
         "reps": config["engine"]["reps"],
@@ -142,7 +144,7 @@ rule engine:
         mem_mb=estimate_mem_mb,
         runtime=120,
     params:
-        engine=engine_params(),
+        engine=engine_params,
         dataset_options=dataset_options,
         seed=engine_seed,
     script:

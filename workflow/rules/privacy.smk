@@ -13,7 +13,7 @@ rule dcr_filter:
         "results/benchmarks/dcr_filter/{dataset}/{generator}/rep{rep}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=4000,
         runtime=20,

@@ -6,7 +6,14 @@ rule collect_tables:
         positivity=positivity_cells(),
         engine=engine_cells(),
     output:
-        **{t: f"results/tables/{t}.csv" for t in TABLES},
+        **{
+            t: report(
+                f"results/tables/{t}.csv",
+                caption=f"../report/table_{t}.rst",
+                category="Tables",
+            )
+            for t in TABLES
+        },
         **{f"{t}_md": f"results/tables/{t}.md" for t in TABLES},
     log:
         "logs/report/collect_tables.log",

@@ -1,0 +1,16 @@
+from causalsynth.evaluation import run_engine
+from causalsynth.runner import logged
+
+with logged(snakemake.log[0], snakemake.threads):
+    run_engine(
+        source=snakemake.input.get("pool"),
+        params=snakemake.params.engine,
+        seed=snakemake.params.seed,
+        n_jobs=snakemake.threads,
+        out_path=snakemake.output.table,
+        dataset=snakemake.wildcards.dataset,
+        engine=snakemake.wildcards.engine,
+        meta_path=snakemake.input.get("meta"),
+        card_path=snakemake.input.card,
+        dataset_options=snakemake.params.dataset_options,
+    )
