@@ -91,7 +91,8 @@ def check_names(config: dict[str, Any]) -> None:
         if name is not None:
             _check_names("learner", [name], LEARNERS.names(), where)
     hybrids = [f"hybrid_{b}" for b in config["hybrid"]["bases"]]
-    _check_names("hybrid pool", [config["pairing"]["pool"]], hybrids, "pairing/pool")
+    if config["pairing"]["pool"] is not None:
+        _check_names("hybrid pool", [config["pairing"]["pool"]], hybrids, "pairing/pool")
     _check_names("hybrid pool", config["engine"]["engines"], hybrids, "engine/engines")
     if config["engine"]["estimators"] is not None:
         _check_names("estimator", config["engine"]["estimators"], ESTIMATORS.names(), "engine/estimators")
@@ -99,9 +100,22 @@ def check_names(config: dict[str, Any]) -> None:
         _check_names("dataset", config["engine"]["datasets"], list(config["datasets"]), "engine/datasets")
 
 
+def resolve_defaults(config: dict[str, Any]) -> dict[str, Any]:
+    """Defaults that depend on other keys: the hybrid bases, the pairing pool, the engines."""
+    hybrid = config["hybrid"]
+    if hybrid["bases"] is None:
+        hybrid["bases"] = [*config["generators"], REAL_BASE]
+    hybrids = [f"hybrid_{b}" for b in hybrid["bases"]]
+    if config["pairing"]["pool"] is None and hybrids:
+        config["pairing"]["pool"] = hybrids[0]
+    if config["engine"]["engines"] is None:
+        config["engine"]["engines"] = hybrids
+    return config
+
+
 def load_config(config: dict[str, Any], check_components: bool = True) -> dict[str, Any]:
     """Schema validation with defaults, then the name checks."""
-    config = validate_schema(config)
+    config = resolve_defaults(validate_schema(config))
     if check_components:
         check_names(config)
     return config
