@@ -135,7 +135,9 @@ class SimPaper(SimulatedDataset):
         sets = []
         for s in range(1, p["n_positivity_sets"] + 1):
             d = self.sample(
-                p["n_positivity"], derive_seed(seed, "data", self.dataset_id, rep=f"confounded{s}"), "confounded"
+                p["n_positivity"],
+                derive_seed(seed, "data", self.dataset_id, rep=f"confounded{s}"),
+                "confounded",
             )
             sets.append(d.assign(set=s))
         truth = Truth(
