@@ -635,7 +635,8 @@ def run_engine(
     """Evaluation C: estimator performance on many samples from a source of known truth.
 
     ``engine == "truth"``: fresh samples of the dataset's data-generating process
-    (``get_dataset(dataset, **dataset_options).sample(n, seed, design="rct")``), truth its
+    (``get_dataset(dataset, **dataset_options).sample(n, seed)``, in the design the training data
+    were drawn from, so the truth engine and the hybrid pools imitate the same process), truth its
     ``true_ate``; ``source`` is ignored. Otherwise ``source`` is a hybrid pool parquet, truth its
     ``engine_truth`` (from ``meta_path``, default ``meta.json`` beside the pool), and each
     replicate draws n rows without replacement (with replacement when n exceeds the pool).
@@ -669,7 +670,7 @@ def run_engine(
         truth = float(dgp.true_ate)
 
         def draw(n: int, draw_seed: int) -> pd.DataFrame:
-            return dgp.sample(n, draw_seed, design="rct")
+            return dgp.sample(n, draw_seed)
 
     else:
         if source is None:
