@@ -1,0 +1,355 @@
+"""The generator contract: registry, table checks, sampling rounds and accounting, sdv/ctgan models."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from causalsynth.errors import ComponentFailure, ConfigError, DataError, UnknownComponentError
+from causalsynth.generators import (
+    GENERATORS,
+    INVALID_REASONS,
+    Generator,
+    TableSpec,
+    make_generator,
+    run_generate,
+    validate_rows,
+)
+from causalsynth.generators.runtime import isolated_global_rng, thread_limits
+from causalsynth.io import read_json, write_json, write_parquet
+from causalsynth.table import Roles
+
+ROLES = Roles(
+    treatment="A",
+    outcome="Y",
+    outcome_type="continuous",
+    covariates={"w_bin": "binary", "w_cat": "categorical", "w_cont": "continuous"},
+)
+LEVELS = ("north", "south", "west")
+
+# Few epochs and small batches: these tests check the contract, not the quality of the models.
+FAST = {
+    "ctgan": {"epochs": 2, "batch_size": 20, "pac": 10, "device": "cpu"},
+    "tvae": {"epochs": 2, "batch_size": 20, "device": "cpu"},
+    "gaussian_copula": {},
+}
+
+
+def make_table(n: int = 60, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    w_bin = rng.integers(0, 2, n)
+    w_cont = rng.normal(size=n)
+    a = rng.integers(0, 2, n)
+    return pd.DataFrame(
+        {
+            "w_bin": w_bin,
+            "w_cat": rng.choice(LEVELS, n),
+            "w_cont": w_cont,
+            "A": a,
+            "Y": 1.0 + 2.0 * a + w_cont + rng.normal(size=n),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return make_table()
+
+
+def assert_schema(df: pd.DataFrame, train: pd.DataFrame, n: int) -> None:
+    assert list(df.columns) == ROLES.columns
+    assert len(df) == n
+    assert isinstance(df.index, pd.RangeIndex)
+    for col in ("w_bin", "A"):
+        assert df[col].dtype == np.int64
+        assert set(df[col].unique()) <= {0, 1}
+    assert df["w_cat"].dtype == object
+    assert all(isinstance(v, str) for v in df["w_cat"])
+    assert set(df["w_cat"]) <= set(LEVELS)
+    for col in ("w_cont", "Y"):
+        assert df[col].dtype == np.float64
+        assert np.isfinite(df[col]).all()
+        span = train[col].max() - train[col].min()
+        # default range_multiple=10: nothing beyond 10 training ranges outside the range
+        assert df[col].between(train[col].min() - 10 * span, train[col].max() + 10 * span).all()
+
+
+# ------------------------------------------------------------------------------ registry
+def test_registry_holds_the_four_generators():
+    assert GENERATORS.names() == ["ctgan", "gaussian_copula", "great", "tvae"]
+    for name in GENERATORS.names():
+        assert GENERATORS.get(name).name == name
+
+
+def test_unknown_generator_lists_the_valid_ids():
+    with pytest.raises(UnknownComponentError, match="ctgan, gaussian_copula, great, tvae"):
+        make_generator("gan9000")
+
+
+def test_unknown_hyperparameter_lists_the_valid_ones():
+    with pytest.raises(ConfigError, match=r"'ctgan' has no parameter\(s\) epoch; valid: epochs, batch_size"):
+        make_generator("ctgan", {"epoch": 5})
+
+
+def test_constructor_only_stores_hyperparameters():
+    gen = make_generator("ctgan", {"epochs": 7})
+    assert gen.get_params()["epochs"] == 7
+    assert not any(k.endswith("_") for k in vars(gen))
+
+
+# --------------------------------------------------------------------- unlearnable tables
+@pytest.mark.parametrize("generator", GENERATORS.names())
+def test_a_single_row_is_refused_naming_dataset_and_generator(generator, table):
+    with pytest.raises(DataError, match=rf"dataset 'tiny', generator '{generator}'.*1 row"):
+        make_generator(generator).fit(table.head(1), ROLES, dataset="tiny")
+
+
+@pytest.mark.parametrize("generator", GENERATORS.names())
+def test_a_constant_column_is_refused_naming_it(generator, table):
+    flat = table.assign(w_cont=0.5)
+    with pytest.raises(
+        DataError, match=rf"dataset 'tiny', generator '{generator}', column 'w_cont'.*single value"
+    ):
+        make_generator(generator).fit(flat, ROLES, dataset="tiny")
+
+
+@pytest.mark.parametrize("generator", GENERATORS.names())
+def test_an_empty_treatment_arm_is_refused(generator, table):
+    treated_only = table.assign(A=1)
+    with pytest.raises(DataError, match=r"column 'A'.*A=0 has no units"):
+        make_generator(generator).fit(treated_only, ROLES, dataset="tiny")
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "problem"),
+    [
+        (lambda t: t.assign(w_bin=t["w_bin"] * 2), "w_bin", "values other than 0/1"),
+        (lambda t: t.assign(w_cont=t["w_cont"].where(t.index > 0)), "w_cont", "missing value"),
+        (lambda t: t.assign(Y=t["Y"].where(t.index > 0, np.inf)), "Y", "infinite"),
+        (lambda t: t.drop(columns="w_cat"), "w_cat", "not in the training table"),
+    ],
+)
+def test_other_bad_tables_name_column_and_problem(table, change, column, problem):
+    with pytest.raises(DataError, match=rf"column '{column}'.*{problem}.*Fix:"):
+        make_generator("gaussian_copula").fit(change(table), ROLES, dataset="tiny")
+
+
+def test_bad_hyperparameters_fail_at_fit(table):
+    with pytest.raises(ConfigError, match="multiple of pac"):
+        make_generator("ctgan", {"batch_size": 25}).fit(table, ROLES)
+    with pytest.raises(ConfigError, match="threads must be a positive integer"):
+        make_generator("tvae", threads=0).fit(table, ROLES)
+    with pytest.raises(ConfigError, match="device must be one of"):
+        make_generator("tvae", {"device": "tpu"}).fit(table, ROLES)
+
+
+# ------------------------------------------------------------------------ row validation
+def test_validate_rows_casts_and_counts_every_reason(table):
+    spec = TableSpec.from_table(table, ROLES)
+    ok = {"w_bin": "1", "w_cat": "south", "w_cont": "0.25", "A": "0", "Y": "1.5"}
+    planted = [
+        ok,
+        {**ok, "w_cat": None},
+        {**ok, "w_cont": "abc"},
+        {**ok, "w_cont": "nan"},
+        {**ok, "Y": "-inf"},
+        {**ok, "A": "2"},
+        {**ok, "w_cat": "east"},
+        {**ok, "Y": "1e9"},
+        {**ok, "w_bin": "1.0", "w_cont": " -1 "},
+    ]
+    clean, reasons = validate_rows(pd.DataFrame(planted, dtype=object), spec, range_multiple=10.0)
+    assert reasons == {r: 1 for r in INVALID_REASONS}
+    assert clean.to_dict("records") == [
+        {"w_bin": 1, "w_cat": "south", "w_cont": 0.25, "A": 0, "Y": 1.5},
+        {"w_bin": 1, "w_cat": "south", "w_cont": -1.0, "A": 0, "Y": 1.5},
+    ]
+    assert clean.dtypes.astype(str).tolist() == ["int64", "object", "float64", "int64", "float64"]
+
+
+def test_validate_rows_counts_numeric_nan_and_inf_and_first_failing_column(table):
+    spec = TableSpec.from_table(table, ROLES)
+    raw = pd.DataFrame(
+        {
+            "w_bin": [1, 0, 1],
+            "w_cat": ["north"] * 3,
+            "w_cont": [0.0, np.nan, np.inf],
+            "A": [1, 1, 7],
+            "Y": [0.0, 1.0, np.nan],
+        }
+    )
+    clean, reasons = validate_rows(raw, spec)
+    assert len(clean) == 1
+    # the third row fails in w_cont (inf) before A (non-binary) and Y (nan): counted once
+    assert reasons == {"nan": 1, "inf": 1}
+    without_huge_check, _ = validate_rows(
+        raw.assign(w_cont=[1e12, 0, 0], A=1, Y=0.0), spec, range_multiple=None
+    )
+    assert len(without_huge_check) == 3
+
+
+# ------------------------------------------------------- sampling rounds, on planted rows
+class PlantedGenerator(Generator):
+    """Returns rows from a fixed cycle: exercises the template without a real model."""
+
+    name = "planted"
+
+    def __init__(
+        self,
+        rows=(),
+        threads=1,
+        random_state=0,
+        max_sampling_rounds=10,
+        max_sampling_seconds=None,
+        range_multiple=10.0,
+    ):
+        self.rows = rows
+        self.threads = threads
+        self.random_state = random_state
+        self.max_sampling_rounds = max_sampling_rounds
+        self.max_sampling_seconds = max_sampling_seconds
+        self.range_multiple = range_multiple
+
+    def _fit(self, data, roles):
+        self.calls_ = []
+
+    def _sample(self, n, seed, budget):
+        budget.check()
+        self.calls_.append(n)
+        start = sum(self.calls_[:-1])
+        return pd.DataFrame([self.rows[(start + i) % len(self.rows)] for i in range(n)], dtype=object)
+
+
+VALID = {"w_bin": 1, "w_cat": "west", "w_cont": 0.1, "A": 1, "Y": 2.0}
+
+
+def test_sample_resamples_in_rounds_and_counts_invalid_rows(table):
+    rows = [VALID, {**VALID, "A": 3}, {**VALID, "w_cont": None}]
+    gen = PlantedGenerator(rows).fit(table, ROLES, dataset="tiny")
+    out = gen.sample(4, seed=1)
+    assert len(out) == 4 and (out["A"] == 1).all()
+    report = gen.sample_report_
+    assert gen.calls_[0] == 4  # a first round asks for exactly n rows
+    assert len(gen.calls_) == report["rounds"] > 1
+    assert report["n_generated"] == sum(gen.calls_) == report["n_valid"] + report["n_invalid"]
+    assert report["n_valid"] >= 4
+    assert sum(report["invalid_reasons"].values()) == report["n_invalid"]
+    assert set(report["invalid_reasons"]) == {"non_binary", "missing_column"}
+
+
+def test_too_few_valid_rows_is_a_failure_not_a_short_table(table):
+    gen = PlantedGenerator([{**VALID, "w_cat": "mars"}], max_sampling_rounds=3).fit(
+        table, ROLES, dataset="tiny"
+    )
+    with pytest.raises(
+        ComponentFailure, match=r"generator 'planted' on dataset 'tiny'.*max_sampling_rounds=3.*0 valid of 5"
+    ) as info:
+        gen.sample(5, seed=0)
+    assert info.value.report["rounds"] == 3
+    assert info.value.report["invalid_reasons"] == {"unknown_category": info.value.report["n_generated"]}
+    assert gen.calls_[1] <= 10 * 5  # oversampling is capped
+
+
+def test_the_time_limit_stops_sampling(table):
+    gen = PlantedGenerator([VALID], max_sampling_seconds=1e-9).fit(table, ROLES, dataset="tiny")
+    with pytest.raises(ComponentFailure, match=r"max_sampling_seconds=1e-09 was reached"):
+        gen.sample(3, seed=0)
+
+
+def test_sample_needs_fit_and_a_positive_n(table):
+    with pytest.raises(ComponentFailure, match="call fit before sample"):
+        PlantedGenerator([VALID]).sample(3, seed=0)
+    with pytest.raises(ConfigError, match="n must be a positive integer"):
+        PlantedGenerator([VALID]).fit(table, ROLES).sample(0, seed=0)
+
+
+# ---------------------------------------------------------------- global state is restored
+def test_rng_isolation_and_thread_limits_restore_global_state():
+    random.seed(11)
+    np.random.seed(11)  # noqa: NPY002 -- checking that the global state survives
+    torch.manual_seed(11)
+    threads = torch.get_num_threads()
+    with isolated_global_rng(5), thread_limits(1):
+        inside = (random.random(), np.random.rand(), torch.rand(1).item())  # noqa: NPY002
+        assert torch.get_num_threads() == 1
+    with isolated_global_rng(5):
+        assert (random.random(), np.random.rand(), torch.rand(1).item()) == inside  # noqa: NPY002
+    assert torch.get_num_threads() == threads
+    assert random.random() == random.Random(11).random()
+    assert np.random.rand() == np.random.RandomState(11).rand()  # noqa: NPY002
+    assert torch.rand(1).item() == torch.rand(1, generator=torch.Generator().manual_seed(11)).item()
+
+
+# -------------------------------------------------------------------- the library models
+@pytest.fixture(scope="module", params=sorted(FAST))
+def fitted(request, table):
+    gen = make_generator(request.param, FAST[request.param], random_state=3)
+    assert gen.fit(table, ROLES, dataset="tiny") is gen
+    return gen
+
+
+def test_library_generator_samples_the_training_schema(fitted, table):
+    out = fitted.sample(150, seed=7)
+    assert_schema(out, table, 150)
+    assert fitted.sample_report_["n_requested"] == 150
+    assert fitted.sample_report_["n_valid"] >= 150
+    assert fitted.device_ == "cpu"
+
+
+def test_library_generator_is_deterministic_for_a_seed_on_cpu(fitted, table):
+    random.seed(1)  # state a seeded sample must not depend on
+    a = fitted.sample(40, seed=7)
+    np.random.seed(2)  # noqa: NPY002
+    torch.manual_seed(3)
+    b = fitted.sample(40, seed=7)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(fitted.sample(40, seed=8))
+    refit = make_generator(fitted.name, FAST[fitted.name], random_state=3).fit(table, ROLES, dataset="tiny")
+    pd.testing.assert_frame_equal(refit.sample(40, seed=7), a)
+
+
+def test_library_generator_leaves_global_random_state_alone(table):
+    torch.manual_seed(4)
+    expected = torch.rand(1, generator=torch.Generator().manual_seed(4)).item()
+    make_generator("ctgan", FAST["ctgan"]).fit(table, ROLES).sample(10, seed=0)
+    assert torch.rand(1).item() == expected
+
+
+# ------------------------------------------------------------------ the workflow entry
+def test_run_generate_writes_data_and_meta(tmp_path, table):
+    write_parquet(table, tmp_path / "train.parquet")
+    write_json({"dataset": "tiny", **ROLES.to_dict()}, tmp_path / "card.json")
+    run_generate(
+        tmp_path / "train.parquet",
+        tmp_path / "card.json",
+        "gaussian_copula",
+        {"default_distribution": "norm"},
+        n_rows=30,
+        seed=12,
+        threads=1,
+        out_data=tmp_path / "out" / "synthetic.parquet",
+        out_meta=tmp_path / "out" / "meta.json",
+        dataset="tiny",
+    )
+    synthetic = pd.read_parquet(tmp_path / "out" / "synthetic.parquet")
+    assert_schema(synthetic, table, 30)
+    meta = read_json(tmp_path / "out" / "meta.json")
+    for key in ("params", "seed", "versions", "device", "fit_seconds", "sample_seconds", "n_requested"):
+        assert key in meta
+    assert meta["generator"] == "gaussian_copula" and meta["dataset"] == "tiny"
+    assert meta["params"]["default_distribution"] == "norm" and meta["params"]["threads"] == 1
+    assert meta["n_requested"] == 30 and meta["n_valid"] + meta["n_invalid"] == meta["n_generated"]
+    assert meta["invalid_reasons"] == {} and meta["device"] == "cpu" and meta["seed"] == 12
+    assert {"sdv", "numpy", "causalsynth"} <= set(meta["versions"])
+    assert math.isfinite(meta["fit_seconds"]) and meta["fit_info"]["distributions"]["w_cont"] == "norm"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["meta.json", "synthetic.parquet"]
+
+
+def test_run_generate_refuses_params_the_workflow_sets(tmp_path):
+    with pytest.raises(ConfigError, match="threads is set by the workflow"):
+        run_generate("t", "c", "ctgan", {"threads": 4}, 10, 0, 1, "o", "m", "d")

@@ -1,0 +1,277 @@
+"""GReaT end to end on the CPU with a tiny Llama and the SmolLM2 tokenizer read from the GGUF file."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from causalsynth.errors import ComponentFailure, ConfigError, DataError
+from causalsynth.generators import GReaTGenerator, make_generator
+from causalsynth.generators.great import _row_text_dataset, format_value
+from causalsynth.generators.llm import load_tokenizer
+from causalsynth.generators.runtime import isolated_global_rng
+from causalsynth.table import Roles
+
+ROLES = Roles(
+    treatment="A",
+    outcome="Y",
+    outcome_type="binary",
+    covariates={"w_bin": "binary", "w_cat": "categorical", "w_cont": "continuous"},
+)
+LEVELS = ("a", "b", "c")
+
+
+def make_table(n: int = 40, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "w_bin": rng.integers(0, 2, n),
+            "w_cat": rng.choice(LEVELS, n),
+            "w_cont": rng.normal(size=n).round(1),
+            "A": rng.integers(0, 2, n),
+            "Y": rng.integers(0, 2, n),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return load_tokenizer("smollm2")  # the tokenizer transformers rebuilds from the GGUF file
+
+
+@pytest.fixture(scope="module")
+def tiny_llm(tmp_path_factory, tokenizer) -> str:
+    """A two-layer Llama (hidden size 32) with SmolLM2's tokenizer, saved as a model folder."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=1,
+        max_position_embeddings=256,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    with isolated_global_rng(0):
+        model = LlamaForCausalLM(config)
+    folder = tmp_path_factory.mktemp("tiny-llm")
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def tiny_params(llm: str, **overrides) -> dict:
+    # A fixed feature order and a high learning rate let a 2-layer model learn the row
+    # format in 100 steps (about 10 s on one core); the default random order needs far more.
+    params = {
+        "llm": llm,
+        "epochs": 10,
+        "batch_size": 4,
+        "learning_rate": 2e-2,
+        "float_precision": 1,
+        "random_feature_order": False,
+        "sample_batch_size": 32,
+        "device": "cpu",
+    }
+    return {**params, **overrides}
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return make_table()
+
+
+@pytest.fixture(scope="module")
+def fitted(tiny_llm, table) -> GReaTGenerator:
+    return make_generator("great", tiny_params(tiny_llm), threads=1, random_state=0).fit(
+        table, ROLES, dataset="tiny"
+    )
+
+
+# ------------------------------------------------------------------------ end to end
+def test_great_fits_and_samples_the_training_schema(fitted, table):
+    out = fitted.sample(24, seed=3)
+    assert list(out.columns) == ROLES.columns and len(out) == 24
+    for col in ("w_bin", "A", "Y"):
+        assert out[col].dtype == np.int64 and set(out[col]) <= {0, 1}
+    assert set(out["w_cat"]) <= set(LEVELS)
+    assert out["w_cont"].dtype == np.float64 and np.isfinite(out["w_cont"]).all()
+    report = fitted.sample_report_
+    assert report["n_generated"] == report["n_valid"] + report["n_invalid"]
+    assert sum(report["invalid_reasons"].values()) == report["n_invalid"]
+    info = fitted.fit_info_
+    assert info["steps"] == 100 and len(info["epoch_loss"]) == 10
+    assert info["epoch_loss"][-1] < info["epoch_loss"][0]  # it learned something
+    assert info["start_column"] == "w_bin"  # fixed order: texts start at the first column
+    assert fitted.device_ == "cpu"
+
+
+def test_great_sampling_is_deterministic_for_a_seed(fitted):
+    torch.manual_seed(99)  # global state a seeded sample must not depend on
+    a = fitted.sample(12, seed=5)
+    b = fitted.sample(12, seed=5)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(fitted.sample(12, seed=6))
+
+
+def test_great_fit_is_deterministic_on_cpu(tiny_llm, table):
+    def fit(seed):
+        params = tiny_params(tiny_llm, epochs=1, random_feature_order=True)
+        return make_generator("great", params, threads=1, random_state=seed).fit(table, ROLES, dataset="tiny")
+
+    a, b, other = fit(0), fit(0), fit(1)
+    assert a.fit_info_["epoch_loss"] == b.fit_info_["epoch_loss"] != other.fit_info_["epoch_loss"]
+    for p, q in zip(a.model_.parameters(), b.model_.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+# ---------------------------------------------------- bounded sampling and accounting
+def plant(generator: GReaTGenerator, monkeypatch, texts: list[str]) -> list[int]:
+    """Replace the model's completions with ``texts`` in a cycle; returns the batch sizes."""
+    cycle = itertools.cycle(texts)
+    batches: list[int] = []
+
+    def fake(prompts, generator):
+        batches.append(len(prompts))
+        return [next(cycle) for _ in prompts]
+
+    monkeypatch.setattr(generator, "_generate_texts", fake)
+    return batches
+
+
+def test_invalid_generated_texts_are_dropped_and_counted_by_reason(fitted, monkeypatch):
+    ok = "w_bin is 1, w_cat is b, w_cont is 0.5, A is 0, Y is 1"
+    texts = [
+        ok,
+        "w_bin is 1, w_cat is b, w_cont is 0.5, A is 0",  # no Y
+        "w_bin is 1, w_cat is b, w_cont is 0.5, A is 2, Y is 1",
+        "w_bin is 1, w_cat is zebra, w_cont is 0.5, A is 0, Y is 1",
+        "w_bin is 1, w_cat is b, w_cont is nan, A is 0, Y is 1",
+        "w_bin is 1, w_cat is b, w_cont is inf, A is 0, Y is 1",
+        "w_bin is 1, w_cat is b, w_cont is 1e12, A is 0, Y is 1",
+        "w_bin is 1, w_cat is b, w_cont is 0.5.5, A is 0, Y is 1",
+        "Y is 0, A is 1, w_cont is -1.5, w_cat is c, w_bin is 0, Y is 1, w_bin is 1",  # first value counts
+    ]
+    batches = plant(fitted, monkeypatch, texts)
+    out = fitted.sample(2, seed=0)
+    # round 1 asks for 2 texts (1 valid); round 2 for 3 (none valid); round 3 for 4 (1 valid)
+    assert batches == [2, 3, 4]
+    assert fitted.sample_report_ == {
+        **fitted.sample_report_,
+        "n_requested": 2,
+        "n_generated": 9,
+        "n_valid": 2,
+        "n_invalid": 7,
+        "invalid_reasons": {
+            "huge": 1,
+            "inf": 1,
+            "missing_column": 1,
+            "nan": 1,
+            "non_binary": 1,
+            "unknown_category": 1,
+            "unparseable": 1,
+        },
+        "rounds": 3,
+    }
+    assert out.to_dict("records") == [
+        {"w_bin": 1, "w_cat": "b", "w_cont": 0.5, "A": 0, "Y": 1},
+        {"w_bin": 0, "w_cat": "c", "w_cont": -1.5, "A": 1, "Y": 0},
+    ]
+
+
+def test_sampling_rounds_are_bounded(fitted, monkeypatch):
+    plant(fitted, monkeypatch, ["w_bin is w_bin is w_bin is"])
+    fitted.set_params(max_sampling_rounds=2)
+    try:
+        with pytest.raises(
+            ComponentFailure, match=r"'great' on dataset 'tiny'.*max_sampling_rounds=2.*0 valid of 5"
+        ) as info:
+            fitted.sample(5, seed=0)
+    finally:
+        fitted.set_params(max_sampling_rounds=10)
+    assert info.value.report["invalid_reasons"] == {"unparseable": info.value.report["n_generated"]}
+
+
+def test_sampling_time_is_bounded(fitted):
+    fitted.set_params(max_sampling_seconds=1e-6)
+    try:
+        with pytest.raises(
+            ComponentFailure, match=r"'great' on dataset 'tiny'.*max_sampling_seconds=1e-06 was reached"
+        ):
+            fitted.sample(5, seed=0)
+    finally:
+        fitted.set_params(max_sampling_seconds=None)
+
+
+# ------------------------------------------------------------------------ text encoding
+def test_values_are_written_at_the_configured_precision():
+    assert format_value(1.23456, 3) == "1.235"
+    assert format_value(2.0, 3) == "2"
+    assert format_value(-0.5, 0) == "-0"
+    assert format_value(0.1234567, None) == "0.1234567"
+    assert format_value(1, 3) == "1"  # binary columns stay integers
+    assert format_value("b", 3) == "b"
+
+
+def test_fewer_decimals_cost_fewer_tokens(tokenizer):
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"x": rng.normal(size=20), "y": rng.normal(size=20), "A": rng.integers(0, 2, 20)})
+
+    def mean_tokens(precision):
+        data = _row_text_dataset(table, tokenizer, precision, shuffle=False)
+        return np.mean([len(data._getitem(i)["input_ids"]) for i in range(len(table))])
+
+    assert mean_tokens(None) > mean_tokens(3) + 15 > mean_tokens(1) + 15
+
+
+def test_training_texts_shuffle_features_unless_told_not_to(tokenizer, table):
+    with isolated_global_rng(0):
+        shuffled = _row_text_dataset(table, tokenizer, 1, shuffle=True)
+        firsts = {
+            tokenizer.decode(shuffled._getitem(i)["input_ids"]).split(" is ")[0] for i in range(len(table))
+        }
+    assert len(firsts) > 2
+    fixed = _row_text_dataset(table, tokenizer, 1, shuffle=False)
+    text = tokenizer.decode(fixed._getitem(0)["input_ids"])
+    row = table.iloc[0]
+    assert text == (
+        f"w_bin is {row.w_bin}, w_cat is {row.w_cat}, w_cont is {format_value(row.w_cont, 1)}, "
+        f"A is {row.A}, Y is {row.Y}"
+    )
+
+
+def test_texts_to_rows_reads_the_first_value_of_each_column(fitted):
+    rows = fitted._texts_to_rows(["A is 1, w_bin is 0, A is 0, junk, Y is 1, w_cat is  c , w_cont is 2"])
+    assert rows.to_dict("records") == [{"w_bin": "0", "w_cat": "c", "w_cont": "2", "A": "1", "Y": "1"}]
+    assert fitted._texts_to_rows(["nothing here"]).isna().all(axis=None)
+
+
+# ------------------------------------------------------------------ configuration errors
+def test_tables_that_cannot_be_written_as_text_are_refused(table):
+    bad = table.assign(w_cat=table["w_cat"].replace("a", "a, b"))
+    with pytest.raises(DataError, match=r"dataset 'tiny', generator 'great', column 'w_cat'.*'a, b'"):
+        make_generator("great").fit(bad, ROLES, dataset="tiny")
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start_column": "Z"}, "start_column 'Z' is not a column"),
+        ({"float_precision": -1}, "float_precision must be an integer"),
+        ({"top_k": 0}, "top_k must be a positive integer"),
+        ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"llm": "./no/such/folder"}, "does not exist; run the rule prepare_llm"),
+    ],
+)
+def test_bad_great_settings_fail_clearly(table, params, message):
+    with pytest.raises(ConfigError, match=message):
+        make_generator("great", {"device": "cpu", **params}).fit(table, ROLES, dataset="tiny")
