@@ -17,6 +17,7 @@ from causalsynth.generators import (
     Generator,
     TableSpec,
     make_generator,
+    package_versions,
     run_generate,
     validate_rows,
 )
@@ -353,3 +354,9 @@ def test_run_generate_writes_data_and_meta(tmp_path, table):
 def test_run_generate_refuses_params_the_workflow_sets(tmp_path):
     with pytest.raises(ConfigError, match="threads is set by the workflow"):
         run_generate("t", "c", "ctgan", {"threads": 4}, 10, 0, 1, "o", "m", "d")
+
+
+def test_package_versions_mark_missing_distributions():
+    versions = package_versions(("sdv", "no-such-distribution"))
+    assert versions["sdv"] and versions["numpy"] == np.__version__
+    assert versions["no-such-distribution"] is None

@@ -38,9 +38,19 @@ def make_generator(generator: str, params: dict[str, Any] | None = None, **run_p
     return cls(**params, **run_params)
 
 
-def package_versions(packages: tuple[str, ...]) -> dict[str, str]:
-    names = ("causalsynth", "numpy", "pandas", "scikit-learn", *packages)
-    return {name: importlib.metadata.version(name) for name in dict.fromkeys(names)}
+def package_versions(packages: tuple[str, ...]) -> dict[str, str | None]:
+    """Installed versions of causalsynth, its core and a generator's packages.
+
+    ``None`` marks a distribution without metadata (causalsynth run from a source tree that
+    is not installed): provenance records that rather than failing a finished job.
+    """
+    versions: dict[str, str | None] = {}
+    for name in dict.fromkeys(("causalsynth", "numpy", "pandas", "scikit-learn", *packages)):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def run_generate(
