@@ -109,7 +109,7 @@ def test_great_fits_and_samples_the_training_schema(fitted, table):
     assert report["n_generated"] == report["n_valid"] + report["n_invalid"]
     assert sum(report["invalid_reasons"].values()) == report["n_invalid"]
     info = fitted.fit_info_
-    assert info["steps"] == 100 and len(info["epoch_loss"]) == 10
+    assert info["steps"] == 100 and len(info["epoch_loss"]) == 10 and info["train_rows"] == 40
     assert info["epoch_loss"][-1] < info["epoch_loss"][0]  # it learned something
     assert info["start_column"] == "w_bin"  # fixed order: texts start at the first column
     assert fitted.device_ == "cpu"
@@ -125,10 +125,11 @@ def test_great_sampling_is_deterministic_for_a_seed(fitted):
 
 def test_great_fit_is_deterministic_on_cpu(tiny_llm, table):
     def fit(seed):
-        params = tiny_params(tiny_llm, epochs=1, random_feature_order=True)
+        params = tiny_params(tiny_llm, epochs=1, random_feature_order=True, max_train_rows=24)
         return make_generator("great", params, threads=1, random_state=seed).fit(table, ROLES, dataset="tiny")
 
     a, b, other = fit(0), fit(0), fit(1)
+    assert a.fit_info_["train_rows"] == 24 and a.fit_info_["steps"] == 6
     assert a.fit_info_["epoch_loss"] == b.fit_info_["epoch_loss"] != other.fit_info_["epoch_loss"]
     for p, q in zip(a.model_.parameters(), b.model_.parameters(), strict=True):
         assert torch.equal(p, q)
@@ -269,6 +270,7 @@ def test_tables_that_cannot_be_written_as_text_are_refused(table):
         ({"float_precision": -1}, "float_precision must be an integer"),
         ({"top_k": 0}, "top_k must be a positive integer"),
         ({"epochs": 0}, "epochs must be a positive integer"),
+        ({"max_train_rows": 0}, "max_train_rows must be a positive integer or null"),
         ({"llm": "./no/such/folder"}, "does not exist; run the rule prepare_llm"),
     ],
 )

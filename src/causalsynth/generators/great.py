@@ -72,6 +72,10 @@ class GReaTGenerator(Generator):
         Values are then learned and generated on a grid of ``10**-float_precision``.
     random_feature_order
         Shuffle the features of every training row (GReaT's permutation; paper: on).
+    max_train_rows
+        Fine-tune on a random subsample of at most this many rows (seeded by
+        ``random_state``); ``None``: all rows. Fit time is proportional to the rows, so this
+        bounds a CPU run; generated values are still checked against the whole table.
     start_column
         Column whose training values start the generated texts; ``None``: the last column
         (the outcome) as be-great does, or the first column when ``random_feature_order`` is
@@ -111,6 +115,7 @@ class GReaTGenerator(Generator):
         top_k: int | None = 50,
         float_precision: int | None = 3,
         random_feature_order: bool = True,
+        max_train_rows: int | None = None,
         start_column: str | None = None,
         sample_batch_size: int | None = None,
         max_new_tokens: int | None = None,
@@ -129,6 +134,7 @@ class GReaTGenerator(Generator):
         self.top_k = top_k
         self.float_precision = float_precision
         self.random_feature_order = random_feature_order
+        self.max_train_rows = max_train_rows
         self.start_column = start_column
         self.sample_batch_size = sample_batch_size
         self.max_new_tokens = max_new_tokens
@@ -146,7 +152,7 @@ class GReaTGenerator(Generator):
             value = getattr(self, field)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{who}: {field} must be a positive integer, got {value!r}")
-        for field in ("sample_batch_size", "max_new_tokens"):
+        for field in ("sample_batch_size", "max_new_tokens", "max_train_rows"):
             value = getattr(self, field)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{who}: {field} must be a positive integer or null, got {value!r}")
@@ -187,6 +193,13 @@ class GReaTGenerator(Generator):
 
         from causalsynth.generators.llm import load_causal_lm
 
+        n_rows = len(data)
+        if self.max_train_rows is not None and n_rows > self.max_train_rows:
+            keep = np.sort(
+                np.random.default_rng(self.random_state).choice(n_rows, self.max_train_rows, replace=False)
+            )
+            data = data.iloc[keep].reset_index(drop=True)
+            logger.info("great: fine-tuning on %d of %d rows (max_train_rows)", len(data), n_rows)
         model, tokenizer = load_causal_lm(self.llm)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
@@ -249,6 +262,7 @@ class GReaTGenerator(Generator):
         self.fit_info_ = {
             "epoch_seconds": epoch_log.epoch_seconds,
             "epoch_loss": epoch_log.losses,
+            "train_rows": len(data),
             "steps": int(trainer.state.global_step),
             "tokens_per_row_mean": float(lengths.mean()),
             "tokens_per_row_max": int(lengths.max()),
@@ -266,6 +280,8 @@ class GReaTGenerator(Generator):
         texts: list[str] = []
         start = time.perf_counter()
         n_batches = math.ceil(n / self.sample_batch_size_)
+        # draws go through rng and generator; the isolation covers any model whose generate
+        # still reads torch's global generator
         with isolated_global_rng(seed):
             for b in range(n_batches):
                 budget.check()

@@ -8,9 +8,11 @@ The libraries are imported when a generator is fitted, so importing the registry
 
 from __future__ import annotations
 
+import abc
 import logging
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -45,8 +47,9 @@ class _CtganFamily(Generator):
         if not isinstance(self.batch_size, int) or self.batch_size < 2:
             raise ConfigError(f"{who}: batch_size must be an integer >= 2, got {self.batch_size!r}")
 
-    def _model(self):  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _model(self) -> Any:
+        """An unfitted ctgan model with this generator's hyperparameters."""
 
     def _fit(self, data: pd.DataFrame, roles: Roles) -> None:
         model = self._model()
@@ -61,13 +64,11 @@ class _CtganFamily(Generator):
     def _sample(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
         self.model_.set_random_state(seed)
         with isolated_global_rng(seed):
-            return self._draw(n)
+            return self.model_.sample(n)
 
-    def _draw(self, n: int) -> pd.DataFrame:
-        return self.model_.sample(n)
-
-    def _log_losses(self, model) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _log_losses(self, model: Any) -> None:
+        """Log the per-epoch losses of the fitted model and keep them in ``fit_info_``."""
 
 
 @GENERATORS.register("ctgan")
@@ -147,7 +148,7 @@ class CTGANGenerator(_CtganFamily):
             enable_gpu=self.device_ == "cuda",
         )
 
-    def _log_losses(self, model) -> None:
+    def _log_losses(self, model: Any) -> None:
         losses = model.loss_values
         gen = losses["Generator Loss"].astype(float).tolist()
         dis = losses["Discriminator Loss"].astype(float).tolist()
@@ -211,7 +212,7 @@ class TVAEGenerator(_CtganFamily):
             enable_gpu=self.device_ == "cuda",
         )
 
-    def _log_losses(self, model) -> None:
+    def _log_losses(self, model: Any) -> None:
         per_epoch = model.loss_values.astype({"Loss": float}).groupby("Epoch")["Loss"].mean()
         for epoch, loss in per_epoch.items():
             logger.info("tvae: epoch %d/%d mean loss %.4f", int(epoch) + 1, self.epochs, loss)
