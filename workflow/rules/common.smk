@@ -37,7 +37,11 @@ def dataset_options(wildcards):
 
 
 def generator_params(wildcards):
-    return PLAN.generator_params(wildcards.generator)
+    params = PLAN.generator_params(wildcards.generator)
+    if wildcards.generator == "great":
+        # GReaT fine-tunes the model that prepare_llm converted once, unless one is named
+        params.setdefault("llm", llm_folder())
+    return params
 
 
 def generator_rows(wildcards):
@@ -63,13 +67,9 @@ def generate_inputs(wildcards):
         "train": f"results/data/{wildcards.dataset}/train.parquet",
         "card": f"results/data/{wildcards.dataset}/card.json",
     }
-    if wildcards.generator == "great":
+    if wildcards.generator == "great" and "llm" not in config["generators"]["great"]:
         inputs["llm"] = f"{llm_folder()}/config.json"
     return inputs
-
-
-def generator_threads(wildcards):
-    return 2
 
 
 def hybrid_inputs(wildcards):
