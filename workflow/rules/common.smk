@@ -181,7 +181,7 @@ def benchmark_records():
         ("generate", PLAN.generators_for),
         ("dcr_filter", PLAN.generators_for),
         ("hybrid", PLAN.hybrids_for),
-        ("estimate_synthetic", PLAN.all_generators_for),
+        ("evaluate_synthetic", PLAN.all_generators_for),
     ]
     records = [
         (path.format(rule=rule, dataset=d, generator=g, rep=r), rule, d, g)

@@ -25,7 +25,7 @@ rule estimate_real:
         "results/benchmarks/estimate_real/{dataset}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=estimate_mem_mb,
         runtime=60,
@@ -36,52 +36,35 @@ rule estimate_real:
         "../../scripts/estimate_real.py"
 
 
-rule estimate_synthetic:
+rule evaluate_synthetic:
+    # The estimator grid and train-on-synthetic-test-on-real of one synthetic table, in one job:
+    # both are small, and a job's start-up would otherwise dominate the default run.
     input:
         data=synthetic_table,
         meta=synthetic_meta,
         real="results/estimates/{dataset}/real/estimates.parquet",
+        train="results/data/{dataset}/train.parquet",
+        holdout="results/data/{dataset}/holdout.parquet",
         card="results/data/{dataset}/card.json",
     output:
         estimates="results/estimates/{dataset}/{any_generator}/rep{rep}/estimates.parquet",
+        tstr="results/tstr/{dataset}/{any_generator}/rep{rep}/tstr.parquet",
     log:
-        "logs/estimates/{dataset}/{any_generator}/rep{rep}.log",
+        "logs/evaluate/{dataset}/{any_generator}/rep{rep}.log",
     benchmark:
-        "results/benchmarks/estimate_synthetic/{dataset}/{any_generator}/rep{rep}.tsv"
+        "results/benchmarks/evaluate_synthetic/{dataset}/{any_generator}/rep{rep}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=estimate_mem_mb,
         runtime=60,
     params:
         estimation=estimation_params(),
-        seed=estimate_seed,
-    script:
-        "../../scripts/estimate_synthetic.py"
-
-
-rule tstr:
-    input:
-        data=synthetic_table,
-        train="results/data/{dataset}/train.parquet",
-        holdout="results/data/{dataset}/holdout.parquet",
-        card="results/data/{dataset}/card.json",
-    output:
-        tstr="results/tstr/{dataset}/{any_generator}/rep{rep}/tstr.parquet",
-    log:
-        "logs/tstr/{dataset}/{any_generator}/rep{rep}.log",
-    conda:
-        "../../envs/causalsynth.yaml"
-    threads: 1
-    resources:
-        mem_mb=3000,
-        runtime=20,
-    params:
         tstr=config["tstr"],
         seed=estimate_seed,
     script:
-        "../../scripts/tstr.py"
+        "../../scripts/evaluate_synthetic.py"
 
 
 rule positivity:

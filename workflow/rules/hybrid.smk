@@ -10,7 +10,7 @@ rule hybrid:
         "results/benchmarks/hybrid/{dataset}/{hybrid}/rep{rep}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

@@ -13,7 +13,7 @@ rule dcr_filter:
         "results/benchmarks/dcr_filter/{dataset}/{generator}/rep{rep}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
