@@ -64,7 +64,7 @@ def main() -> None:
         "results/estimates/large/hybrid_gaussian_copula/rep1/estimates.parquet",
     ]
     wall, peak, rc = run_measured(
-        ["--cores", "2", "--configfile", "large.yaml", *targets], root, root / "snakemake.log"
+        [*targets, "--cores", "2", "--configfile", "large.yaml"], root, root / "snakemake.log"
     )
     print(f"rows: {args.rows:,} x 30 covariates; directory: {root}; exit code: {rc}")
     print(f"wall time: {wall / 60:.1f} min")

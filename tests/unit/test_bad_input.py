@@ -42,7 +42,7 @@ def test_bad_file_fails_with_exact_message_and_writes_nothing(name, tmp_path):
             out_card=tmp_path / "out" / "card.json",
             out_positivity=outs["positivity"],
         )
-    assert str(err.value) == CASES[name]["error"].replace("{path}", str(BAD / name))
+    assert str(err.value) == CASES[name]["error"].format(path=BAD / name, dataset="mydata")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 

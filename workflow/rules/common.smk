@@ -1,5 +1,6 @@
 # Validation, id lists, wildcard constraints and the named input / param functions of every rule.
 import re
+from pathlib import Path
 
 from causalsynth.config import REAL_BASE, TRUE_ENGINE, Plan, load_config
 from causalsynth.seeds import derive_seed
@@ -34,6 +35,13 @@ def seed_for(stage, dataset="", generator="", estimator="", rep=""):
 
 def dataset_options(wildcards):
     return config["datasets"][wildcards.dataset]
+
+
+def dataset_inputs(wildcards):
+    """A user's file is an input, so editing it reruns the dataset; a missing file is left to
+    the loader, whose error names the dataset, the file and the fix."""
+    path = config["datasets"][wildcards.dataset].get("path")
+    return {"source": path} if path and Path(path).exists() else {}
 
 
 def generator_params(wildcards):

@@ -1,4 +1,6 @@
 rule prepare_dataset:
+    input:
+        unpack(dataset_inputs),
     output:
         train="results/data/{dataset}/train.parquet",
         holdout="results/data/{dataset}/holdout.parquet",

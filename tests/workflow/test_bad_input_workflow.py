@@ -1,0 +1,57 @@
+"""Every file of the bad-input corpus through the workflow: the exact error, no output left.
+
+One Snakemake run prepares all of them as separate datasets with --keep-going, so each job
+fails on its own file and prints its own log.
+"""
+
+import shutil
+
+import pytest
+import yaml
+
+from .conftest import ROOT, snakemake
+
+BAD = ROOT / "tests" / "data" / "bad"
+CASES = yaml.safe_load((BAD / "cases.yaml").read_text())
+BASE = {
+    "loader": "csv",
+    "treatment": "treated",
+    "outcome": "outcome",
+    "covariates": {"age": "continuous", "female": "binary", "region": "categorical"},
+}
+
+pytestmark = pytest.mark.workflow
+
+
+def dataset_id(name: str) -> str:
+    return "bad_" + name.removesuffix(".csv")
+
+
+@pytest.fixture(scope="module")
+def bad_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bad")
+    for item in ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "tests"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
+    datasets = {
+        dataset_id(name): {**BASE, **case.get("options", {}), "path": f"tests/data/bad/{name}"}
+        for name, case in CASES.items()
+    }
+    (root / "bad.yaml").write_text(yaml.safe_dump({"datasets": datasets}))
+    targets = [f"results/data/{d}/card.json" for d in datasets]
+    proc = snakemake(
+        *targets, "--keep-going", "--cores", "2", "--configfile", "bad.yaml", cwd=root, check=False
+    )
+    return root, proc
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_file_stops_its_job_with_its_message(name, bad_run):
+    root, proc = bad_run
+    assert proc.returncode != 0
+    expected = CASES[name]["error"].format(path=f"tests/data/bad/{name}", dataset=dataset_id(name))
+    log = (root / "logs" / "data" / f"{dataset_id(name)}.log").read_text()
+    assert expected in log
+    assert expected in proc.stdout + proc.stderr  # shown to the user, not only in the log
+    out = root / "results" / "data" / dataset_id(name)
+    assert not out.exists() or not any(out.iterdir())
