@@ -28,7 +28,6 @@ recorded in the metadata.
 
 from __future__ import annotations
 
-import platform
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -43,6 +42,7 @@ from causalsynth.errors import ComponentFailure, ConfigError
 from causalsynth.io import read_json, read_parquet, write_json, write_parquet
 from causalsynth.learners import LEARNERS, make_learner
 from causalsynth.privacy import validate_columns
+from causalsynth.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.seeds import derive_seed
 from causalsynth.table import Roles
 
@@ -56,7 +56,6 @@ __all__ = [
     "hybrid_generator_names",
     "hybrid_name",
     "limit_threads",
-    "package_versions",
     "propensity_extremes",
     "run_hybrid",
 ]
@@ -259,23 +258,6 @@ def propensity_extremes(e: np.ndarray) -> dict[str, float | None]:
     }
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of the packages whose numbers a result depends on."""
-    import scipy
-    import sklearn
-
-    import causalsynth
-
-    return {
-        "python": platform.python_version(),
-        "causalsynth": causalsynth.__version__,
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scikit-learn": sklearn.__version__,
-        "scipy": scipy.__version__,
-    }
-
-
 def run_hybrid(
     train_path: str,
     card_path: str,
@@ -384,7 +366,7 @@ def run_hybrid(
         "releasable": base is not None,
         "fit_seconds": model.fit_seconds_,
         "sample_seconds": sample_seconds,
-        "versions": package_versions(),
+        **provenance_record(CORE_PACKAGES),
     }
     write_parquet(pool, out_pool)
     write_json(meta, out_meta)

@@ -33,6 +33,7 @@ from causalsynth.hybrid import limit_threads
 from causalsynth.io import read_json, read_parquet, write_json, write_parquet
 from causalsynth.learners import LEARNERS, make_learner
 from causalsynth.privacy import validate_columns
+from causalsynth.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.seeds import derive_seed
 from causalsynth.table import Roles
 
@@ -340,6 +341,7 @@ def run_pairing(
         "sets": per_set,
         "totals": totals,
         "seconds": time.perf_counter() - t0,
+        **provenance_record(CORE_PACKAGES),
     }
     write_parquet(out, out_paired)
     write_json(summary, out_json)

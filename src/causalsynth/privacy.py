@@ -38,6 +38,7 @@ from threadpoolctl import threadpool_limits
 from causalsynth.encoding import CovariateEncoder
 from causalsynth.errors import ConfigError, DataError
 from causalsynth.io import read_json, read_parquet, write_json, write_parquet
+from causalsynth.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.table import Roles
 
 __all__ = [
@@ -447,6 +448,7 @@ def run_dcr_filter(
         "n_holdout": len(holdout),
         **report,
         "seconds": time.perf_counter() - t0,
+        **provenance_record(CORE_PACKAGES),
     }
     write_json(summary, out_json)
     return summary

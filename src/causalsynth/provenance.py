@@ -10,12 +10,10 @@ from typing import Any
 
 from causalsynth.io import read_json, write_json
 
+# The packages every result depends on; a component adds its own (a generator's library).
+CORE_PACKAGES = ("causalsynth", "numpy", "pandas", "scikit-learn", "scipy")
 PACKAGES = (
-    "causalsynth",
-    "numpy",
-    "pandas",
-    "scikit-learn",
-    "scipy",
+    *CORE_PACKAGES,
     "torch",
     "sdv",
     "ctgan",
@@ -28,8 +26,10 @@ PACKAGES = (
 
 
 def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed versions; ``None`` marks a distribution without metadata (a source tree run
+    without installing), recorded rather than failing a finished job."""
     versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in packages:
+    for name in dict.fromkeys(packages):
         try:
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
@@ -52,8 +52,13 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
-def provenance_record() -> dict[str, Any]:
-    return {"versions": package_versions(), "git_commit": git_commit(), "platform": platform.platform()}
+def provenance_record(packages: tuple[str, ...] = PACKAGES) -> dict[str, Any]:
+    """What every output's metadata carries besides its seed and settings."""
+    return {
+        "versions": package_versions(packages),
+        "git_commit": git_commit(),
+        "platform": platform.platform(),
+    }
 
 
 def write_provenance(config: dict[str, Any], cards: list[str], metas: list[str], out_path: str) -> None:

@@ -17,12 +17,12 @@ from causalsynth.generators import (
     Generator,
     TableSpec,
     make_generator,
-    package_versions,
     run_generate,
     validate_rows,
 )
 from causalsynth.generators.runtime import isolated_global_rng, thread_limits
 from causalsynth.io import read_json, write_json, write_parquet
+from causalsynth.provenance import CORE_PACKAGES, package_versions
 from causalsynth.table import Roles
 
 ROLES = Roles(
@@ -357,6 +357,6 @@ def test_run_generate_refuses_params_the_workflow_sets(tmp_path):
 
 
 def test_package_versions_mark_missing_distributions():
-    versions = package_versions(("sdv", "no-such-distribution"))
+    versions = package_versions((*CORE_PACKAGES, "sdv", "no-such-distribution"))
     assert versions["sdv"] and versions["numpy"] == np.__version__
     assert versions["no-such-distribution"] is None

@@ -12,7 +12,7 @@ from causalsynth.generators.base import Generator, SamplingBudget
 from causalsynth.generators.checks import INVALID_REASONS, TableSpec, check_table, validate_rows
 from causalsynth.generators.great import GReaTGenerator
 from causalsynth.generators.registry import GENERATORS
-from causalsynth.generators.run import make_generator, package_versions, run_generate
+from causalsynth.generators.run import make_generator, run_generate
 from causalsynth.generators.sdv_generators import CTGANGenerator, GaussianCopulaGenerator, TVAEGenerator
 
 __all__ = [
@@ -27,7 +27,6 @@ __all__ = [
     "TableSpec",
     "check_table",
     "make_generator",
-    "package_versions",
     "run_generate",
     "validate_rows",
 ]

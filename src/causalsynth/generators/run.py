@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import inspect
 import logging
 import os
@@ -12,6 +11,7 @@ from causalsynth.errors import ConfigError
 from causalsynth.generators.base import Generator
 from causalsynth.generators.registry import GENERATORS
 from causalsynth.io import read_json, read_parquet, write_json, write_parquet
+from causalsynth.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.seeds import derive_seed
 from causalsynth.table import Roles
 
@@ -36,21 +36,6 @@ def make_generator(generator: str, params: dict[str, Any] | None = None, **run_p
             f"generator '{generator}' has no parameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
         )
     return cls(**params, **run_params)
-
-
-def package_versions(packages: tuple[str, ...]) -> dict[str, str | None]:
-    """Installed versions of causalsynth, its core and a generator's packages.
-
-    ``None`` marks a distribution without metadata (causalsynth run from a source tree that
-    is not installed): provenance records that rather than failing a finished job.
-    """
-    versions: dict[str, str | None] = {}
-    for name in dict.fromkeys(("causalsynth", "numpy", "pandas", "scikit-learn", *packages)):
-        try:
-            versions[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 def run_generate(
@@ -100,7 +85,7 @@ def run_generate(
         "sample_seed": sample_seed,
         "threads": threads,
         "device": model.device_,
-        "versions": package_versions(model.packages),
+        **provenance_record((*CORE_PACKAGES, *model.packages)),
         "fit_seconds": model.fit_seconds_,
         "sample_seconds": report["sample_seconds"],
         "n_requested": report["n_requested"],

@@ -1,0 +1,31 @@
+import re
+
+import numpy as np
+
+from causalsynth.provenance import CORE_PACKAGES, package_versions, provenance_record, write_provenance
+
+
+def test_record_names_versions_and_commit():
+    record = provenance_record(CORE_PACKAGES)
+    assert record["versions"]["numpy"] == np.__version__
+    assert record["versions"]["python"]
+    # this checkout is a git repository: the commit is recorded, marked when tracked files differ
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", record["git_commit"])
+
+
+def test_missing_distribution_is_null():
+    assert package_versions(("no-such-distribution",))["no-such-distribution"] is None
+
+
+def test_write_provenance_gathers_cards_and_jobs(tmp_path):
+    import json
+
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"dataset": "d", "seed": 1}))
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"seed": 5, "git_commit": "x"}))
+    out = tmp_path / "provenance.json"
+    write_provenance({"seed": 1}, [str(card)], [str(meta)], str(out))
+    got = json.loads(out.read_text())
+    assert got["config"] == {"seed": 1} and got["datasets"]["d"]["seed"] == 1
+    assert got["jobs"][str(meta)]["seed"] == 5 and "versions" in got
