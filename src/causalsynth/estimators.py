@@ -450,6 +450,17 @@ class DML(Estimator):
             learner, "classification" if binary else "regression", derive_seed(seed, "dml-outcome"), n_jobs
         )
         ml_m = make_learner(learner, "classification", derive_seed(seed, "dml-propensity"), n_jobs)
+        if binary:
+            # DoubleML fits the outcome model per arm inside each training fold; a single
+            # outcome class there breaks the library with an opaque shape error
+            for k, (train_idx, _) in enumerate(splits, start=1):
+                for arm in (0, 1):
+                    classes = np.unique(y[train_idx][d[train_idx] == arm])
+                    if classes.size < 2:
+                        return EstimateResult.failed(
+                            f"arm {roles.treatment}={arm} of training fold {k} of {len(splits)} holds a "
+                            f"single outcome class ({roles.outcome}={int(classes[0]) if classes.size else 'none'})"
+                        )
         try:
             with warnings.catch_warnings():
                 # near-0/1 propensities are handled by the documented clipping, and the

@@ -263,9 +263,9 @@ def test_single_outcome_class_in_a_fold_is_a_status():
     df.loc[df.index[df["a"] == 1][0], "y"] = 1  # one event: some training fold never sees it
     rows = estimate_grid(df, BINARY, ALL, "linear", folds=5, seed=0)
     assert [r["estimator"] for r in rows] == ALL
-    for r in rows[:-1]:
+    for r in rows:
         _assert_failed(r, "single outcome class")
-    _assert_failed(rows[-1], "DoubleML failed")
+    assert "of training fold" in rows[-1]["status"]  # dml says where, not DoubleML's shape error
 
 
 def test_tiny_arm_is_a_status_for_every_estimator():
