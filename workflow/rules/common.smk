@@ -222,3 +222,69 @@ def all_targets(wildcards):
         "results/findings.md",
         "results/provenance.json",
     ]
+
+
+# ---- resources and params of the generate and estimate stages ----
+
+
+def generate_resources_gpu(wildcards):
+    return (
+        1
+        if wildcards.generator == "great"
+        and config["generators"]["great"].get("device") == "cuda"
+        else 0
+    )
+
+
+def generate_mem_mb(wildcards, attempt):
+    # GReaT holds an LLM and its optimizer state; the tabular generators are small
+    base = 8000 if wildcards.generator == "great" else 3000
+    return base * attempt
+
+
+def generate_runtime(wildcards, attempt):
+    return (240 if wildcards.generator == "great" else 60) * attempt
+
+
+def estimation_params():
+    return config["estimation"]
+
+
+def estimate_seed(wildcards):
+    generator = getattr(wildcards, "any_generator", "real")
+    return seed_for(
+        "estimate", wildcards.dataset, generator, rep=getattr(wildcards, "rep", "")
+    )
+
+
+def estimate_mem_mb(wildcards, attempt):
+    return 4000 * attempt
+
+
+def engine_params(wildcards):
+    return {
+        "n_grid": [int(wildcards.n)],
+        "estimators": PLAN.engine_estimators,
+        "learner": PLAN.engine_learner,
+        "reps": config["engine"]["reps"],
+        "folds": config["estimation"]["folds"],
+        "cross_fit": config["estimation"]["cross_fit"],
+        "truncation": config["estimation"]["truncation"],
+    }
+
+
+def engine_seed(wildcards):
+    return seed_for(
+        "engine", wildcards.dataset, wildcards.engine, rep=f"n{wildcards.n}"
+    )
+
+
+# ---- path parameters, derived from the files of the job itself (never hard-coded) ----
+
+
+def input_dir(wildcards, input):
+    return str(Path(input[0]).parent)
+
+
+def output_dir(wildcards, output):
+    return str(Path(output[0]).parent)

@@ -1,18 +1,3 @@
-def estimation_params():
-    return config["estimation"]
-
-
-def estimate_seed(wildcards):
-    generator = getattr(wildcards, "any_generator", "real")
-    return seed_for(
-        "estimate", wildcards.dataset, generator, rep=getattr(wildcards, "rep", "")
-    )
-
-
-def estimate_mem_mb(wildcards, attempt):
-    return 4000 * attempt
-
-
 rule estimate_real:
     input:
         data="results/data/{dataset}/train.parquet",
@@ -91,24 +76,6 @@ rule positivity:
         seed=hybrid_seed,
     script:
         "../../scripts/positivity.py"
-
-
-def engine_params(wildcards):
-    return {
-        "n_grid": [int(wildcards.n)],
-        "estimators": PLAN.engine_estimators,
-        "learner": PLAN.engine_learner,
-        "reps": config["engine"]["reps"],
-        "folds": config["estimation"]["folds"],
-        "cross_fit": config["estimation"]["cross_fit"],
-        "truncation": config["estimation"]["truncation"],
-    }
-
-
-def engine_seed(wildcards):
-    return seed_for(
-        "engine", wildcards.dataset, wildcards.engine, rep=f"n{wildcards.n}"
-    )
 
 
 rule engine:

@@ -13,28 +13,9 @@ rule prepare_llm:
         runtime=15,
     params:
         source=config["llm"]["source"],
-        folder=llm_folder(),
+        folder=output_dir,
     script:
         "../../scripts/prepare_llm.py"
-
-
-def generate_resources_gpu(wildcards):
-    return (
-        1
-        if wildcards.generator == "great"
-        and config["generators"]["great"].get("device") == "cuda"
-        else 0
-    )
-
-
-def generate_mem_mb(wildcards, attempt):
-    # GReaT holds an LLM and its optimizer state; the tabular generators are small
-    base = 8000 if wildcards.generator == "great" else 3000
-    return base * attempt
-
-
-def generate_runtime(wildcards, attempt):
-    return (240 if wildcards.generator == "great" else 60) * attempt
 
 
 rule generate:

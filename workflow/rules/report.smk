@@ -50,8 +50,8 @@ rule figures:
         mem_mb=2000,
         runtime=10,
     params:
-        tables_dir="results/tables",
-        out_dir="results/figures",
+        tables_dir=input_dir,
+        out_dir=output_dir,
         benchmarks=benchmark_records(),
     script:
         "../../scripts/figures.py"
@@ -75,7 +75,7 @@ rule findings:
         mem_mb=1000,
         runtime=5,
     params:
-        tables_dir="results/tables",
+        tables_dir=input_dir,
     script:
         "../../scripts/findings.py"
 
