@@ -28,6 +28,8 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "engine_ranking": ["dataset", "engine", "spearman_vs_truth"],
 }  # fmt: skip
 
+# Provenance stays in the job's json (and results/provenance.json), out of the result tables.
+_PROVENANCE_KEYS = {"versions", "git_commit", "platform"}
 _CELL = re.compile(r"results/privacy/(?P<dataset>[^/]+)/(?P<generator>[^/]+)/rep(?P<rep>\d+)/dcr\.json$")
 
 
@@ -59,7 +61,7 @@ def dcr_table(paths: list[str]) -> pd.DataFrame:
     rows = []
     for p in paths:
         m = _CELL.search(Path(p).as_posix())
-        summary = read_json(p)
+        summary = {k: v for k, v in read_json(p).items() if k not in _PROVENANCE_KEYS}
         row = {k: v for k, v in _flatten(summary).items() if not isinstance(v, list)}
         if m:
             row = {"dataset": m["dataset"], "generator": m["generator"], "rep": int(m["rep"]), **row}
