@@ -209,15 +209,21 @@ def _panel_grid(n: int, max_cols: int, panel_height: float, width: float = PAGE_
 
 
 def _robust_ylim(ax, core: Iterable[float], intervals: Iterable[float], blowup: float = 3.0) -> None:
-    """Fit the axis to the points; show intervals only while they do not dwarf the points.
+    """Fit the axis to the bulk of the points; show intervals only while they do not dwarf them.
 
     One IPTW interval under extreme weights can be a hundred times wider than the rest and
-    would flatten every other estimate into a line; such bars run off the axis instead.
+    would flatten every other estimate into a line; such bars run off the axis instead. The
+    same holds for a point estimate far outside the others (an AIPW estimate of -7e6 next to
+    estimates near 1,800): it runs off the axis, and a note in the panel counts it.
     """
     core = np.asarray([v for v in core if np.isfinite(v)], dtype=float)
     if core.size == 0:
         return
-    lo, hi = core.min(), core.max()
+    q_lo, q_hi = np.percentile(core, [10, 90])
+    bulk = max(q_hi - q_lo, 1e-9 * max(1.0, abs(q_hi)), 1e-12)
+    lo = max(core.min(), q_lo - blowup * bulk)
+    hi = min(core.max(), q_hi + blowup * bulk)
+    n_off = int(((core < lo) | (core > hi)).sum())
     span = max(hi - lo, 1e-9 * max(1.0, abs(hi)), 1e-12)
     ivals = np.asarray([v for v in intervals if np.isfinite(v)], dtype=float)
     if ivals.size:
@@ -225,6 +231,11 @@ def _robust_ylim(ax, core: Iterable[float], intervals: Iterable[float], blowup: 
         hi = min(max(hi, ivals.max()), hi + blowup * span)
     pad = 0.08 * (hi - lo if hi > lo else span)
     ax.set_ylim(lo - pad, hi + pad)
+    if n_off:
+        ax.text(
+            0.99, 0.02, f"{n_off} estimate(s) off scale", transform=ax.transAxes, ha="right", va="bottom",
+            fontsize="x-small", color="#555555",
+        )  # fmt: skip
 
 
 def _log_scale(ax, which: str) -> None:

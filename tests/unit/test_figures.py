@@ -392,3 +392,20 @@ def test_every_figure_has_a_valid_report_caption():
         docutils.core.publish_doctree(
             caption.read_text(), settings_overrides={"halt_level": docutils.utils.Reporter.WARNING_LEVEL}
         )
+
+
+def test_a_wild_point_estimate_runs_off_the_axis_and_is_counted():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from causalsynth.figures import _robust_ylim
+
+    fig, ax = plt.subplots()
+    core = [1790.0, 1810.0, 1700.0, 1900.0, 1850.0, 1760.0, 1820.0, 1795.0, 1805.0, 1815.0, -7.0e6]
+    _robust_ylim(ax, core, [])
+    lo, hi = ax.get_ylim()
+    assert lo > -1e4 and hi < 1e4  # the bulk stays readable
+    assert any("1 estimate(s) off scale" in t.get_text() for t in ax.texts)
+    plt.close(fig)
