@@ -192,6 +192,3 @@ class Plan:
     @property
     def engine_learner(self) -> str:
         return self.config["engine"]["learner"] or self.config["estimation"]["learners"][0]
-
-    def uses_llm(self) -> bool:
-        return "great" in self.config["generators"]

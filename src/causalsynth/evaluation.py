@@ -730,10 +730,3 @@ def engine_ranking(engine_table: pd.DataFrame | list[dict[str, Any]]) -> pd.Data
                 {"dataset": dataset, "engine": engine, "spearman_vs_truth": rho, "n_estimators": count}
             )
     return pd.DataFrame(rows, columns=RANKING_COLUMNS)
-
-
-def run_engine_ranking(engine_paths: list[str], out_path: str) -> pd.DataFrame:
-    """:func:`engine_ranking` over the concatenated outputs of :func:`run_engine`."""
-    table = pd.concat([_read_rows(path) for path in engine_paths], ignore_index=True)
-    ranking = engine_ranking(table)
-    return _write_rows(ranking.to_dict("records"), RANKING_COLUMNS, out_path)

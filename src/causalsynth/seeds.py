@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 
-import numpy as np
-
 _SEED_BITS = 32  # sdv, torch and numpy all accept a 32-bit unsigned seed
 
 
@@ -26,7 +24,3 @@ def derive_seed(
     key = "\x1f".join(str(p) for p in (int(base), stage, dataset, generator, estimator, rep))
     digest = hashlib.sha256(key.encode("utf-8")).digest()
     return int.from_bytes(digest[: _SEED_BITS // 8], "big")
-
-
-def rng(seed: int) -> np.random.Generator:
-    return np.random.default_rng(seed)

@@ -7,26 +7,25 @@ from pathlib import Path
 
 import pandas as pd
 
+from causalsynth.evaluation import (
+    ATE_COLUMNS,
+    ENGINE_COLUMNS,
+    POSITIVITY_COLUMNS,
+    RANKING_COLUMNS,
+    TSTR_COLUMNS,
+    engine_ranking,
+)
 from causalsynth.io import read_json, write_table
 
-# Columns each table must carry, in this order; extra columns follow.
+# Columns each table carries, in this order (the evaluations define them); extra columns follow.
 TABLE_COLUMNS: dict[str, list[str]] = {
-    "ate_preservation": [
-        "dataset", "generator", "rep", "estimator", "learner", "ate", "se", "ci_low", "ci_high",
-        "truth", "truth_kind", "bias", "covered", "real_ate", "status",
-    ],
-    "tstr": ["dataset", "generator", "rep", "metric", "value", "train_on_real"],
+    "ate_preservation": ATE_COLUMNS,
+    "tstr": TSTR_COLUMNS,
     "dcr": ["dataset", "generator", "rep", "n_filtered_low", "n_filtered_high"],
-    "positivity": [
-        "dataset", "rep", "set", "method", "estimator", "ate", "se", "ci_low", "ci_high", "truth",
-        "n_extreme", "n_added", "status",
-    ],
-    "engine": [
-        "dataset", "engine", "estimator", "learner", "n", "reps", "truth", "bias", "variance", "rmse",
-        "coverage", "ci_width",
-    ],
-    "engine_ranking": ["dataset", "engine", "spearman_vs_truth"],
-}  # fmt: skip
+    "positivity": POSITIVITY_COLUMNS,
+    "engine": ENGINE_COLUMNS,
+    "engine_ranking": RANKING_COLUMNS,
+}
 
 # Provenance stays in the job's json (and results/provenance.json), out of the result tables.
 _PROVENANCE_KEYS = {"versions", "git_commit", "platform"}
@@ -100,8 +99,6 @@ def collect_tables(
     outputs: dict[str, str],
 ) -> dict[str, pd.DataFrame]:
     """Write every table to ``outputs[name]`` (CSV) and ``outputs[name + '_md']`` (Markdown)."""
-    from causalsynth.evaluation import engine_ranking
-
     tables = {
         "ate_preservation": _dedupe_real(concat_cells(estimates)),
         "tstr": concat_cells(tstr),
@@ -110,8 +107,6 @@ def collect_tables(
         "engine": concat_cells(engine),
     }
     tables["engine_ranking"] = engine_ranking(tables["engine"]) if len(tables["engine"]) else pd.DataFrame()
-    if isinstance(tables["engine_ranking"], list):
-        tables["engine_ranking"] = pd.DataFrame(tables["engine_ranking"])
     for name, df in tables.items():
         tables[name] = _ordered(df, name)
         write_table(tables[name], outputs[name], outputs[f"{name}_md"])

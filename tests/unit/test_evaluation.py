@@ -21,7 +21,6 @@ from causalsynth.evaluation import (
     engine_ranking,
     run_ate_preservation,
     run_engine,
-    run_engine_ranking,
     run_positivity,
     run_real_estimates,
     run_tstr,
@@ -331,7 +330,4 @@ def test_engine_ranking_spearman(tmp_path):
     assert ranking.loc[("toy", "good"), "spearman_vs_truth"] == pytest.approx(1.0)
     assert ranking.loc[("toy", "bad"), "spearman_vs_truth"] == pytest.approx(-1.0)
     assert math.isnan(ranking.loc[("other", "good"), "spearman_vs_truth"])  # no truth engine
-    path = tmp_path / "engine.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    written = run_engine_ranking([str(path)], str(tmp_path / "ranking.parquet"))
-    assert list(written.columns) == RANKING_COLUMNS and len(written) == 3
+    assert list(ranking.reset_index().columns) == RANKING_COLUMNS and len(ranking) == 3
