@@ -10,7 +10,7 @@ Compared, on the same random standard-normal data:
 * ``pandas apply``: the same as a row-wise ``DataFrame.apply``;
 * ``sklearn NearestNeighbors`` (default algorithm) and ``scipy cKDTree`` (``workers=-1``);
 * ``matrix-product brute force``: float64 ``||x||^2 + ||y||^2 - 2 x.y`` in chunks (inexact);
-* ``causalsynth``: :func:`causalsynth.privacy.nearest_neighbors` (exact).
+* ``causalsynth``: :func:`causalsynth.privacy.dcr.nearest_neighbors` (exact).
 
 The two row-by-row forms are timed on a slice of the synthetic rows and extrapolated
 linearly (their cost is exactly proportional to the number of rows). Fast methods are timed
@@ -33,7 +33,7 @@ import pandas as pd
 from scipy.spatial import cKDTree
 from sklearn.neighbors import NearestNeighbors
 
-from causalsynth.privacy import nearest_neighbors
+from causalsynth.privacy.dcr import nearest_neighbors
 
 TARGET_SECONDS = 1.0
 TARGET_VS_LOOP = 15.0

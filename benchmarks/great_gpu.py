@@ -22,9 +22,9 @@ import sys
 import time
 from pathlib import Path
 
-from causalsynth.datasets import get_dataset
-from causalsynth.errors import ComponentFailure
-from causalsynth.generators import GReaTGenerator
+from causalsynth.core.errors import ComponentFailure
+from causalsynth.data import get_dataset
+from causalsynth.generate import GReaTGenerator
 
 
 def random_init_model(config_dir: Path, out_dir: Path, seed: int) -> Path:

@@ -1,5 +1,5 @@
-from causalsynth.runner import logged
-from causalsynth.tables import TABLE_COLUMNS, collect_tables
+from causalsynth.core.runner import logged
+from causalsynth.report.tables import TABLE_COLUMNS, collect_tables
 
 with logged(snakemake.log[0], snakemake.threads):
     collect_tables(

@@ -1,5 +1,5 @@
-from causalsynth.privacy import run_dcr_filter
-from causalsynth.runner import logged
+from causalsynth.core.runner import logged
+from causalsynth.privacy.dcr import run_dcr_filter
 
 with logged(snakemake.log[0], snakemake.threads):
     run_dcr_filter(

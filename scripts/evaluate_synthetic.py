@@ -1,5 +1,5 @@
-from causalsynth.evaluation import run_ate_preservation, run_tstr
-from causalsynth.runner import logged
+from causalsynth.core.runner import logged
+from causalsynth.evaluate.evaluation import run_ate_preservation, run_tstr
 
 with logged(snakemake.log[0], snakemake.threads):
     cell = dict(

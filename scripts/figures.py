@@ -1,5 +1,5 @@
-from causalsynth.figures import make_all_figures
-from causalsynth.runner import logged
+from causalsynth.core.runner import logged
+from causalsynth.report.figures import make_all_figures
 
 with logged(snakemake.log[0], snakemake.threads):
     make_all_figures(

@@ -1,5 +1,5 @@
-from causalsynth.generators import run_generate
-from causalsynth.runner import logged
+from causalsynth.core.runner import logged
+from causalsynth.generate import run_generate
 
 with logged(snakemake.log[0], snakemake.threads):
     run_generate(

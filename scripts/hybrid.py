@@ -1,5 +1,5 @@
-from causalsynth.hybrid import run_hybrid
-from causalsynth.runner import logged
+from causalsynth.core.runner import logged
+from causalsynth.hybrid.pool import run_hybrid
 
 with logged(snakemake.log[0], snakemake.threads):
     run_hybrid(

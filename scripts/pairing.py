@@ -1,5 +1,5 @@
-from causalsynth.pairing import run_pairing
-from causalsynth.runner import logged
+from causalsynth.core.runner import logged
+from causalsynth.hybrid.pairing import run_pairing
 
 with logged(snakemake.log[0], snakemake.threads):
     run_pairing(

@@ -1,5 +1,5 @@
-from causalsynth.datasets import prepare_dataset
-from causalsynth.runner import logged
+from causalsynth.core.runner import logged
+from causalsynth.data import prepare_dataset
 
 with logged(snakemake.log[0], snakemake.threads):
     prepare_dataset(

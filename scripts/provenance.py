@@ -1,5 +1,5 @@
-from causalsynth.provenance import write_provenance
-from causalsynth.runner import logged
+from causalsynth.core.provenance import write_provenance
+from causalsynth.core.runner import logged
 
 with logged(snakemake.log[0], snakemake.threads):
     write_provenance(

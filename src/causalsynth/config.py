@@ -14,9 +14,10 @@ from typing import Any
 import jsonschema
 import yaml
 
-from causalsynth.errors import ConfigError
+from causalsynth.core.errors import ConfigError
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+# Shipped inside the package (workflow/schemas/ links to it), so an installed causalsynth validates too.
+SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
 REAL_BASE = "real"  # hybrid_real: covariates bootstrapped from the real training rows
 TRUE_ENGINE = "truth"  # the simulation engine that samples the true data-generating process
 
@@ -65,10 +66,10 @@ def _check_names(kind: str, names: list[str], valid: list[str], where: str) -> N
 
 def check_names(config: dict[str, Any]) -> None:
     """Every id in the config must name a registered component (lists the valid ones)."""
-    from causalsynth.datasets import DATASETS
-    from causalsynth.estimators import ESTIMATORS
-    from causalsynth.generators import GENERATORS
-    from causalsynth.learners import LEARNERS
+    from causalsynth.core.learners import LEARNERS
+    from causalsynth.data import DATASETS
+    from causalsynth.estimate.estimators import ESTIMATORS
+    from causalsynth.generate import GENERATORS
 
     for ds, opts in config["datasets"].items():
         _check_names("dataset loader", [opts.get("loader", ds)], DATASETS.names(), f"datasets/{ds}")
@@ -144,13 +145,13 @@ class Plan:
         return list(range(1, self.config["replicates"] + 1))
 
     def is_simulated(self, dataset: str) -> bool:
-        from causalsynth.datasets import DATASETS, SimulatedDataset
+        from causalsynth.data import DATASETS, SimulatedDataset
 
         loader = self.config["datasets"][dataset].get("loader", dataset)
         return issubclass(DATASETS.get(loader), SimulatedDataset)
 
     def has_positivity(self, dataset: str) -> bool:
-        from causalsynth.datasets import get_dataset
+        from causalsynth.data import get_dataset
 
         opts = dict(self.config["datasets"][dataset])
         return bool(get_dataset(dataset, opts.pop("loader", None), **opts).has_positivity_study)

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from causalsynth.datasets import get_dataset, prepare_dataset
-from causalsynth.errors import DataError
+from causalsynth.core.errors import DataError
+from causalsynth.data import get_dataset, prepare_dataset
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 GOOD = BAD.parent / "good.csv"

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from causalsynth.config import Plan, load_config, read_config, validate_schema
-from causalsynth.errors import ConfigError
+from causalsynth.core.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((ROOT / "config").glob("*.yaml")) + [ROOT / "tests" / "config" / "tiny.yaml"]

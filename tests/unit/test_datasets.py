@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth.datasets import DATASETS, build_card, get_dataset, prepare_dataset
-from causalsynth.errors import UnknownComponentError
-from causalsynth.io import read_json
+from causalsynth.core.errors import UnknownComponentError
+from causalsynth.core.io import read_json
+from causalsynth.data import DATASETS, build_card, get_dataset, prepare_dataset
 
 BUILTIN = [d for d in DATASETS.names() if d != "csv"]
 

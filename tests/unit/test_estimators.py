@@ -10,10 +10,12 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from causalsynth import estimators as est_mod
-from causalsynth import nuisance as nuis_mod
-from causalsynth.errors import ConfigError, UnknownComponentError
-from causalsynth.estimators import (
+from causalsynth.core.errors import ConfigError, UnknownComponentError
+from causalsynth.core.roles import Roles
+from causalsynth.core.seeds import derive_seed
+from causalsynth.estimate import estimators as est_mod
+from causalsynth.estimate import nuisance as nuis_mod
+from causalsynth.estimate.estimators import (
     ESTIMATORS,
     GRID_COLUMNS,
     OPTIONS,
@@ -22,9 +24,7 @@ from causalsynth.estimators import (
     fit_shared_nuisances,
     make_estimator,
 )
-from causalsynth.nuisance import Nuisances, fit_nuisances, treatment_folds
-from causalsynth.seeds import derive_seed
-from causalsynth.table import Roles
+from causalsynth.estimate.nuisance import Nuisances, fit_nuisances, treatment_folds
 
 SHARED = ["substitution", "iptw", "iptw_truncated", "aipw", "tmle"]
 ALL = [*SHARED, "dml"]

@@ -9,9 +9,11 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from causalsynth import evaluation as ev
-from causalsynth.errors import ConfigError, DataError
-from causalsynth.evaluation import (
+from causalsynth.core.errors import ConfigError, DataError
+from causalsynth.core.io import write_json, write_parquet
+from causalsynth.core.roles import Roles
+from causalsynth.evaluate import evaluation as ev
+from causalsynth.evaluate.evaluation import (
     ATE_COLUMNS,
     ENGINE_COLUMNS,
     ENGINE_REPLICATE_COLUMNS,
@@ -26,8 +28,6 @@ from causalsynth.evaluation import (
     run_tstr,
     summarize_replicates,
 )
-from causalsynth.io import write_json, write_parquet
-from causalsynth.table import Roles
 
 ROLES = Roles("a", "y", "binary", {"w1": "continuous", "w2": "binary", "c": "categorical"})
 GRID = {"estimators": ["substitution", "iptw", "aipw"], "learner": "linear", "folds": 3}

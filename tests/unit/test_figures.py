@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth import figures
-from causalsynth.errors import DataError
+from causalsynth.core.errors import DataError
+from causalsynth.report import figures
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 GENERATORS = ["real", "ctgan", "great", "hybrid_ctgan", "hybrid_great", "hybrid_real"]
@@ -297,8 +297,8 @@ def test_missing_benchmark_file_is_counted_not_fatal(tmp_path):
 
 def write_dcr_json(root, dataset: str, generator: str, rep: int, shift: float):
     """A dcr.json as the DCR rule writes it, built with the DCR module's own summary."""
-    from causalsynth.io import write_json
-    from causalsynth.privacy import distribution_summary
+    from causalsynth.core.io import write_json
+    from causalsynth.privacy.dcr import distribution_summary
 
     rng = np.random.default_rng(rep)
     holdout = np.abs(rng.normal(1.0, 0.4, 300))
@@ -400,7 +400,7 @@ def test_a_wild_point_estimate_runs_off_the_axis_and_is_counted():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from causalsynth.figures import _robust_ylim
+    from causalsynth.report.figures import _robust_ylim
 
     fig, ax = plt.subplots()
     core = [1790.0, 1810.0, 1700.0, 1900.0, 1850.0, 1760.0, 1820.0, 1795.0, 1805.0, 1815.0, -7.0e6]

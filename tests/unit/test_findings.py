@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth import findings
-from causalsynth.errors import DataError
+from causalsynth.core.errors import DataError
+from causalsynth.report import findings
 
 TRUTH = {"sim_paper": 0.4, "lalonde": 1800.0}
 ESTIMATORS = ("iptw", "aipw")
@@ -351,10 +351,10 @@ def test_generator_helpers():
 
 def test_dcr_claim_reads_the_gathered_dcr_table(tmp_path):
     """End to end through the real producers: DCRFilter report -> dcr.json -> dcr table -> claim (f)."""
-    from causalsynth.io import write_json
-    from causalsynth.privacy import DCRFilter
-    from causalsynth.table import Roles
-    from causalsynth.tables import dcr_table as gather_dcr
+    from causalsynth.core.io import write_json
+    from causalsynth.core.roles import Roles
+    from causalsynth.privacy.dcr import DCRFilter
+    from causalsynth.report.tables import dcr_table as gather_dcr
 
     roles = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "continuous"})
     rng = np.random.default_rng(0)

@@ -10,8 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from causalsynth.errors import ComponentFailure, ConfigError, DataError, UnknownComponentError
-from causalsynth.generators import (
+from causalsynth.core.errors import ComponentFailure, ConfigError, DataError, UnknownComponentError
+from causalsynth.core.io import read_json, write_json, write_parquet
+from causalsynth.core.provenance import CORE_PACKAGES, package_versions
+from causalsynth.core.roles import Roles
+from causalsynth.generate import (
     GENERATORS,
     INVALID_REASONS,
     Generator,
@@ -20,10 +23,7 @@ from causalsynth.generators import (
     run_generate,
     validate_rows,
 )
-from causalsynth.generators.runtime import isolated_global_rng, thread_limits
-from causalsynth.io import read_json, write_json, write_parquet
-from causalsynth.provenance import CORE_PACKAGES, package_versions
-from causalsynth.table import Roles
+from causalsynth.generate.runtime import isolated_global_rng, thread_limits
 
 ROLES = Roles(
     treatment="A",

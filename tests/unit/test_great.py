@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
-from causalsynth.errors import ComponentFailure, ConfigError, DataError
-from causalsynth.generators import GReaTGenerator, make_generator
-from causalsynth.generators.great import _row_text_dataset, format_value
-from causalsynth.generators.llm import load_tokenizer
-from causalsynth.generators.runtime import isolated_global_rng
-from causalsynth.table import Roles
+from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
+from causalsynth.core.roles import Roles
+from causalsynth.generate import GReaTGenerator, make_generator
+from causalsynth.generate.great import _row_text_dataset, format_value
+from causalsynth.generate.llm import load_tokenizer
+from causalsynth.generate.runtime import isolated_global_rng
 
 ROLES = Roles(
     treatment="A",

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from causalsynth.errors import ComponentFailure, ConfigError, UnknownComponentError
-from causalsynth.hybrid import (
+from causalsynth.core.errors import ComponentFailure, ConfigError, UnknownComponentError
+from causalsynth.core.roles import Roles
+from causalsynth.hybrid.pool import (
     HybridGenerator,
     base_generator,
     engine_truth,
     hybrid_generator_names,
     run_hybrid,
 )
-from causalsynth.table import Roles
 
 COVARIATES = {"w1": "continuous", "w2": "binary", "c": "categorical"}
 BINARY = Roles(treatment="A", outcome="Y", outcome_type="binary", covariates=COVARIATES)

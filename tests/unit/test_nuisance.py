@@ -7,10 +7,12 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from causalsynth import nuisance as nuis_mod
-from causalsynth.encoding import CovariateEncoder
-from causalsynth.learners import make_learner
-from causalsynth.nuisance import (
+from causalsynth.core.encoding import CovariateEncoder
+from causalsynth.core.learners import make_learner
+from causalsynth.core.roles import Roles
+from causalsynth.core.seeds import derive_seed
+from causalsynth.estimate import nuisance as nuis_mod
+from causalsynth.estimate.nuisance import (
     MIN_ARM_UNITS,
     NuisanceFailure,
     NuisanceFitter,
@@ -19,8 +21,6 @@ from causalsynth.nuisance import (
     fit_nuisances,
     treatment_folds,
 )
-from causalsynth.seeds import derive_seed
-from causalsynth.table import Roles
 
 ROLES = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "binary", "c": "categorical"})
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from causalsynth.errors import ComponentFailure, ConfigError
-from causalsynth.pairing import (
+from causalsynth.core.errors import ComponentFailure, ConfigError
+from causalsynth.core.roles import Roles
+from causalsynth.hybrid.pairing import (
     SyntheticPairing,
     clip_propensity,
     clipping_bound,
@@ -18,7 +19,6 @@ from causalsynth.pairing import (
     run_pairing,
     truncate_weights,
 )
-from causalsynth.table import Roles
 
 ROLES = Roles(
     treatment="A",

@@ -9,15 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from causalsynth.errors import ConfigError, DataError
-from causalsynth.privacy import (
+from causalsynth.core.errors import ConfigError, DataError
+from causalsynth.core.roles import Roles
+from causalsynth.privacy.dcr import (
     DCRFilter,
     dcr_summary,
     distribution_summary,
     nearest_neighbors,
     run_dcr_filter,
 )
-from causalsynth.table import Roles
 
 ROLES = Roles(
     treatment="A",

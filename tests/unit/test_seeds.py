@@ -1,4 +1,4 @@
-from causalsynth.seeds import derive_seed
+from causalsynth.core.seeds import derive_seed
 
 
 def test_seed_is_stable_and_depends_on_every_id():

@@ -3,7 +3,7 @@ import re
 from pathlib import Path
 
 from causalsynth.config import REAL_BASE, TRUE_ENGINE, Plan, load_config
-from causalsynth.seeds import derive_seed
+from causalsynth.core.seeds import derive_seed
 
 # Validate (and fill defaults) before anything runs; a bad config stops here with the key named.
 config.update(load_config(config))

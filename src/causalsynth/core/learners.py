@@ -1,0 +1,82 @@
+"""Name-keyed nuisance learners for the propensity g(A|W) and the outcome h(Y|A,W).
+
+Every entry is a factory ``(task, seed, n_jobs) -> unfitted scikit-learn estimator`` with
+``task`` either ``"classification"`` (propensity, binary outcome) or ``"regression"``
+(continuous outcome). Classifiers expose ``predict_proba``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+    StackingClassifier,
+    StackingRegressor,
+)
+from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeCV
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from causalsynth.core.registry import Registry
+
+TASKS = ("classification", "regression")
+
+LearnerFactory = Callable[[str, int, int], BaseEstimator]
+LEARNERS: Registry[LearnerFactory] = Registry("learner")
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+
+
+@LEARNERS.register("linear")
+def linear(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
+    """Logistic regression (lightly penalized, standardized inputs) or OLS."""
+    _check_task(task)
+    if task == "classification":
+        # C=1e4 is near-unpenalized yet stays finite under separation
+        return make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=5000))
+    return make_pipeline(StandardScaler(), LinearRegression())
+
+
+@LEARNERS.register("random_forest")
+def random_forest(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
+    """scikit-learn's defaults, as in the paper (100 trees, fully grown)."""
+    _check_task(task)
+    cls = RandomForestClassifier if task == "classification" else RandomForestRegressor
+    return cls(random_state=seed, n_jobs=n_jobs)
+
+
+@LEARNERS.register("gradient_boosting")
+def gradient_boosting(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
+    """Histogram gradient boosting with early stopping off, so results do not depend on a split."""
+    _check_task(task)
+    cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    return cls(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, early_stopping=False, random_state=seed)
+
+
+@LEARNERS.register("super_learner")
+def super_learner(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
+    """Stacking of the three learners above with a linear meta-learner on 5-fold predictions."""
+    _check_task(task)
+    base = [
+        (name, LEARNERS.get(name)(task, seed, n_jobs))
+        for name in ("linear", "random_forest", "gradient_boosting")
+    ]
+    if task == "classification":
+        cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+        return StackingClassifier(base, final_estimator=LogisticRegression(max_iter=2000), cv=cv, n_jobs=1)
+    cv = KFold(n_splits=5, shuffle=True, random_state=seed)
+    return StackingRegressor(base, final_estimator=RidgeCV(), cv=cv, n_jobs=1)
+
+
+def make_learner(name: str, task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
+    """Build the learner ``name`` for ``task``; unknown names list the valid ones."""
+    return LEARNERS.get(name)(task, seed, n_jobs)

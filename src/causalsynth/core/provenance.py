@@ -1,0 +1,70 @@
+"""Provenance written next to results: seeds, settings, package versions and the git commit."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from causalsynth.core.io import read_json, write_json
+
+# The packages every result depends on; a component adds its own (a generator's library).
+CORE_PACKAGES = ("causalsynth", "numpy", "pandas", "scikit-learn", "scipy")
+PACKAGES = (
+    *CORE_PACKAGES,
+    "torch",
+    "sdv",
+    "ctgan",
+    "be-great",
+    "transformers",
+    "econml",
+    "doubleml",
+    "snakemake",
+)
+
+
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Installed versions; ``None`` marks a distribution without metadata (a source tree run
+    without installing), recorded rather than failing a finished job."""
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in dict.fromkeys(packages):
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def git_commit(cwd: str | Path | None = None) -> str | None:
+    """The checked-out commit, with ``-dirty`` when tracked files differ; None outside git."""
+    cwd = cwd or Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
+
+
+def provenance_record(packages: tuple[str, ...] = PACKAGES) -> dict[str, Any]:
+    """What every output's metadata carries besides its seed and settings."""
+    return {
+        "versions": package_versions(packages),
+        "git_commit": git_commit(),
+        "platform": platform.platform(),
+    }
+
+
+def write_provenance(config: dict[str, Any], cards: list[str], metas: list[str], out_path: str) -> None:
+    """Gather the run's resolved config, dataset cards and every job's metadata in one file."""
+    record = provenance_record()
+    record["config"] = config
+    record["datasets"] = {read_json(p)["dataset"]: read_json(p) for p in cards}
+    record["jobs"] = {str(p): read_json(p) for p in metas}
+    write_json(record, out_path)

@@ -1,0 +1,96 @@
+"""The dataset contract: a loader returns real (or simulated) data with declared roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from causalsynth.core.roles import Roles
+
+DATASET_KINDS = ("simulated", "semi-synthetic", "real-rct", "real-observational")
+TRUTH_KINDS = ("exact", "monte_carlo", "reference", None)
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The value of the declared estimand, how it is known, and where it comes from."""
+
+    ate: float | None
+    kind: str | None
+    source: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in TRUTH_KINDS:
+            raise ValueError(f"truth kind must be one of {TRUTH_KINDS}, got {self.kind!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ate": self.ate, "kind": self.kind, "source": self.source}
+
+
+@dataclass
+class PreparedDataset:
+    """What ``prepare_dataset`` writes: the split tables, their card and, optionally,
+    the sets of the positivity study (stacked, with an int column ``set``)."""
+
+    roles: Roles
+    kind: str
+    train: pd.DataFrame
+    holdout: pd.DataFrame
+    truth: Truth
+    n_dropped: int = 0
+    positivity: pd.DataFrame | None = None
+    positivity_truth: Truth | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class DatasetLoader:
+    """One entry of the dataset registry.
+
+    Subclasses set ``kind`` and implement :meth:`prepare`. Options from the config arrive as
+    keyword arguments and are only stored here; unknown options are an error listing the
+    valid ones (``options`` names them).
+    """
+
+    kind: ClassVar[str]
+    options: ClassVar[dict[str, Any]] = {}
+    has_positivity_study: ClassVar[bool] = False
+
+    def __init__(self, dataset_id: str, **options: Any):
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            valid = ", ".join(sorted(self.options)) or "(none)"
+            raise ValueError(f"dataset '{dataset_id}': unknown option(s) {unknown}; valid options: {valid}")
+        self.dataset_id = dataset_id
+        self.params = {**self.options, **options}
+
+    def prepare(self, seed: int) -> PreparedDataset:
+        raise NotImplementedError
+
+
+def split_train_holdout(
+    df: pd.DataFrame, treatment: str, holdout_fraction: float, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Random split stratified by treatment, so both parts keep the arms' shares."""
+    rng = np.random.default_rng(seed)
+    hold = np.zeros(len(df), dtype=bool)
+    for arm in (0, 1):
+        idx = np.flatnonzero(df[treatment].to_numpy() == arm)
+        k = int(round(holdout_fraction * len(idx)))
+        hold[rng.choice(idx, size=k, replace=False)] = True
+    return df.loc[~hold].reset_index(drop=True), df.loc[hold].reset_index(drop=True)
+
+
+def subsample(df: pd.DataFrame, treatment: str, max_rows: int | None, seed: int) -> pd.DataFrame:
+    """Stratified subsample to at most ``max_rows`` rows (``None`` keeps everything)."""
+    if max_rows is None or len(df) <= max_rows:
+        return df
+    rng = np.random.default_rng(seed)
+    keep = []
+    for arm in (0, 1):
+        idx = np.flatnonzero(df[treatment].to_numpy() == arm)
+        k = max(1, int(round(max_rows * len(idx) / len(df))))
+        keep.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
+    return df.iloc[np.sort(np.concatenate(keep))].reset_index(drop=True)

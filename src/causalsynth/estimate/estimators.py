@@ -1,0 +1,601 @@
+"""Estimators of the average treatment effect (or on the treated) and the estimate grid.
+
+Every estimator targets the table's declared estimand (``Roles.estimand``): the ATE
+``E[Q1(W) - Q0(W)]`` or the ATT ``E[Q1(W) - Q0(W) | A = 1]``, and returns an
+:class:`EstimateResult` with a 95% Wald interval, or NaNs and a ``status`` that says why it
+could not run. All but ``dml`` work on the :class:`~causalsynth.estimate.nuisance.Nuisances` fitted once
+per table and learner; ``dml`` hands the table to DoubleML, which fits its own models on the same
+folds with the same learner.
+
+Notation: g = P(A=1|W), Q_a = E[Y|A=a,W], p = P(A=1), m = 1 (ATE) or A (ATT) the weight of a
+row in the target population, and the arm weights
+
+    ATE: w1 = 1/g,  w0 = 1/(1-g)          ATT: w1 = 1,  w0 = g/(1-g).
+
+With h1 = A w1 and h0 = (1-A) w0 every weighting estimator below has one formula for both
+estimands, and the efficient influence function (EIF) is
+
+    D = [m (Q1 - Q0) + h1 (Y - Q1) - h0 (Y - Q0) - m psi] / E[m].
+
+Estimators (registry :data:`ESTIMATORS`):
+
+``substitution``
+    g-computation, ``sum m (Q1 - Q0) / sum m``. Standard error: the standard deviation of the EIF
+    above at the fitted nuisances, with g bounded to [delta_n, 1 - delta_n] for this variance only
+    (delta_n = 5 / (sqrt(n) log n)) so that a positivity violation widens the interval instead of
+    voiding it. Why not the fixed-Q influence function ``Q1 - Q0 - psi`` (or a bootstrap of rows
+    over fitted predictions, the same thing): it ignores the outcome model's estimation error, and
+    for a constant effect it is identically zero. A bootstrap that refits the outcome model would
+    be valid but costs hundreds of fits per cell. The EIF variance is the variance of every regular
+    estimator in the nonparametric model; for a correctly specified parametric outcome model it is
+    an upper bound, so the interval is then conservative. The point estimate never uses g.
+``iptw``
+    Normalized (Hajek) inverse-probability weighting: weighted means of Y in each arm with weights
+    h1 and h0. SE: the sandwich / influence function ``h1 (Y - mu1) / E[h1] - h0 (Y - mu0) / E[h0]``
+    with g treated as known (conservative for the ATE when g is fitted by maximum likelihood).
+``iptw_truncated``
+    ``iptw`` with every weight capped at ``truncation_cap`` (paper: 10).
+``aipw``
+    Augmented IPW, ``sum [m (Q1 - Q0) + h1 (Y - Q1) - h0 (Y - Q0)] / sum m``; SE from its EIF.
+``tmle``
+    Targeted maximum likelihood with a logistic fluctuation of Q along the clever covariate
+    ``H = A w1 - (1-A) w0`` (for the ATT the constant 1/p is absorbed by epsilon and the
+    distribution of W among the treated is the empirical one). A continuous outcome is scaled to
+    [0, 1] with its sample range and scaled back. SE from the EIF at the updated Q.
+``dml``
+    DoubleML's ``DoubleMLIRM`` (score ``ATE`` or ``ATTE``) with our learner for ``ml_g`` and
+    ``ml_m`` and our folds (always cross-fitted: the method is defined with sample splitting).
+
+Bounding of propensities (only where a definition asks for it):
+
+* ``substitution``, ``iptw``, ``aipw``: g is used as fitted. A weight that is infinite where it is
+  used (a treated unit with g = 0 for the ATE, a control with g = 1) makes the cell fail with a
+  positivity status -- no exception.
+* ``tmle``: the same for g; Q is bounded to [0.005, 0.995] before the logistic fluctuation (the
+  logit must be finite; 0.005 as in the R package ``tmle``, ``alpha = 0.995``).
+* ``dml``: DoubleML clips g to [0.01, 0.99] by default (the library's definition;
+  ``dml_clipping_threshold``).
+
+Options shared by the grid (:data:`OPTIONS`): ``clip`` clips g to [delta_n, 1 - delta_n] in every
+estimator that uses g; ``weight_cap`` caps every arm weight at a value (``dml``: the nearest
+clipping, threshold 1/cap); ``truncation_cap`` is ``iptw_truncated``'s cap. Evaluation B's
+"clipped" and "truncated" methods are these options.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
+from scipy.stats import norm
+
+from causalsynth.core.encoding import CovariateEncoder
+from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
+from causalsynth.core.learners import make_learner
+from causalsynth.core.registry import Registry
+from causalsynth.core.roles import Roles, coerce_types
+from causalsynth.core.seeds import derive_seed
+from causalsynth.estimate.nuisance import (
+    NuisanceFailure,
+    NuisanceFitter,
+    Nuisances,
+    Splits,
+    arm_problem,
+    treatment_folds,
+)
+from causalsynth.hybrid.pairing import clipping_bound, truncate_weights
+
+Z_95 = float(norm.ppf(0.975))
+TMLE_Q_BOUND = 0.005
+
+# name -> (default, description); the single source of truth for estimate_grid's `options`
+OPTIONS: dict[str, tuple[Any, str]] = {
+    "clip": (
+        False,
+        "clip g to [delta_n, 1 - delta_n], delta_n = 5 / (sqrt(n) log n), in every estimator using g",
+    ),
+    "weight_cap": (None, "cap every inverse-propensity arm weight at this value (null: no cap)"),
+    "truncation_cap": (10.0, "weight cap of iptw_truncated (paper: 10)"),
+    "dml_clipping_threshold": (
+        1e-2,
+        "DoubleML's own propensity clipping when neither clip nor weight_cap is set",
+    ),
+}
+
+
+class EstimationFailure(ComponentFailure):
+    """An estimator cannot produce an estimate on these data; the message is the cell's status."""
+
+
+def _clipping_bound(n: int) -> float:
+    """delta_n = 5 / (sqrt(n) log n) (:func:`causalsynth.hybrid.pairing.clipping_bound`), as a cell status."""
+    try:
+        return clipping_bound(n)
+    except ValueError as exc:
+        raise EstimationFailure(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class EstimateResult:
+    """An effect estimate with its standard error and 95% Wald interval."""
+
+    ate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    status: str = "ok"
+
+    @classmethod
+    def failed(cls, status: str) -> EstimateResult:
+        return cls(math.nan, math.nan, math.nan, math.nan, status)
+
+    @classmethod
+    def from_se(cls, ate: float, se: float) -> EstimateResult:
+        if not (math.isfinite(ate) and math.isfinite(se)):
+            return cls.failed(f"non-finite estimate (ate={ate}, se={se})")
+        return cls(float(ate), float(se), float(ate - Z_95 * se), float(ate + Z_95 * se))
+
+    @classmethod
+    def from_influence(cls, ate: float, influence: np.ndarray) -> EstimateResult:
+        n = len(influence)
+        se = float(np.std(influence, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+        return cls.from_se(ate, se)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ate": self.ate,
+            "se": self.se,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "status": self.status,
+        }
+
+
+def resolve_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """Defaults filled in and values checked; unknown keys list the valid ones."""
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        valid = "; ".join(f"{k} ({desc}, default {d!r})" for k, (d, desc) in OPTIONS.items())
+        raise ConfigError(f"unknown estimator option(s) {unknown}; valid options: {valid}")
+    resolved = {k: options.get(k, default) for k, (default, _) in OPTIONS.items()}
+    if not isinstance(resolved["clip"], bool):
+        raise ConfigError(f"estimator option 'clip' must be true or false, got {resolved['clip']!r}")
+    for key in ("weight_cap", "truncation_cap"):
+        value = resolved[key]
+        if value is not None and not (isinstance(value, int | float) and value > 1):
+            raise ConfigError(f"estimator option '{key}' must be a number > 1 (or null), got {value!r}")
+    if resolved["truncation_cap"] is None:
+        raise ConfigError("estimator option 'truncation_cap' must be a number > 1, got null")
+    threshold = resolved["dml_clipping_threshold"]
+    if not (isinstance(threshold, int | float) and 0 < threshold < 0.5):
+        raise ConfigError(f"estimator option 'dml_clipping_threshold' must be in (0, 0.5), got {threshold!r}")
+    return resolved
+
+
+# ---------------------------------------------------------------------------------------------
+# shared pieces of the formulas
+
+
+def _target_weights(nuis: Nuisances) -> np.ndarray:
+    return nuis.a.astype(float) if nuis.estimand == "ATT" else np.ones(nuis.n)
+
+
+def _propensity(nuis: Nuisances, clip: bool) -> np.ndarray:
+    if not clip:
+        return nuis.g
+    delta = _clipping_bound(nuis.n)
+    if delta >= 0.5:
+        raise EstimationFailure(f"the clipping bound delta_n = {delta:.3f} is not below 0.5 at n = {nuis.n}")
+    return np.clip(nuis.g, delta, 1.0 - delta)
+
+
+def _arm_weights(
+    g: np.ndarray, a: np.ndarray, estimand: str, cap: float | None, every_unit: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """(w1, w0) for every row; fails with a positivity status where a used weight is infinite.
+
+    ``every_unit``: the estimator uses both weights of every row (TMLE updates Q1 and Q0 of all
+    rows); otherwise only w1 of treated and w0 of control rows matter.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if estimand == "ATT":
+            w1 = np.ones_like(g)
+            w0 = g / (1.0 - g)
+        else:
+            w1 = 1.0 / g
+            w0 = 1.0 / (1.0 - g)
+    if cap is not None:
+        w1, w0 = truncate_weights(w1, cap), truncate_weights(w0, cap)
+    used1 = np.ones_like(a, dtype=bool) if every_unit else a == 1
+    used0 = np.ones_like(a, dtype=bool) if every_unit else a == 0
+    bad1 = int((~np.isfinite(w1[used1])).sum())
+    bad0 = int((~np.isfinite(w0[used0])).sum())
+    if bad1 or bad0:
+        parts = []
+        if bad1:
+            parts.append(f"{bad1} {'unit(s)' if every_unit else 'treated unit(s)'} with propensity 0")
+        if bad0:
+            parts.append(f"{bad0} {'unit(s)' if every_unit else 'control unit(s)'} with propensity 1")
+        raise EstimationFailure(
+            "positivity violated: " + " and ".join(parts) + " give infinite weights "
+            "(use the clip or weight_cap option, or iptw_truncated)"
+        )
+    return w1, w0
+
+
+def _eif_numerator(q0, q1, y, h1, h0, m) -> np.ndarray:
+    return m * (q1 - q0) + h1 * (y - q1) - h0 * (y - q0)
+
+
+# ---------------------------------------------------------------------------------------------
+# estimators
+
+
+class Estimator:
+    """One estimator of the declared estimand.
+
+    Class attributes: ``uses_nuisances`` (works on the shared :class:`Nuisances`; else on the
+    table), ``uses_propensity`` (the point estimate depends on g, so clipping / truncation apply),
+    ``positivity_remedy`` (the estimator is itself a positivity remedy, like ``iptw_truncated``),
+    ``option_names`` (the grid options it reads).
+    """
+
+    name: ClassVar[str]
+    uses_nuisances: ClassVar[bool] = True
+    uses_propensity: ClassVar[bool] = True
+    positivity_remedy: ClassVar[bool] = False
+    option_names: ClassVar[tuple[str, ...]] = ("clip", "weight_cap")
+
+    def __init__(self, clip: bool = False, weight_cap: float | None = None):
+        self.clip = clip
+        self.weight_cap = weight_cap
+
+    def estimate(self, nuisances: Nuisances) -> EstimateResult:
+        """The estimate, or NaNs with the reason in ``status`` when it cannot be computed."""
+        try:
+            with np.errstate(over="ignore", under="ignore"):
+                return self._estimate(nuisances)
+        except EstimationFailure as exc:
+            return EstimateResult.failed(str(exc))
+
+    def _estimate(self, nuis: Nuisances) -> EstimateResult:
+        raise NotImplementedError
+
+    def get_params(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in inspect.signature(type(self).__init__).parameters if k != "self"}
+
+
+ESTIMATORS: Registry[type[Estimator]] = Registry("estimator")
+
+
+def make_estimator(name: str, options: dict[str, Any] | None = None) -> Estimator:
+    """The estimator ``name`` configured with the grid ``options`` it reads."""
+    cls = ESTIMATORS.get(name)
+    resolved = resolve_options(options)
+    return cls(**{k: resolved[k] for k in cls.option_names})
+
+
+@ESTIMATORS.register("substitution")
+class Substitution(Estimator):
+    name = "substitution"
+    uses_propensity = False
+    option_names = ()
+
+    def __init__(self):
+        super().__init__()
+
+    def _estimate(self, nuis: Nuisances) -> EstimateResult:
+        m = _target_weights(nuis)
+        ate = float(np.sum(m * (nuis.q1 - nuis.q0)) / np.sum(m))
+        delta = min(_clipping_bound(nuis.n), 0.49)
+        g = np.clip(nuis.g, delta, 1.0 - delta)
+        w1, w0 = _arm_weights(g, nuis.a, nuis.estimand, None, every_unit=False)
+        h1, h0 = np.where(nuis.a == 1, w1, 0.0), np.where(nuis.a == 0, w0, 0.0)
+        num = _eif_numerator(nuis.q0, nuis.q1, nuis.y, h1, h0, m)
+        return EstimateResult.from_influence(ate, (num - m * ate) / m.mean())
+
+
+@ESTIMATORS.register("iptw")
+class IPTW(Estimator):
+    name = "iptw"
+
+    def _cap(self) -> float | None:
+        return self.weight_cap
+
+    def _estimate(self, nuis: Nuisances) -> EstimateResult:
+        g = _propensity(nuis, self.clip)
+        w1, w0 = _arm_weights(g, nuis.a, nuis.estimand, self._cap(), every_unit=False)
+        h1, h0 = np.where(nuis.a == 1, w1, 0.0), np.where(nuis.a == 0, w0, 0.0)
+        if h1.sum() <= 0 or h0.sum() <= 0:
+            raise EstimationFailure("an arm has zero total weight")
+        y = nuis.y
+        mu1 = float(np.sum(h1 * y) / np.sum(h1))
+        mu0 = float(np.sum(h0 * y) / np.sum(h0))
+        influence = h1 * (y - mu1) / h1.mean() - h0 * (y - mu0) / h0.mean()
+        return EstimateResult.from_influence(mu1 - mu0, influence)
+
+
+@ESTIMATORS.register("iptw_truncated")
+class IPTWTruncated(IPTW):
+    name = "iptw_truncated"
+    positivity_remedy = True
+    option_names = ("clip", "weight_cap", "truncation_cap")
+
+    def __init__(self, clip: bool = False, weight_cap: float | None = None, truncation_cap: float = 10.0):
+        super().__init__(clip, weight_cap)
+        self.truncation_cap = truncation_cap
+
+    def _cap(self) -> float | None:
+        return self.truncation_cap if self.weight_cap is None else min(self.truncation_cap, self.weight_cap)
+
+
+@ESTIMATORS.register("aipw")
+class AIPW(Estimator):
+    name = "aipw"
+
+    def _estimate(self, nuis: Nuisances) -> EstimateResult:
+        g = _propensity(nuis, self.clip)
+        w1, w0 = _arm_weights(g, nuis.a, nuis.estimand, self.weight_cap, every_unit=False)
+        h1, h0 = np.where(nuis.a == 1, w1, 0.0), np.where(nuis.a == 0, w0, 0.0)
+        m = _target_weights(nuis)
+        num = _eif_numerator(nuis.q0, nuis.q1, nuis.y, h1, h0, m)
+        ate = float(num.sum() / m.sum())
+        return EstimateResult.from_influence(ate, (num - m * ate) / m.mean())
+
+
+def _solve_fluctuation(y: np.ndarray, offset: np.ndarray, h: np.ndarray) -> float:
+    """epsilon solving sum h (y - expit(offset + epsilon h)) = 0 (the logistic MLE with offset).
+
+    The score decreases strictly in epsilon, so a bracket grown by doubling and Brent's method
+    find the root whenever one exists; no root means y is separated by h.
+    """
+
+    def score(eps: float) -> float:
+        return float(np.sum(h * (y - expit(offset + eps * h))))
+
+    s0 = score(0.0)
+    if s0 == 0.0 or not np.any(h):
+        return 0.0
+    direction = 1.0 if s0 > 0 else -1.0
+    bound = 1.0
+    for _ in range(64):
+        if score(direction * bound) * s0 < 0:
+            lo, hi = sorted((0.0, direction * bound))
+            return float(brentq(score, lo, hi, xtol=1e-12, rtol=1e-12, maxiter=500))
+        bound *= 2.0
+    raise EstimationFailure("the TMLE fluctuation has no finite solution (the clever covariate separates Y)")
+
+
+@ESTIMATORS.register("tmle")
+class TMLE(Estimator):
+    name = "tmle"
+
+    def _estimate(self, nuis: Nuisances) -> EstimateResult:
+        g = _propensity(nuis, self.clip)
+        w1, w0 = _arm_weights(g, nuis.a, nuis.estimand, self.weight_cap, every_unit=True)
+        if nuis.outcome_type == "binary":
+            lo, scale = 0.0, 1.0
+        else:
+            lo, scale = float(nuis.y.min()), float(nuis.y.max() - nuis.y.min())
+            if scale <= 0:
+                raise EstimationFailure("the outcome is constant; TMLE cannot scale it to [0, 1]")
+        y = (nuis.y - lo) / scale
+        q0 = np.clip((nuis.q0 - lo) / scale, TMLE_Q_BOUND, 1.0 - TMLE_Q_BOUND)
+        q1 = np.clip((nuis.q1 - lo) / scale, TMLE_Q_BOUND, 1.0 - TMLE_Q_BOUND)
+        treated = nuis.a == 1
+        clever = np.where(treated, w1, -w0)
+        eps = _solve_fluctuation(y, logit(np.where(treated, q1, q0)), clever)
+        q1s = expit(logit(q1) + eps * w1)
+        q0s = expit(logit(q0) - eps * w0)
+        m = _target_weights(nuis)
+        h1, h0 = np.where(treated, w1, 0.0), np.where(~treated, w0, 0.0)
+        num = _eif_numerator(q0s, q1s, y, h1, h0, m)
+        psi = float(np.sum(m * (q1s - q0s)) / np.sum(m))
+        influence = (num - m * psi) / m.mean()
+        return EstimateResult.from_influence(psi * scale, influence * scale)
+
+
+@ESTIMATORS.register("dml")
+class DML(Estimator):
+    """DoubleML's interactive regression model (DoubleMLIRM) on our folds and learner."""
+
+    name = "dml"
+    uses_nuisances = False
+    option_names = ("clip", "weight_cap", "dml_clipping_threshold")
+
+    def __init__(
+        self, clip: bool = False, weight_cap: float | None = None, dml_clipping_threshold: float = 1e-2
+    ):
+        super().__init__(clip, weight_cap)
+        self.dml_clipping_threshold = dml_clipping_threshold
+
+    def clipping_threshold(self, n: int) -> float:
+        """The propensity clipping DoubleML applies: delta_n, 1/weight_cap, or the library default."""
+        bounds = []
+        if self.clip:
+            bounds.append(_clipping_bound(n))
+        if self.weight_cap is not None:
+            bounds.append(1.0 / self.weight_cap)
+        return max(bounds) if bounds else self.dml_clipping_threshold
+
+    def estimate(self, nuisances: Nuisances) -> EstimateResult:
+        raise TypeError("dml fits its own nuisances: call estimate_table(df, roles, ...)")
+
+    def estimate_table(
+        self, df: pd.DataFrame, roles: Roles, learner: str, splits: Splits, seed: int, n_jobs: int = 1
+    ) -> EstimateResult:
+        """Fit DoubleMLIRM on ``df`` with ``learner`` for both nuisances and the folds ``splits``."""
+        from doubleml import DoubleMLData, DoubleMLIRM
+        from doubleml.utils import PSProcessorConfig
+
+        threshold = self.clipping_threshold(len(df))
+        if threshold >= 0.5:
+            return EstimateResult.failed(
+                f"the clipping bound {threshold:.3f} is not below 0.5 at n = {len(df)}"
+            )
+        binary = roles.outcome_type == "binary"
+        x = CovariateEncoder(roles).fit_transform(df)
+        y = df[roles.outcome].to_numpy(dtype=float)
+        d = df[roles.treatment].to_numpy(dtype=float)
+        ml_g = make_learner(
+            learner, "classification" if binary else "regression", derive_seed(seed, "dml-outcome"), n_jobs
+        )
+        ml_m = make_learner(learner, "classification", derive_seed(seed, "dml-propensity"), n_jobs)
+        if binary:
+            # DoubleML fits the outcome model per arm inside each training fold; a single
+            # outcome class there breaks the library with an opaque shape error
+            for k, (train_idx, _) in enumerate(splits, start=1):
+                for arm in (0, 1):
+                    classes = np.unique(y[train_idx][d[train_idx] == arm])
+                    if classes.size < 2:
+                        return EstimateResult.failed(
+                            f"arm {roles.treatment}={arm} of training fold {k} of {len(splits)} holds a "
+                            f"single outcome class ({roles.outcome}={int(classes[0]) if classes.size else 'none'})"
+                        )
+        try:
+            with warnings.catch_warnings():
+                # near-0/1 propensities are handled by the documented clipping, and the
+                # sensitivity-analysis elements DoubleML computes on the side are not used here
+                warnings.filterwarnings("ignore", message="Propensity predictions", category=UserWarning)
+                warnings.filterwarnings("ignore", message="The estimated nu2", category=UserWarning)
+                model = DoubleMLIRM(
+                    DoubleMLData.from_arrays(x, y, d),
+                    ml_g,
+                    ml_m,
+                    n_folds=len(splits),
+                    score="ATTE" if roles.estimand == "ATT" else "ATE",
+                    ps_processor_config=PSProcessorConfig(clipping_threshold=threshold),
+                    draw_sample_splitting=False,
+                )
+                model.set_sample_splitting([list(splits)])
+                model.fit(store_predictions=False)
+        except Exception as exc:  # learner or library failure: the cell's status, not a crash
+            return EstimateResult.failed(f"DoubleML failed: {type(exc).__name__}: {exc}")
+        return EstimateResult.from_se(float(model.coef[0]), float(model.se[0]))
+
+
+# ---------------------------------------------------------------------------------------------
+# the grid
+
+
+def check_table(df: pd.DataFrame, roles: Roles, source: str = "table") -> pd.DataFrame:
+    """The role columns with canonical dtypes; clear errors for missing columns and bad values."""
+    for col in roles.columns:
+        if col not in df.columns:
+            raise DataError(
+                source, col, "column is missing", f"write the columns of the dataset card: {roles.columns}"
+            )
+    for col in roles.columns:
+        if df[col].isna().any():
+            raise DataError(
+                source, col, f"{int(df[col].isna().sum())} missing value(s)", "drop or impute them"
+            )
+    binaries = [roles.treatment] + ([roles.outcome] if roles.outcome_type == "binary" else [])
+    for col in binaries:
+        values = set(pd.unique(df[col]).tolist())
+        if not values <= {0, 1}:
+            raise DataError(
+                source, col, f"values {sorted(values, key=str)[:5]} are not 0/1", "encode it as 0/1"
+            )
+    out = coerce_types(df, roles)
+    continuous = [c for c, k in roles.column_types().items() if k == "continuous"]
+    for col in continuous:
+        if not np.isfinite(out[col].to_numpy()).all():
+            raise DataError(source, col, "non-finite values", "drop the rows or clip the values")
+    return out.reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class SharedNuisances:
+    """Nuisances fitted once for a (table, learner), or the status of why they could not be."""
+
+    nuisances: Nuisances | None
+    status: str
+    seconds: float
+    learner: str
+
+
+def fit_shared_nuisances(
+    df: pd.DataFrame,
+    roles: Roles,
+    learner: str,
+    folds: int = 5,
+    cross_fit: bool = True,
+    seed: int = 0,
+    n_jobs: int = 1,
+) -> SharedNuisances:
+    """Fit g and h once for the table; a failure is returned as a status, not raised."""
+    start = time.perf_counter()
+    try:
+        fitter = NuisanceFitter(learner, folds, cross_fit, seed, n_jobs).fit(df, roles)
+    except NuisanceFailure as exc:
+        return SharedNuisances(None, str(exc), time.perf_counter() - start, learner)
+    return SharedNuisances(fitter.nuisances_, "ok", time.perf_counter() - start, learner)
+
+
+def estimate_grid(
+    df: pd.DataFrame,
+    roles: Roles,
+    estimators: list[str],
+    learner: str = "random_forest",
+    folds: int = 5,
+    cross_fit: bool = True,
+    seed: int = 0,
+    n_jobs: int = 1,
+    options: dict[str, Any] | None = None,
+    shared: SharedNuisances | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``estimators`` on one table with one learner.
+
+    Nuisances are fitted once (or taken from ``shared``, fitted on the same table) and used by
+    every estimator except ``dml``, which runs DoubleML on the same folds
+    (``treatment_folds(a, folds, derive_seed(seed, "folds"))``). A cell that cannot be estimated
+    gets NaNs and its reason in ``status``; unknown estimator names or options raise.
+
+    Returns one dict per estimator: ``estimator, learner, ate, se, ci_low, ci_high, status,
+    seconds``. ``seconds`` is the wall time to produce that estimate from the table: for the
+    shared-nuisance estimators it includes the nuisance fit, so rows are not additive.
+    """
+    resolved = resolve_options(options)
+    instances = {name: make_estimator(name, resolved) for name in estimators}
+    df = check_table(df, roles)
+    a = df[roles.treatment].to_numpy(dtype=np.int64)
+    if shared is None and any(est.uses_nuisances for est in instances.values()):
+        shared = fit_shared_nuisances(df, roles, learner, folds, cross_fit, seed, n_jobs)
+    if shared is not None:
+        if shared.learner != learner:
+            raise ValueError(f"shared nuisances were fitted with '{shared.learner}', not '{learner}'")
+        if shared.nuisances is not None and shared.nuisances.n != len(df):
+            raise ValueError(f"shared nuisances have {shared.nuisances.n} rows, the table {len(df)}")
+    rows = []
+    for name, est in instances.items():
+        start = time.perf_counter()
+        if est.uses_nuisances:
+            if shared.nuisances is None:
+                result = EstimateResult.failed(shared.status)
+            else:
+                result = est.estimate(shared.nuisances)
+            seconds = shared.seconds + time.perf_counter() - start
+        else:
+            n_folds = max(folds, 2)
+            problem = arm_problem(a, n_folds, True)
+            if problem is not None:
+                result = EstimateResult.failed(problem)
+            else:
+                splits = treatment_folds(a, n_folds, derive_seed(seed, "folds"))
+                result = est.estimate_table(df, roles, learner, splits, seed, n_jobs)
+            seconds = time.perf_counter() - start
+        rows.append({"estimator": name, "learner": learner, **result.to_dict(), "seconds": seconds})
+    return rows
+
+
+GRID_COLUMNS = ["estimator", "learner", "ate", "se", "ci_low", "ci_high", "status", "seconds"]

@@ -1,0 +1,32 @@
+"""Tabular generators that learn a whole causal table (W, A, Y) and sample synthetic rows.
+
+Registry ``GENERATORS`` (ids ``ctgan``, ``tvae``, ``gaussian_copula``, ``great``); each entry
+is a :class:`~causalsynth.generate.base.Generator` class. Importing this package is cheap:
+torch, sdv, ctgan, be-great and transformers are imported when a generator is fitted.
+
+Training progress goes to the ``logging`` logger ``causalsynth.generate``.
+"""
+
+from causalsynth.generate import great, sdv_generators  # noqa: F401  (registration)
+from causalsynth.generate.base import Generator, SamplingBudget
+from causalsynth.generate.checks import INVALID_REASONS, TableSpec, check_table, validate_rows
+from causalsynth.generate.great import GReaTGenerator
+from causalsynth.generate.registry import GENERATORS
+from causalsynth.generate.run import make_generator, run_generate
+from causalsynth.generate.sdv_generators import CTGANGenerator, GaussianCopulaGenerator, TVAEGenerator
+
+__all__ = [
+    "GENERATORS",
+    "INVALID_REASONS",
+    "CTGANGenerator",
+    "GReaTGenerator",
+    "GaussianCopulaGenerator",
+    "Generator",
+    "SamplingBudget",
+    "TVAEGenerator",
+    "TableSpec",
+    "check_table",
+    "make_generator",
+    "run_generate",
+    "validate_rows",
+]

