@@ -1,5 +1,6 @@
 from causalsynth.core.runner import logged
-from causalsynth.report.tables import TABLE_COLUMNS, collect_tables
+from causalsynth.core.vocabulary import TABLES
+from causalsynth.report.tables import collect_tables
 
 with logged(snakemake.log[0], snakemake.threads):
     collect_tables(
@@ -8,5 +9,5 @@ with logged(snakemake.log[0], snakemake.threads):
         dcr=list(snakemake.input.dcr),
         positivity=list(snakemake.input.positivity),
         engine=list(snakemake.input.engine),
-        outputs={k: snakemake.output[k] for k in [*TABLE_COLUMNS, *(f"{t}_md" for t in TABLE_COLUMNS)]},
+        outputs={k: snakemake.output[k] for k in [*TABLES, *(f"{t}_md" for t in TABLES)]},
     )

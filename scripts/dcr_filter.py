@@ -11,4 +11,6 @@ with logged(snakemake.log[0], snakemake.threads):
         out_filtered=snakemake.output.filtered,
         out_json=snakemake.output.summary,
         threads=snakemake.threads,
+        generator=snakemake.wildcards.generator,
+        rep=int(snakemake.wildcards.rep),
     )

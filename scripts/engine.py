@@ -1,5 +1,5 @@
 from causalsynth.core.runner import logged
-from causalsynth.evaluate.evaluation import run_engine
+from causalsynth.evaluate.engine import run_engine
 
 with logged(snakemake.log[0], snakemake.threads):
     run_engine(

@@ -1,5 +1,5 @@
 from causalsynth.core.runner import logged
-from causalsynth.evaluate.evaluation import run_real_estimates
+from causalsynth.estimate.real import run_real_estimates
 
 with logged(snakemake.log[0], snakemake.threads):
     run_real_estimates(

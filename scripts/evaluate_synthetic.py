@@ -1,5 +1,6 @@
 from causalsynth.core.runner import logged
-from causalsynth.evaluate.evaluation import run_ate_preservation, run_tstr
+from causalsynth.evaluate.ate import run_ate_preservation
+from causalsynth.evaluate.tstr import run_tstr
 
 with logged(snakemake.log[0], snakemake.threads):
     cell = dict(

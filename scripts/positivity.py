@@ -1,5 +1,5 @@
 from causalsynth.core.runner import logged
-from causalsynth.evaluate.evaluation import run_positivity
+from causalsynth.evaluate.positivity import run_positivity
 
 with logged(snakemake.log[0], snakemake.threads):
     run_positivity(

@@ -15,11 +15,8 @@ import jsonschema
 import yaml
 
 from causalsynth.core.errors import ConfigError
-
-# Shipped inside the package (workflow/schemas/ links to it), so an installed causalsynth validates too.
-SCHEMA_PATH = Path(__file__).resolve().parent / "schemas" / "config.schema.yaml"
-REAL_BASE = "real"  # hybrid_real: covariates bootstrapped from the real training rows
-TRUE_ENGINE = "truth"  # the simulation engine that samples the true data-generating process
+from causalsynth.core.schema import SCHEMA_PATH
+from causalsynth.core.vocabulary import REAL, TRUTH_ENGINE, hybrid_name
 
 
 def _with_defaults(validator_class):
@@ -79,7 +76,7 @@ def check_names(config: dict[str, Any]) -> None:
         _check_names(
             "dataset", opts.get("datasets", []), list(config["datasets"]), f"generators/{g}/datasets"
         )
-    _check_names("hybrid base", config["hybrid"]["bases"], [*gens, REAL_BASE], "hybrid/bases")
+    _check_names("hybrid base", config["hybrid"]["bases"], [*gens, REAL], "hybrid/bases")
     est = config["estimation"]
     _check_names("estimator", est["estimators"], ESTIMATORS.names(), "estimation/estimators")
     _check_names("learner", est["learners"], LEARNERS.names(), "estimation/learners")
@@ -91,12 +88,17 @@ def check_names(config: dict[str, Any]) -> None:
     ):
         if name is not None:
             _check_names("learner", [name], LEARNERS.names(), where)
-    hybrids = [f"hybrid_{b}" for b in config["hybrid"]["bases"]]
+    hybrids = [hybrid_name(b) for b in config["hybrid"]["bases"]]
     if config["pairing"]["pool"] is not None:
         _check_names("hybrid pool", [config["pairing"]["pool"]], hybrids, "pairing/pool")
     _check_names("hybrid pool", config["engine"]["engines"], hybrids, "engine/engines")
     if config["engine"]["estimators"] is not None:
         _check_names("estimator", config["engine"]["estimators"], ESTIMATORS.names(), "engine/estimators")
+    if config["engine"]["pool_rep"] > config["replicates"]:
+        raise ConfigError(
+            f"engine/pool_rep: {config['engine']['pool_rep']} names a replicate beyond "
+            f"replicates: {config['replicates']}; choose 1 to {config['replicates']}"
+        )
     if config["engine"]["datasets"] is not None:
         _check_names("dataset", config["engine"]["datasets"], list(config["datasets"]), "engine/datasets")
 
@@ -105,8 +107,8 @@ def resolve_defaults(config: dict[str, Any]) -> dict[str, Any]:
     """Defaults that depend on other keys: the hybrid bases, the pairing pool, the engines."""
     hybrid = config["hybrid"]
     if hybrid["bases"] is None:
-        hybrid["bases"] = [*config["generators"], REAL_BASE]
-    hybrids = [f"hybrid_{b}" for b in hybrid["bases"]]
+        hybrid["bases"] = [*config["generators"], REAL]
+    hybrids = [hybrid_name(b) for b in hybrid["bases"]]
     if config["pairing"]["pool"] is None and hybrids:
         config["pairing"]["pool"] = hybrids[0]
     if config["engine"]["engines"] is None:
@@ -164,12 +166,18 @@ class Plan:
         opts = self.config["generators"][generator]
         return {k: v for k, v in opts.items() if k not in WORKFLOW_GENERATOR_KEYS}
 
+    def generator_class(self, generator: str) -> type:
+        """The registered class of a configured generator: what its jobs need comes from it."""
+        from causalsynth.generate import GENERATORS
+
+        return GENERATORS.get(generator)
+
     def generator_rows(self, generator: str) -> int:
         return int(self.config["generators"][generator].get("n_rows", self.config["synthetic_rows"]))
 
     def hybrids_for(self, dataset: str) -> list[str]:
-        bases = self.generators_for(dataset) + [REAL_BASE]
-        return [f"hybrid_{b}" for b in self.config["hybrid"]["bases"] if b in bases]
+        bases = self.generators_for(dataset) + [REAL]
+        return [hybrid_name(b) for b in self.config["hybrid"]["bases"] if b in bases]
 
     def all_generators_for(self, dataset: str) -> list[str]:
         return self.generators_for(dataset) + self.hybrids_for(dataset)
@@ -184,7 +192,7 @@ class Plan:
 
     def engines_for(self, dataset: str) -> list[str]:
         engines = [e for e in self.config["engine"]["engines"] if e in self.hybrids_for(dataset)]
-        return ([TRUE_ENGINE] if self.is_simulated(dataset) else []) + engines
+        return ([TRUTH_ENGINE] if self.is_simulated(dataset) else []) + engines
 
     @property
     def engine_estimators(self) -> list[str]:

@@ -13,17 +13,11 @@ from scipy.special import expit
 from causalsynth.core.errors import ConfigError, UnknownComponentError
 from causalsynth.core.roles import Roles
 from causalsynth.core.seeds import derive_seed
+from causalsynth.core.vocabulary import GRID_COLUMNS
 from causalsynth.estimate import estimators as est_mod
 from causalsynth.estimate import nuisance as nuis_mod
-from causalsynth.estimate.estimators import (
-    ESTIMATORS,
-    GRID_COLUMNS,
-    OPTIONS,
-    EstimateResult,
-    estimate_grid,
-    fit_shared_nuisances,
-    make_estimator,
-)
+from causalsynth.estimate.estimators import ESTIMATORS, OPTIONS, EstimateResult, make_estimator
+from causalsynth.estimate.grid import estimate_grid, fit_shared_nuisances
 from causalsynth.estimate.nuisance import Nuisances, fit_nuisances, treatment_folds
 
 SHARED = ["substitution", "iptw", "iptw_truncated", "aipw", "tmle"]

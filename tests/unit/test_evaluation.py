@@ -12,21 +12,19 @@ from scipy.special import expit
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
-from causalsynth.evaluate import evaluation as ev
-from causalsynth.evaluate.evaluation import (
-    ATE_COLUMNS,
-    ENGINE_COLUMNS,
-    ENGINE_REPLICATE_COLUMNS,
-    POSITIVITY_COLUMNS,
-    RANKING_COLUMNS,
-    TSTR_COLUMNS,
-    engine_ranking,
-    run_ate_preservation,
-    run_engine,
-    run_positivity,
-    run_real_estimates,
-    run_tstr,
-    summarize_replicates,
+from causalsynth.core.vocabulary import ATE, ENGINE, ENGINE_REPLICATE_COLUMNS, POSITIVITY, RANKING, TSTR
+from causalsynth.estimate.real import run_real_estimates
+from causalsynth.evaluate import engine as engine_module
+from causalsynth.evaluate.ate import run_ate_preservation
+from causalsynth.evaluate.engine import engine_ranking, run_engine, summarize_replicates
+from causalsynth.evaluate.positivity import run_positivity
+from causalsynth.evaluate.tstr import run_tstr
+
+ATE_COLUMNS, ENGINE_COLUMNS = list(ATE.columns), list(ENGINE.columns)
+POSITIVITY_COLUMNS, RANKING_COLUMNS, TSTR_COLUMNS = (
+    list(POSITIVITY.columns),
+    list(RANKING.columns),
+    list(TSTR.columns),
 )
 
 ROLES = Roles("a", "y", "binary", {"w1": "continuous", "w2": "binary", "c": "categorical"})
@@ -253,7 +251,7 @@ def test_engine_on_a_pool_and_on_the_truth(tmp_path, card, monkeypatch):
     )
     pd.testing.assert_frame_equal(serial, pooled)
 
-    monkeypatch.setattr(ev, "_get_dataset", lambda name, options=None: FakeProcess())
+    monkeypatch.setattr(engine_module, "_get_dataset", lambda name, options=None: FakeProcess())
     truth = run_engine(
         None, {**params, "n_grid": None, "n": 200}, 4, 1, str(tmp_path / "t.parquet"), "toy", "truth"
     )

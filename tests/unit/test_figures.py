@@ -306,6 +306,8 @@ def write_dcr_json(root, dataset: str, generator: str, rep: int, shift: float):
     path = root / "privacy" / dataset / generator / f"rep{rep}" / "dcr.json"
     summary = {
         "dataset": dataset,
+        "generator": generator,
+        "rep": rep,
         "thresholds": {
             "lower_quantile": 0.05,
             "lower_dcr": float(np.quantile(holdout, 0.05)),
@@ -330,7 +332,7 @@ def test_load_dcr_records_reads_the_dcr_rule_output(tmp_path):
 
 def test_load_dcr_records_rejects_other_json(tmp_path):
     path = tmp_path / "dcr.json"
-    path.write_text(json.dumps({"dataset": "sim_paper", "generator": "ctgan"}))
+    path.write_text(json.dumps({"dataset": "sim_paper", "generator": "ctgan", "rep": 1}))
     with pytest.raises(DataError, match="quantile_levels"):
         figures.load_dcr_records([path])
 
@@ -400,11 +402,11 @@ def test_a_wild_point_estimate_runs_off_the_axis_and_is_counted():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from causalsynth.report.figures import _robust_ylim
+    from causalsynth.report.style import robust_ylim
 
     fig, ax = plt.subplots()
     core = [1790.0, 1810.0, 1700.0, 1900.0, 1850.0, 1760.0, 1820.0, 1795.0, 1805.0, 1815.0, -7.0e6]
-    _robust_ylim(ax, core, [])
+    robust_ylim(ax, core, [])
     lo, hi = ax.get_ylim()
     assert lo > -1e4 and hi < 1e4  # the bulk stays readable
     assert any("1 estimate(s) off scale" in t.get_text() for t in ax.texts)

@@ -14,6 +14,7 @@ from causalsynth.core.errors import ComponentFailure, ConfigError, DataError, Un
 from causalsynth.core.io import read_json, write_json, write_parquet
 from causalsynth.core.provenance import CORE_PACKAGES, package_versions
 from causalsynth.core.roles import Roles
+from causalsynth.core.threads import limit_threads
 from causalsynth.generate import (
     GENERATORS,
     INVALID_REASONS,
@@ -23,7 +24,7 @@ from causalsynth.generate import (
     run_generate,
     validate_rows,
 )
-from causalsynth.generate.runtime import isolated_global_rng, thread_limits
+from causalsynth.generate.runtime import isolated_global_rng
 
 ROLES = Roles(
     treatment="A",
@@ -132,7 +133,7 @@ def test_an_empty_treatment_arm_is_refused(generator, table):
         (lambda t: t.assign(w_bin=t["w_bin"] * 2), "w_bin", "values other than 0/1"),
         (lambda t: t.assign(w_cont=t["w_cont"].where(t.index > 0)), "w_cont", "missing value"),
         (lambda t: t.assign(Y=t["Y"].where(t.index > 0, np.inf)), "Y", "infinite"),
-        (lambda t: t.drop(columns="w_cat"), "w_cat", "not in the training table"),
+        (lambda t: t.drop(columns="w_cat"), "w_cat", "column is missing"),
     ],
 )
 def test_other_bad_tables_name_column_and_problem(table, change, column, problem):
@@ -275,7 +276,7 @@ def test_rng_isolation_and_thread_limits_restore_global_state():
     np.random.seed(11)  # noqa: NPY002 -- checking that the global state survives
     torch.manual_seed(11)
     threads = torch.get_num_threads()
-    with isolated_global_rng(5), thread_limits(1):
+    with isolated_global_rng(5), limit_threads(1, torch_and_joblib=True):
         inside = (random.random(), np.random.rand(), torch.rand(1).item())  # noqa: NPY002
         assert torch.get_num_threads() == 1
     with isolated_global_rng(5):

@@ -11,9 +11,9 @@ from scipy.special import expit
 
 from causalsynth.core.errors import ComponentFailure, ConfigError, UnknownComponentError
 from causalsynth.core.roles import Roles
+from causalsynth.core.vocabulary import hybrid_base
 from causalsynth.hybrid.pool import (
     HybridGenerator,
-    base_generator,
     engine_truth,
     hybrid_generator_names,
     run_hybrid,
@@ -63,9 +63,9 @@ def continuous_dgp(n: int, seed: int, sd: float = 1.5) -> pd.DataFrame:
 
 def test_names():
     assert hybrid_generator_names(["ctgan", "great"]) == ["hybrid_ctgan", "hybrid_great", "hybrid_real"]
-    assert base_generator("hybrid_ctgan") == "ctgan" and base_generator("hybrid_real") is None
+    assert hybrid_base("hybrid_ctgan") == "ctgan" and hybrid_base("hybrid_real") is None
     with pytest.raises(ConfigError):
-        base_generator("ctgan")
+        hybrid_base("ctgan")
 
 
 def test_engine_truth_equals_plug_in_formula():
@@ -238,7 +238,7 @@ def test_bad_configuration_is_rejected(tmp_path):
             "t",
             "hybrid_x",
         )
-    with pytest.raises(ConfigError, match="unknown hybrid params"):
+    with pytest.raises(ConfigError, match=r"run_hybrid: unknown param\(s\)"):
         run_hybrid(
             paths["train"],
             paths["card"],

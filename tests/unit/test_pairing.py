@@ -11,13 +11,11 @@ from scipy.special import expit
 
 from causalsynth.core.errors import ComponentFailure, ConfigError
 from causalsynth.core.roles import Roles
+from causalsynth.estimate.weights import clip_propensity, clipping_bound, truncate_weights
 from causalsynth.hybrid.pairing import (
     SyntheticPairing,
-    clip_propensity,
-    clipping_bound,
     greedy_nearest_matching,
     run_pairing,
-    truncate_weights,
 )
 
 ROLES = Roles(

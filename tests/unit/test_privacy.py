@@ -222,7 +222,7 @@ def test_run_dcr_filter_without_treatment_and_outcome_reports_covariates_only(tm
 
 @pytest.mark.parametrize(
     ("column", "value", "match"),
-    [("x1", np.nan, "missing values"), ("b", 2, "other than 0/1"), ("x2", np.inf, "non-finite")],
+    [("x1", np.nan, r"missing value\(s\)"), ("b", 2, "other than 0/1"), ("x2", np.inf, "infinite values")],
 )
 def test_run_dcr_filter_names_file_and_column_of_bad_values(tmp_path, column, value, match):
     synthetic = make_table(50, 24)

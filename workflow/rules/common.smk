@@ -2,7 +2,8 @@
 import re
 from pathlib import Path
 
-from causalsynth.config import REAL_BASE, TRUE_ENGINE, Plan, load_config
+from causalsynth.config import Plan, load_config
+from causalsynth.core.vocabulary import FIGURES, REAL, TABLES, TRUTH_ENGINE, hybrid_base
 from causalsynth.core.seeds import derive_seed
 
 # Validate (and fill defaults) before anything runs; a bad config stops here with the key named.
@@ -44,11 +45,21 @@ def dataset_inputs(wildcards):
     return {"source": path} if path and Path(path).exists() else {}
 
 
+def generator_class(wildcards):
+    return PLAN.generator_class(wildcards.generator)
+
+
+def needs_prepared_llm(wildcards):
+    """An LLM generator fine-tunes the model that prepare_llm converted once, unless one is named."""
+    return generator_class(wildcards).uses_llm and "llm" not in PLAN.generator_params(
+        wildcards.generator
+    )
+
+
 def generator_params(wildcards):
     params = PLAN.generator_params(wildcards.generator)
-    if wildcards.generator == "great":
-        # GReaT fine-tunes the model that prepare_llm converted once, unless one is named
-        params.setdefault("llm", llm_folder())
+    if needs_prepared_llm(wildcards):
+        params["llm"] = llm_folder()
     return params
 
 
@@ -70,52 +81,64 @@ def llm_folder():
     return f"resources/llm/{config['llm']['name']}"
 
 
+def prepared(name, wildcards):
+    """An output of prepare_dataset for the job's dataset."""
+    return getattr(rules.prepare_dataset.output, name).format(dataset=wildcards.dataset)
+
+
 def generate_inputs(wildcards):
     inputs = {
-        "train": f"results/data/{wildcards.dataset}/train.parquet",
-        "card": f"results/data/{wildcards.dataset}/card.json",
+        "train": prepared("train", wildcards),
+        "card": prepared("card", wildcards),
     }
-    if wildcards.generator == "great" and "llm" not in config["generators"]["great"]:
-        inputs["llm"] = f"{llm_folder()}/config.json"
+    if needs_prepared_llm(wildcards):
+        inputs["llm"] = rules.prepare_llm.output.config
     return inputs
 
 
 def hybrid_inputs(wildcards):
-    base = wildcards.hybrid.removeprefix("hybrid_")
+    base = hybrid_base(wildcards.hybrid)
     inputs = {
-        "train": f"results/data/{wildcards.dataset}/train.parquet",
-        "card": f"results/data/{wildcards.dataset}/card.json",
+        "train": prepared("train", wildcards),
+        "card": prepared("card", wildcards),
     }
-    if base != REAL_BASE:
-        inputs["covariates"] = (
-            f"results/privacy/{wildcards.dataset}/{base}/rep{wildcards.rep}/filtered.parquet"
+    if base is not None:
+        inputs["covariates"] = rules.dcr_filter.output.filtered.format(
+            dataset=wildcards.dataset, generator=base, rep=wildcards.rep
         )
     return inputs
 
 
-def synthetic_table(wildcards):
-    """The table a generator (base or hybrid) releases for evaluation."""
-    g = wildcards.any_generator
+def synthetic_release(wildcards):
+    """The table a generator (base or hybrid) releases for evaluation, and its meta.json."""
+    g, cell = wildcards.any_generator, dict(
+        dataset=wildcards.dataset, rep=wildcards.rep
+    )
     if g in HYBRIDS:
-        return f"results/hybrid/{wildcards.dataset}/{g}/rep{wildcards.rep}/pool.parquet"
-    return f"results/synthetic/{wildcards.dataset}/{g}/rep{wildcards.rep}/synthetic.parquet"
-
-
-def synthetic_meta(wildcards):
-    g = wildcards.any_generator
-    if g in HYBRIDS:
-        return f"results/hybrid/{wildcards.dataset}/{g}/rep{wildcards.rep}/meta.json"
-    return f"results/synthetic/{wildcards.dataset}/{g}/rep{wildcards.rep}/meta.json"
+        out = rules.hybrid.output
+        return {
+            "data": out.pool.format(hybrid=g, **cell),
+            "meta": out.meta.format(hybrid=g, **cell),
+        }
+    out = rules.generate.output
+    return {
+        "data": out.data.format(generator=g, **cell),
+        "meta": out.meta.format(generator=g, **cell),
+    }
 
 
 def engine_source(wildcards):
-    if wildcards.engine == TRUE_ENGINE:
-        return {"card": f"results/data/{wildcards.dataset}/card.json"}
-    return {
-        "card": f"results/data/{wildcards.dataset}/card.json",
-        "pool": f"results/hybrid/{wildcards.dataset}/{wildcards.engine}/rep1/pool.parquet",
-        "meta": f"results/hybrid/{wildcards.dataset}/{wildcards.engine}/rep1/meta.json",
-    }
+    inputs = {"card": prepared("card", wildcards)}
+    if wildcards.engine != TRUTH_ENGINE:
+        # one declared replicate's pool per engine (engine.pool_rep)
+        cell = dict(
+            dataset=wildcards.dataset,
+            hybrid=wildcards.engine,
+            rep=config["engine"]["pool_rep"],
+        )
+        inputs["pool"] = rules.hybrid.output.pool.format(**cell)
+        inputs["meta"] = rules.hybrid.output.meta.format(**cell)
+    return inputs
 
 
 # ---- target lists (pure functions of the validated config) ----
@@ -130,9 +153,9 @@ def cells(pattern, generators_of):
     ]
 
 
-def synthetic_targets():
+def synthetic_metas():
     return cells(
-        "results/synthetic/{dataset}/{generator}/rep{rep}/synthetic.parquet",
+        "results/synthetic/{dataset}/{generator}/rep{rep}/meta.json",
         PLAN.generators_for,
     )
 
@@ -211,10 +234,6 @@ def benchmark_records():
     return records
 
 
-TABLES = ["ate_preservation", "tstr", "dcr", "positivity", "engine", "engine_ranking"]
-FIGURES = ["ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime"]
-
-
 def all_targets(wildcards):
     return [
         *expand("results/tables/{table}.csv", table=TABLES),
@@ -228,22 +247,15 @@ def all_targets(wildcards):
 
 
 def generate_resources_gpu(wildcards):
-    return (
-        1
-        if wildcards.generator == "great"
-        and config["generators"]["great"].get("device") == "cuda"
-        else 0
-    )
+    return generator_class(wildcards).gpus(PLAN.generator_params(wildcards.generator))
 
 
 def generate_mem_mb(wildcards, attempt):
-    # GReaT holds an LLM and its optimizer state; the tabular generators are small
-    base = 8000 if wildcards.generator == "great" else 3000
-    return base * attempt
+    return generator_class(wildcards).mem_mb * attempt
 
 
 def generate_runtime(wildcards, attempt):
-    return (240 if wildcards.generator == "great" else 60) * attempt
+    return generator_class(wildcards).runtime_minutes * attempt
 
 
 def estimation_params():
@@ -251,7 +263,7 @@ def estimation_params():
 
 
 def estimate_seed(wildcards):
-    generator = getattr(wildcards, "any_generator", "real")
+    generator = getattr(wildcards, "any_generator", REAL)
     return seed_for(
         "estimate", wildcards.dataset, generator, rep=getattr(wildcards, "rep", "")
     )

@@ -1,7 +1,7 @@
 rule estimate_real:
     input:
-        data="results/data/{dataset}/train.parquet",
-        card="results/data/{dataset}/card.json",
+        data=rules.prepare_dataset.output.train,
+        card=rules.prepare_dataset.output.card,
     output:
         estimates="results/estimates/{dataset}/real/estimates.parquet",
     log:
@@ -25,12 +25,11 @@ rule evaluate_synthetic:
     # The estimator grid and train-on-synthetic-test-on-real of one synthetic table, in one job:
     # both are small, and a job's start-up would otherwise dominate the default run.
     input:
-        data=synthetic_table,
-        meta=synthetic_meta,
-        real="results/estimates/{dataset}/real/estimates.parquet",
-        train="results/data/{dataset}/train.parquet",
-        holdout="results/data/{dataset}/holdout.parquet",
-        card="results/data/{dataset}/card.json",
+        unpack(synthetic_release),
+        real=rules.estimate_real.output.estimates,
+        train=rules.prepare_dataset.output.train,
+        holdout=rules.prepare_dataset.output.holdout,
+        card=rules.prepare_dataset.output.card,
     output:
         estimates="results/estimates/{dataset}/{any_generator}/rep{rep}/estimates.parquet",
         tstr="results/tstr/{dataset}/{any_generator}/rep{rep}/tstr.parquet",
@@ -54,10 +53,10 @@ rule evaluate_synthetic:
 
 rule positivity:
     input:
-        positivity="results/data/{dataset}/positivity.parquet",
-        paired="results/pairing/{dataset}/{hybrid}/rep{rep}/paired.parquet",
-        pairing="results/pairing/{dataset}/{hybrid}/rep{rep}/pairing.json",
-        card="results/data/{dataset}/card.json",
+        positivity=rules.prepare_dataset.output.positivity,
+        paired=rules.pairing.output.paired,
+        pairing=rules.pairing.output.summary,
+        card=rules.prepare_dataset.output.card,
     output:
         table="results/positivity/{dataset}/{hybrid}/rep{rep}/positivity.parquet",
     log:

@@ -23,9 +23,9 @@ rule hybrid:
 
 rule pairing:
     input:
-        positivity="results/data/{dataset}/positivity.parquet",
-        card="results/data/{dataset}/card.json",
-        pool="results/hybrid/{dataset}/{hybrid}/rep{rep}/pool.parquet",
+        positivity=rules.prepare_dataset.output.positivity,
+        card=rules.prepare_dataset.output.card,
+        pool=rules.hybrid.output.pool,
     output:
         paired="results/pairing/{dataset}/{hybrid}/rep{rep}/paired.parquet",
         summary="results/pairing/{dataset}/{hybrid}/rep{rep}/pairing.json",

@@ -1,9 +1,9 @@
 rule dcr_filter:
     input:
-        train="results/data/{dataset}/train.parquet",
-        holdout="results/data/{dataset}/holdout.parquet",
-        card="results/data/{dataset}/card.json",
-        synthetic="results/synthetic/{dataset}/{generator}/rep{rep}/synthetic.parquet",
+        train=rules.prepare_dataset.output.train,
+        holdout=rules.prepare_dataset.output.holdout,
+        card=rules.prepare_dataset.output.card,
+        synthetic=rules.generate.output.data,
     output:
         filtered="results/privacy/{dataset}/{generator}/rep{rep}/filtered.parquet",
         summary="results/privacy/{dataset}/{generator}/rep{rep}/dcr.json",

@@ -17,6 +17,8 @@ rule collect_tables:
         **{f"{t}_md": f"results/tables/{t}.md" for t in TABLES},
     log:
         "logs/report/collect_tables.log",
+    # gathers small files: runs where snakemake runs, never as a cluster job
+    localrule: True
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
@@ -43,6 +45,8 @@ rule figures:
         pdfs=expand("results/figures/{figure}.pdf", figure=FIGURES),
     log:
         "logs/report/figures.log",
+    # gathers small files: runs where snakemake runs, never as a cluster job
+    localrule: True
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
@@ -68,6 +72,8 @@ rule findings:
         ),
     log:
         "logs/report/findings.log",
+    # gathers small files: runs where snakemake runs, never as a cluster job
+    localrule: True
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
@@ -82,16 +88,15 @@ rule findings:
 
 rule provenance:
     input:
-        cards=expand("results/data/{dataset}/card.json", dataset=DATASETS),
-        metas=[
-            p.replace("synthetic.parquet", "meta.json") for p in synthetic_targets()
-        ]
-        + hybrid_targets(),
+        cards=expand(rules.prepare_dataset.output.card, dataset=DATASETS),
+        metas=synthetic_metas() + hybrid_targets(),
         tables=expand("results/tables/{table}.csv", table=TABLES),
     output:
         provenance="results/provenance.json",
     log:
         "logs/report/provenance.log",
+    # gathers small files: runs where snakemake runs, never as a cluster job
+    localrule: True
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1

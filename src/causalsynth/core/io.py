@@ -24,7 +24,7 @@ _UMASK = _current_umask()
 
 
 @contextmanager
-def _atomic_path(path: str | os.PathLike):
+def atomic_path(path: str | os.PathLike):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -60,7 +60,7 @@ def _jsonable(obj: Any) -> Any:
 
 
 def write_json(obj: Any, path: str | os.PathLike) -> None:
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(_jsonable(obj), indent=2, sort_keys=False) + "\n")
 
 
@@ -69,7 +69,7 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         df.to_parquet(tmp, index=False)
 
 
@@ -78,7 +78,7 @@ def read_parquet(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def write_text(text: str, path: str | os.PathLike) -> None:
-    with _atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(text)
 
 
@@ -86,7 +86,7 @@ def write_table(
     df: pd.DataFrame, csv_path: str | os.PathLike, md_path: str | os.PathLike | None = None
 ) -> None:
     """A result table as CSV and, optionally, as Markdown for reading on GitHub."""
-    with _atomic_path(csv_path) as tmp:
+    with atomic_path(csv_path) as tmp:
         df.to_csv(tmp, index=False)
     if md_path is not None:
         text = df.to_markdown(index=False, floatfmt=".4g") if len(df) else "_(no rows)_"

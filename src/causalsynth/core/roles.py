@@ -10,11 +10,14 @@ Conventions every component relies on:
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from causalsynth.core.errors import DataError
 
 COVARIATE_TYPES = ("binary", "categorical", "continuous")
 OUTCOME_TYPES = ("binary", "continuous")
@@ -62,6 +65,68 @@ class Roles:
             "estimand": self.estimand,
         }
 
+    def validate(
+        self,
+        df: pd.DataFrame,
+        source: str,
+        columns: list[str] | None = None,
+        *,
+        min_rows: int = 0,
+        both_arms: bool = False,
+        varying: bool = False,
+        reset_index: bool = True,
+    ) -> pd.DataFrame:
+        """The table contract: ``df[columns]`` (default: every role column) with canonical dtypes.
+
+        Raises a :class:`DataError` naming ``source``, the column and the fix for the first
+        problem: a missing column, fewer than ``min_rows`` rows, a missing value, a numeric column
+        with text or infinite values, a binary column with values other than 0/1, and, where
+        asked, an empty treatment arm (``both_arms``) or a constant column (``varying``).
+        Every stage reads its inputs through this one check.
+        """
+        columns = list(self.columns if columns is None else columns)
+        types = self.column_types()
+        absent = [c for c in columns if c not in df.columns]
+        if absent:
+            raise DataError(
+                source,
+                absent[0],
+                f"column is missing (the table has: {', '.join(map(str, df.columns))})",
+                f"write the role columns of the dataset card: {self.columns}",
+            )
+        if len(df) < min_rows:
+            raise DataError(
+                source,
+                None,
+                f"the table has {len(df)} row(s); at least {min_rows} are needed",
+                "use more rows",
+            )
+        out = {}
+        for col in columns:
+            out[col] = _canonical_column(df[col], col, types[col], source)
+        if both_arms and self.treatment in out:
+            for arm in (0, 1):
+                if not (out[self.treatment] == arm).any():
+                    raise DataError(
+                        source,
+                        self.treatment,
+                        f"the treatment arm {self.treatment}={arm} has no units",
+                        "use a table with both treated and control units",
+                    )
+        if varying:
+            for col in columns:
+                values = pd.unique(out[col])
+                if len(values) < 2:
+                    raise DataError(
+                        source,
+                        col,
+                        f"takes the single value {values[0]!r} in all {len(df)} rows; nothing can be "
+                        "learned from a constant column",
+                        "drop the column from the dataset's roles, or use a table where it varies",
+                    )
+        table = pd.DataFrame(out, index=df.index)
+        return table.reset_index(drop=True) if reset_index else table
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Roles:
         """Read roles from a dataset card (``card.json``) or :meth:`to_dict` output."""
@@ -75,6 +140,43 @@ class Roles:
             covariates=dict(covs),
             estimand=d.get("estimand", "ATE"),
         )
+
+
+def _canonical_column(s: pd.Series, col: str, kind: str, source: str) -> np.ndarray:
+    n_missing = int(s.isna().sum())
+    if n_missing:
+        raise DataError(source, col, f"{n_missing} missing value(s)", "drop or impute them upstream")
+    if kind == "categorical":
+        return s.astype(str).astype(object).to_numpy()
+    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
+        raise DataError(
+            source,
+            col,
+            f"{kind} column holds non-numeric values (dtype {s.dtype})",
+            "type the column 'categorical' in the dataset card, or encode it as numbers",
+        )
+    x = s.to_numpy(dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise DataError(source, col, "holds infinite values", "drop or cap them upstream")
+    if kind == "binary":
+        if not np.isin(x, (0.0, 1.0)).all():
+            bad = sorted(set(np.unique(x)) - {0.0, 1.0})[:5]
+            raise DataError(
+                source, col, f"binary column holds values other than 0/1: {bad}", "recode it to 0/1"
+            )
+        return x.astype(np.int64)
+    return x
+
+
+def read_card(card_path: str | os.PathLike) -> tuple[dict[str, Any], Roles]:
+    """A dataset card (``card.json`` of prepare_dataset) and the roles it declares."""
+    from causalsynth.core.io import read_json
+
+    card = read_json(card_path)
+    try:
+        return card, Roles.from_dict(card)
+    except (KeyError, ValueError) as exc:
+        raise DataError(str(card_path), None, f"not a dataset card ({exc})", "rerun prepare_dataset") from exc
 
 
 def coerce_types(df: pd.DataFrame, roles: Roles) -> pd.DataFrame:

@@ -5,29 +5,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import sys
 import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
-
-def set_threads(threads: int) -> None:
-    """Pass the rule's ``threads:`` on to BLAS, OpenMP and torch (for libraries not yet loaded)."""
-    threads = max(1, int(threads))
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
+from causalsynth.core.threads import limit_threads, set_thread_environment
 
 
 @contextlib.contextmanager
 def logged(log_path: str | os.PathLike, threads: int = 1) -> Iterator[logging.Logger]:
     """Send logging, warnings, stdout and stderr of the job to its log file."""
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-    set_threads(threads)
+    set_thread_environment(threads)
     with open(log_path, "w", buffering=1) as fh:
         handler = logging.StreamHandler(fh)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -36,9 +26,8 @@ def logged(log_path: str | os.PathLike, threads: int = 1) -> Iterator[logging.Lo
         root.setLevel(logging.INFO)
         logging.captureWarnings(True)
         log = logging.getLogger("causalsynth")
-        # thread pools already loaded ignore the environment; cap them at run time as well
         with (
-            threadpool_limits(limits=max(1, int(threads))),
+            limit_threads(threads),
             contextlib.redirect_stdout(fh),
             contextlib.redirect_stderr(fh),
         ):

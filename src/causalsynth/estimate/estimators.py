@@ -66,7 +66,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -78,20 +77,17 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 
 from causalsynth.core.encoding import CovariateEncoder
-from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
+from causalsynth.core.errors import ComponentFailure, ConfigError
 from causalsynth.core.learners import make_learner
 from causalsynth.core.registry import Registry
-from causalsynth.core.roles import Roles, coerce_types
+from causalsynth.core.roles import Roles
+from causalsynth.core.schema import default
 from causalsynth.core.seeds import derive_seed
 from causalsynth.estimate.nuisance import (
-    NuisanceFailure,
-    NuisanceFitter,
     Nuisances,
     Splits,
-    arm_problem,
-    treatment_folds,
 )
-from causalsynth.hybrid.pairing import clipping_bound, truncate_weights
+from causalsynth.estimate.weights import clipping_bound, truncate_weights
 
 Z_95 = float(norm.ppf(0.975))
 TMLE_Q_BOUND = 0.005
@@ -103,7 +99,7 @@ OPTIONS: dict[str, tuple[Any, str]] = {
         "clip g to [delta_n, 1 - delta_n], delta_n = 5 / (sqrt(n) log n), in every estimator using g",
     ),
     "weight_cap": (None, "cap every inverse-propensity arm weight at this value (null: no cap)"),
-    "truncation_cap": (10.0, "weight cap of iptw_truncated (paper: 10)"),
+    "truncation_cap": (default("estimation", "truncation"), "weight cap of iptw_truncated (paper: 10)"),
     "dml_clipping_threshold": (
         1e-2,
         "DoubleML's own propensity clipping when neither clip nor weight_cap is set",
@@ -116,7 +112,7 @@ class EstimationFailure(ComponentFailure):
 
 
 def _clipping_bound(n: int) -> float:
-    """delta_n = 5 / (sqrt(n) log n) (:func:`causalsynth.hybrid.pairing.clipping_bound`), as a cell status."""
+    """delta_n = 5 / (sqrt(n) log n) (:func:`causalsynth.estimate.weights.clipping_bound`), as a cell status."""
     try:
         return clipping_bound(n)
     except ValueError as exc:
@@ -330,7 +326,12 @@ class IPTWTruncated(IPTW):
     positivity_remedy = True
     option_names = ("clip", "weight_cap", "truncation_cap")
 
-    def __init__(self, clip: bool = False, weight_cap: float | None = None, truncation_cap: float = 10.0):
+    def __init__(
+        self,
+        clip: bool = False,
+        weight_cap: float | None = None,
+        truncation_cap: float = OPTIONS["truncation_cap"][0],
+    ):
         super().__init__(clip, weight_cap)
         self.truncation_cap = truncation_cap
 
@@ -481,121 +482,3 @@ class DML(Estimator):
         except Exception as exc:  # learner or library failure: the cell's status, not a crash
             return EstimateResult.failed(f"DoubleML failed: {type(exc).__name__}: {exc}")
         return EstimateResult.from_se(float(model.coef[0]), float(model.se[0]))
-
-
-# ---------------------------------------------------------------------------------------------
-# the grid
-
-
-def check_table(df: pd.DataFrame, roles: Roles, source: str = "table") -> pd.DataFrame:
-    """The role columns with canonical dtypes; clear errors for missing columns and bad values."""
-    for col in roles.columns:
-        if col not in df.columns:
-            raise DataError(
-                source, col, "column is missing", f"write the columns of the dataset card: {roles.columns}"
-            )
-    for col in roles.columns:
-        if df[col].isna().any():
-            raise DataError(
-                source, col, f"{int(df[col].isna().sum())} missing value(s)", "drop or impute them"
-            )
-    binaries = [roles.treatment] + ([roles.outcome] if roles.outcome_type == "binary" else [])
-    for col in binaries:
-        values = set(pd.unique(df[col]).tolist())
-        if not values <= {0, 1}:
-            raise DataError(
-                source, col, f"values {sorted(values, key=str)[:5]} are not 0/1", "encode it as 0/1"
-            )
-    out = coerce_types(df, roles)
-    continuous = [c for c, k in roles.column_types().items() if k == "continuous"]
-    for col in continuous:
-        if not np.isfinite(out[col].to_numpy()).all():
-            raise DataError(source, col, "non-finite values", "drop the rows or clip the values")
-    return out.reset_index(drop=True)
-
-
-@dataclass(frozen=True)
-class SharedNuisances:
-    """Nuisances fitted once for a (table, learner), or the status of why they could not be."""
-
-    nuisances: Nuisances | None
-    status: str
-    seconds: float
-    learner: str
-
-
-def fit_shared_nuisances(
-    df: pd.DataFrame,
-    roles: Roles,
-    learner: str,
-    folds: int = 5,
-    cross_fit: bool = True,
-    seed: int = 0,
-    n_jobs: int = 1,
-) -> SharedNuisances:
-    """Fit g and h once for the table; a failure is returned as a status, not raised."""
-    start = time.perf_counter()
-    try:
-        fitter = NuisanceFitter(learner, folds, cross_fit, seed, n_jobs).fit(df, roles)
-    except NuisanceFailure as exc:
-        return SharedNuisances(None, str(exc), time.perf_counter() - start, learner)
-    return SharedNuisances(fitter.nuisances_, "ok", time.perf_counter() - start, learner)
-
-
-def estimate_grid(
-    df: pd.DataFrame,
-    roles: Roles,
-    estimators: list[str],
-    learner: str = "random_forest",
-    folds: int = 5,
-    cross_fit: bool = True,
-    seed: int = 0,
-    n_jobs: int = 1,
-    options: dict[str, Any] | None = None,
-    shared: SharedNuisances | None = None,
-) -> list[dict[str, Any]]:
-    """Run ``estimators`` on one table with one learner.
-
-    Nuisances are fitted once (or taken from ``shared``, fitted on the same table) and used by
-    every estimator except ``dml``, which runs DoubleML on the same folds
-    (``treatment_folds(a, folds, derive_seed(seed, "folds"))``). A cell that cannot be estimated
-    gets NaNs and its reason in ``status``; unknown estimator names or options raise.
-
-    Returns one dict per estimator: ``estimator, learner, ate, se, ci_low, ci_high, status,
-    seconds``. ``seconds`` is the wall time to produce that estimate from the table: for the
-    shared-nuisance estimators it includes the nuisance fit, so rows are not additive.
-    """
-    resolved = resolve_options(options)
-    instances = {name: make_estimator(name, resolved) for name in estimators}
-    df = check_table(df, roles)
-    a = df[roles.treatment].to_numpy(dtype=np.int64)
-    if shared is None and any(est.uses_nuisances for est in instances.values()):
-        shared = fit_shared_nuisances(df, roles, learner, folds, cross_fit, seed, n_jobs)
-    if shared is not None:
-        if shared.learner != learner:
-            raise ValueError(f"shared nuisances were fitted with '{shared.learner}', not '{learner}'")
-        if shared.nuisances is not None and shared.nuisances.n != len(df):
-            raise ValueError(f"shared nuisances have {shared.nuisances.n} rows, the table {len(df)}")
-    rows = []
-    for name, est in instances.items():
-        start = time.perf_counter()
-        if est.uses_nuisances:
-            if shared.nuisances is None:
-                result = EstimateResult.failed(shared.status)
-            else:
-                result = est.estimate(shared.nuisances)
-            seconds = shared.seconds + time.perf_counter() - start
-        else:
-            n_folds = max(folds, 2)
-            problem = arm_problem(a, n_folds, True)
-            if problem is not None:
-                result = EstimateResult.failed(problem)
-            else:
-                splits = treatment_folds(a, n_folds, derive_seed(seed, "folds"))
-                result = est.estimate_table(df, roles, learner, splits, seed, n_jobs)
-            seconds = time.perf_counter() - start
-        rows.append({"estimator": name, "learner": learner, **result.to_dict(), "seconds": seconds})
-    return rows
-
-
-GRID_COLUMNS = ["estimator", "learner", "ate", "se", "ci_low", "ci_high", "status", "seconds"]

@@ -9,7 +9,7 @@ Training progress goes to the ``logging`` logger ``causalsynth.generate``.
 
 from causalsynth.generate import great, sdv_generators  # noqa: F401  (registration)
 from causalsynth.generate.base import Generator, SamplingBudget
-from causalsynth.generate.checks import INVALID_REASONS, TableSpec, check_table, validate_rows
+from causalsynth.generate.checks import INVALID_REASONS, TableSpec, validate_rows
 from causalsynth.generate.great import GReaTGenerator
 from causalsynth.generate.registry import GENERATORS
 from causalsynth.generate.run import make_generator, run_generate
@@ -25,7 +25,6 @@ __all__ = [
     "SamplingBudget",
     "TVAEGenerator",
     "TableSpec",
-    "check_table",
     "make_generator",
     "run_generate",
     "validate_rows",

@@ -28,8 +28,9 @@ from sklearn.base import BaseEstimator
 from causalsynth.core.errors import ComponentFailure, ConfigError
 from causalsynth.core.roles import Roles
 from causalsynth.core.seeds import derive_seed
-from causalsynth.generate.checks import TableSpec, check_table, validate_rows
-from causalsynth.generate.runtime import check_threads, thread_limits
+from causalsynth.core.threads import limit_threads
+from causalsynth.generate.checks import TableSpec, validate_rows
+from causalsynth.generate.runtime import check_threads
 
 logger = logging.getLogger("causalsynth.generate")
 
@@ -71,6 +72,17 @@ class Generator(BaseEstimator, abc.ABC):
     name: ClassVar[str]
     packages: ClassVar[tuple[str, ...]] = ()
     min_rows: ClassVar[int] = 2
+    # What the workflow asks the registry (never the generator's name): a job's memory and time
+    # on its first attempt (Snakemake multiplies both by the attempt), whether the generator
+    # fine-tunes the language model that the rule prepare_llm converts, and its GPUs.
+    mem_mb: ClassVar[int] = 3000
+    runtime_minutes: ClassVar[int] = 60
+    uses_llm: ClassVar[bool] = False
+
+    @classmethod
+    def gpus(cls, params: dict[str, Any]) -> int:
+        """GPUs one generate job of these params needs (0: CPU only)."""
+        return 0
 
     threads: int
     random_state: int
@@ -83,7 +95,7 @@ class Generator(BaseEstimator, abc.ABC):
         """Learn the whole table ``roles.columns``; ``dataset`` names it in error messages."""
         self._check_params()
         source = f"dataset '{dataset}', generator '{self.name}'"
-        data = check_table(table, roles, source=source, min_rows=self.min_rows)
+        data = roles.validate(table, source, min_rows=self.min_rows, both_arms=True, varying=True)
         self._check_table(data, roles, source)
         self.roles_ = roles
         self.dataset_ = dataset
@@ -100,7 +112,7 @@ class Generator(BaseEstimator, abc.ABC):
             self.threads,
         )
         start = time.perf_counter()
-        with thread_limits(self.threads):
+        with limit_threads(self.threads, torch_and_joblib=True):
             self._fit(data, roles)
         self.fit_seconds_ = time.perf_counter() - start
         logger.info("%s: fitted in %.1f s", self.name, self.fit_seconds_)
@@ -141,7 +153,7 @@ class Generator(BaseEstimator, abc.ABC):
             return exc
 
         budget = SamplingBudget(self.max_sampling_seconds, failure)
-        with thread_limits(self.threads):
+        with limit_threads(self.threads, torch_and_joblib=True):
             for round_ in range(self.max_sampling_rounds):
                 missing = n - counts["valid"]
                 if missing <= 0:

@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalsynth.core.errors import DataError
-from causalsynth.core.roles import Roles, coerce_types
+from causalsynth.core.roles import Roles
 
 #: Why a generated row was dropped. Each dropped row is counted once, under the problem of
 #: its first failing column in table order.
@@ -62,87 +61,6 @@ class TableSpec:
         lo, hi = self.ranges[column]
         width = hi - lo
         return lo - range_multiple * width, hi + range_multiple * width
-
-
-def check_table(table: pd.DataFrame, roles: Roles, *, source: str, min_rows: int = 2) -> pd.DataFrame:
-    """Return the role columns with canonical dtypes, or raise :class:`DataError`.
-
-    ``source`` names the dataset and generator in the message, e.g.
-    ``"dataset 'lalonde', generator 'ctgan'"``.
-    """
-    missing = [c for c in roles.columns if c not in table.columns]
-    if missing:
-        raise DataError(
-            source,
-            missing[0],
-            f"is not in the training table (its columns: {', '.join(map(str, table.columns))})",
-            "make the dataset card's roles name columns of the table",
-        )
-    if len(table) < min_rows:
-        raise DataError(
-            source,
-            None,
-            f"the training table has {len(table)} row(s); a generator needs at least {min_rows}",
-            "train on a larger table",
-        )
-    for column, kind in roles.column_types().items():
-        _check_column(table[column], column, kind, source)
-    _check_arms(table[roles.treatment], roles.treatment, source)
-    for column in roles.columns:
-        values = table[column].unique()
-        if len(values) < 2:
-            raise DataError(
-                source,
-                column,
-                f"takes the single value {values[0]!r} in all {len(table)} rows; a generator cannot "
-                "learn a constant column",
-                "drop the column from the dataset's roles, or use a table where it varies",
-            )
-    return coerce_types(table, roles).reset_index(drop=True)
-
-
-def _check_column(s: pd.Series, column: str, kind: str, source: str) -> None:
-    n_missing = int(s.isna().sum())
-    if n_missing:
-        raise DataError(
-            source,
-            column,
-            f"has {n_missing} missing value(s)",
-            "drop or impute missing values when the dataset is prepared",
-        )
-    if kind == "categorical":
-        return
-    if not (pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s)):
-        raise DataError(
-            source,
-            column,
-            f"is typed {kind} but holds non-numeric values (dtype {s.dtype})",
-            "type the column 'categorical' in the dataset card, or encode it as numbers",
-        )
-    x = s.to_numpy(dtype=np.float64)
-    if not np.isfinite(x).all():
-        raise DataError(
-            source, column, "holds infinite values", "drop or cap them when the dataset is prepared"
-        )
-    if kind == "binary" and not np.isin(x, (0.0, 1.0)).all():
-        bad = sorted(set(np.unique(x)) - {0.0, 1.0})[:5]
-        raise DataError(
-            source,
-            column,
-            f"is typed binary but holds values other than 0/1 (e.g. {bad})",
-            "recode the column to 0/1 or type it 'categorical' or 'continuous'",
-        )
-
-
-def _check_arms(s: pd.Series, column: str, source: str) -> None:
-    for arm in (0, 1):
-        if not (s == arm).any():
-            raise DataError(
-                source,
-                column,
-                f"the treatment arm {column}={arm} has no units; a generator cannot learn an empty arm",
-                "use a table with both treated and control units",
-            )
 
 
 def _parse_number(value: Any) -> tuple[float, str | None]:

@@ -104,6 +104,14 @@ class GReaTGenerator(Generator):
 
     name = "great"
     packages = ("be-great", "transformers", "torch", "gguf")
+    # an LLM and its optimizer state; fine-tuning on a CPU takes hours at the paper's settings
+    mem_mb = 8000
+    runtime_minutes = 240
+    uses_llm = True
+
+    @classmethod
+    def gpus(cls, params: dict[str, Any]) -> int:
+        return 1 if params.get("device") == "cuda" else 0
 
     def __init__(
         self,

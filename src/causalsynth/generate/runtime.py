@@ -44,28 +44,6 @@ def check_threads(threads: int, component: str) -> int:
 
 
 @contextmanager
-def thread_limits(threads: int) -> Iterator[None]:
-    """Cap torch, BLAS/OpenMP pools and joblib at ``threads`` for the duration of the block.
-
-    Snakemake's ``threads:`` is a promise to the scheduler; the libraries would otherwise use
-    every core of the node. joblib calls that hard-code ``n_jobs=-1`` (ctgan's data
-    transformer) still get the sequential or threading backend, never a process pool.
-    """
-    import torch
-    from joblib import parallel_config
-    from threadpoolctl import threadpool_limits
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    backend = "sequential" if threads == 1 else "threading"
-    try:
-        with threadpool_limits(limits=threads), parallel_config(backend=backend, n_jobs=threads):
-            yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-@contextmanager
 def isolated_global_rng(seed: int) -> Iterator[None]:
     """Seed Python, NumPy and torch globals with ``seed`` inside the block only.
 

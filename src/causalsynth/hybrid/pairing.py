@@ -1,4 +1,4 @@
-"""Synthetic pairing for positivity violations, and the two classical baselines.
+"""Rule pairing: synthetic pairing for positivity violations.
 
 On observational data with extreme propensities, the propensity g is fitted on the real set
 and predicted in-sample (as in the paper). Every real unit with g(W) < threshold (paper:
@@ -13,8 +13,8 @@ is always taken first; ties go to the earlier real row, then to the earlier pool
 hybrid unit is used at most once per set (sets are paired independently). When no unused
 hybrid unit of the needed arm is left, the real unit is a counted miss.
 
-Baselines for the estimators: :func:`truncate_weights` (IPTW weights capped, paper: 10) and
-:func:`clip_propensity` at :func:`clipping_bound` ``delta_n = 5 / (sqrt(n) log n)``.
+The two classical baselines it is compared with (weight truncation and propensity clipping)
+live with the estimators, in :mod:`causalsynth.estimate.weights`.
 """
 
 from __future__ import annotations
@@ -33,54 +33,15 @@ from causalsynth.core.io import read_json, read_parquet, write_json, write_parqu
 from causalsynth.core.learners import LEARNERS, make_learner
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import Roles
+from causalsynth.core.schema import default, resolve_section
 from causalsynth.core.seeds import derive_seed
-from causalsynth.hybrid.pool import limit_threads
-from causalsynth.privacy.dcr import validate_columns
+from causalsynth.core.threads import limit_threads
 
 __all__ = [
-    "PAPER_THRESHOLD",
-    "PAPER_WEIGHT_CAP",
     "SyntheticPairing",
-    "clip_propensity",
-    "clipping_bound",
     "greedy_nearest_matching",
     "run_pairing",
-    "truncate_weights",
 ]
-
-PAPER_THRESHOLD = 0.001
-PAPER_WEIGHT_CAP = 10.0
-_PARAMS = ("threshold", "learner", "categorical_weight")
-# keys of the workflow's `pairing` config block that route jobs and mean nothing here
-_ROUTING_KEYS = ("pool",)
-
-
-# ----------------------------------------------------------------------------- baselines
-
-
-def truncate_weights(w: np.ndarray, cap: float = PAPER_WEIGHT_CAP) -> np.ndarray:
-    """IPTW weights capped at ``cap`` (paper: 10); a new array, the input is left as is."""
-    if not cap > 0:
-        raise ValueError(f"weight cap must be positive, got {cap!r}")
-    return np.minimum(np.asarray(w, dtype=float), cap)
-
-
-def clipping_bound(n: int) -> float:
-    """delta_n = 5 / (sqrt(n) log n), the propensity clipping bound for a sample of size n."""
-    if n < 2:
-        raise ValueError(f"clipping_bound needs n >= 2, got {n}")
-    return float(5.0 / (np.sqrt(n) * np.log(n)))
-
-
-def clip_propensity(e: np.ndarray, n: int) -> np.ndarray:
-    """Propensities clipped to [delta_n, 1 - delta_n] with delta_n = :func:`clipping_bound`.
-
-    For n <= 13 the bound exceeds 1/2 and the interval is empty: that raises ValueError.
-    """
-    delta = clipping_bound(n)
-    if delta >= 0.5:
-        raise ValueError(f"clipping bound {delta:.3f} >= 0.5 for n={n}: the clipped interval is empty")
-    return np.clip(np.asarray(e, dtype=float), delta, 1.0 - delta)
 
 
 # ----------------------------------------------------------------------------- matching
@@ -172,9 +133,9 @@ class SyntheticPairing:
     def __init__(
         self,
         roles: Roles,
-        threshold: float = PAPER_THRESHOLD,
-        learner: str = "random_forest",
-        categorical_weight: float = 1.0,
+        threshold: float = default("pairing", "threshold"),
+        learner: str = default("pairing", "learner"),
+        categorical_weight: float = default("pairing", "categorical_weight"),
         seed: int = 0,
         n_jobs: int = 1,
     ):
@@ -276,17 +237,15 @@ def run_pairing(
 ) -> dict[str, Any]:
     """Pair every set of ``positivity.parquet`` with the hybrid pool; write the union and counts.
 
-    ``params``: ``threshold`` (default 0.001), ``learner`` (default ``random_forest``),
-    ``categorical_weight`` (default 1.0). ``out_paired`` holds, set by set, the role columns,
+    ``params``: the ``pairing`` config block (defaults from the schema): ``threshold``,
+    ``learner``, ``categorical_weight``. ``out_paired`` holds, set by set, the role columns,
     ``set``, ``synthetic`` (0 real, 1 added) and ``propensity`` (estimated on the real set).
     The JSON has the params, the pool's arm sizes and, per set (keyed by the set id as a
     string) and in total: n_real, n_extreme_low, n_extreme_high, n_matched_low,
     n_matched_high, n_missed_low, n_missed_high, n_missed, n_added, match distances.
     """
     t0 = time.perf_counter()
-    unknown = set(params) - set(_PARAMS) - set(_ROUTING_KEYS)
-    if unknown:
-        raise ConfigError(f"unknown pairing params {sorted(unknown)}; valid: {', '.join(_PARAMS)}")
+    params = resolve_section(params, "pairing", "run_pairing")
     card = read_json(card_path)
     roles = Roles.from_dict(card)
     dataset = card.get("dataset", str(card_path))
@@ -295,9 +254,9 @@ def run_pairing(
         raise DataError(
             str(positivity_path), "set", "column is missing", "write an int column 'set' per data set"
         )
-    real_all = validate_columns(raw, roles, roles.columns, str(positivity_path))
+    real_all = roles.validate(raw, str(positivity_path), reset_index=False)
     real_all["set"] = raw["set"].to_numpy(dtype=np.int64)
-    pool = validate_columns(read_parquet(pool_path), roles, roles.columns, str(pool_path))
+    pool = roles.validate(read_parquet(pool_path), str(pool_path), reset_index=False)
 
     sets = sorted(real_all["set"].unique().tolist())
     parts, per_set = [], {}
@@ -305,9 +264,9 @@ def run_pairing(
         real = real_all[real_all["set"] == s].drop(columns="set").reset_index(drop=True)
         pairing = SyntheticPairing(
             roles,
-            threshold=params.get("threshold", PAPER_THRESHOLD),
-            learner=params.get("learner", "random_forest"),
-            categorical_weight=params.get("categorical_weight", 1.0),
+            threshold=params["threshold"],
+            learner=params["learner"],
+            categorical_weight=params["categorical_weight"],
             seed=derive_seed(seed, "pairing.propensity", dataset, rep=s),
             n_jobs=threads,
         )
@@ -326,9 +285,9 @@ def run_pairing(
     summary = {
         "dataset": dataset,
         "params": {
-            "threshold": params.get("threshold", PAPER_THRESHOLD),
-            "learner": params.get("learner", "random_forest"),
-            "categorical_weight": params.get("categorical_weight", 1.0),
+            "threshold": params["threshold"],
+            "learner": params["learner"],
+            "categorical_weight": params["categorical_weight"],
         },
         "seed": int(seed),
         "matching_order": "greedy by increasing distance; ties: earlier real row, then earlier pool row",

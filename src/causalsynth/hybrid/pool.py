@@ -28,66 +28,43 @@ recorded in the metadata.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold, cross_val_predict
-from threadpoolctl import threadpool_limits
 
 from causalsynth.core.encoding import CovariateEncoder
-from causalsynth.core.errors import ComponentFailure, ConfigError
+from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
 from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
 from causalsynth.core.learners import LEARNERS, make_learner
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import Roles
+from causalsynth.core.schema import default, resolve_section
 from causalsynth.core.seeds import derive_seed
-from causalsynth.privacy.dcr import validate_columns
+from causalsynth.core.threads import limit_threads
+from causalsynth.core.vocabulary import ORACLE, hybrid_base, hybrid_name
 
 __all__ = [
     "ASSIGNMENTS",
-    "HYBRID_PREFIX",
-    "ORACLE",
     "HybridGenerator",
-    "base_generator",
     "engine_truth",
     "hybrid_generator_names",
-    "hybrid_name",
-    "limit_threads",
     "propensity_extremes",
     "run_hybrid",
 ]
 
-HYBRID_PREFIX = "hybrid_"
-ORACLE = "hybrid_real"
 ASSIGNMENTS = ("learned", "randomized")
 POOL_EXTRA_COLUMNS = ("mu0", "mu1", "propensity")
-_PARAMS = ("learner", "assignment", "p_treat", "n_rows", "n_folds")
-# keys of the workflow's `hybrid` config block that route jobs and mean nothing here
-_ROUTING_KEYS = ("bases",)
-
-
-def hybrid_name(base: str) -> str:
-    """``hybrid_<base>`` for a base generator id."""
-    return f"{HYBRID_PREFIX}{base}"
 
 
 def hybrid_generator_names(bases: Iterable[str]) -> list[str]:
     """One hybrid per base generator, then the ``hybrid_real`` oracle."""
     return [hybrid_name(b) for b in bases] + [ORACLE]
-
-
-def base_generator(name: str) -> str | None:
-    """The base generator of a hybrid id, ``None`` for ``hybrid_real``."""
-    if name == ORACLE:
-        return None
-    if not name.startswith(HYBRID_PREFIX) or name == HYBRID_PREFIX:
-        raise ConfigError(
-            f"'{name}' is not a hybrid generator id: expected '{HYBRID_PREFIX}<base>' or '{ORACLE}'"
-        )
-    return name[len(HYBRID_PREFIX) :]
 
 
 class HybridGenerator:
@@ -102,10 +79,10 @@ class HybridGenerator:
     def __init__(
         self,
         roles: Roles,
-        learner: str = "random_forest",
-        assignment: str = "learned",
-        p_treat: float = 0.5,
-        n_folds: int = 5,
+        learner: str = default("hybrid", "learner"),
+        assignment: str = default("hybrid", "assignment"),
+        p_treat: float = default("hybrid", "p_treat"),
+        n_folds: int = default("hybrid", "n_folds"),
         seed: int = 0,
         n_jobs: int = 1,
     ):
@@ -221,16 +198,6 @@ class HybridGenerator:
         return pool
 
 
-def limit_threads(n_jobs: int) -> threadpool_limits:
-    """Hold BLAS and OpenMP pools to the job's threads.
-
-    Why: histogram gradient boosting ignores ``n_jobs`` and starts one OpenMP thread per
-    core; on a loaded machine their spin-waiting made a 1,000-row fit 50 times slower here.
-    Environment variables set by the job come too late once scikit-learn is imported.
-    """
-    return threadpool_limits(limits=n_jobs if n_jobs and n_jobs > 0 else None)
-
-
 def engine_truth(pool: pd.DataFrame, roles: Roles) -> float:
     """The pool's exact effect: mean of mu1 - mu0 (over treated rows for an ATT estimand)."""
     diff = pool["mu1"].to_numpy(dtype=float) - pool["mu0"].to_numpy(dtype=float)
@@ -273,18 +240,15 @@ def run_hybrid(
     """Build one hybrid pool; write ``pool.parquet`` and ``meta.json``; return the meta.
 
     ``covariates_path`` is the base generator's DCR-filtered set (``None`` for
-    ``hybrid_real``, which bootstraps the training covariates). ``params``: ``learner``
-    (default ``random_forest``), ``assignment`` (``learned`` default, or
-    ``randomized``), ``p_treat`` (default 0.5), ``n_rows`` (pool size; default all base rows,
-    or n_train for ``hybrid_real``; a base with fewer rows gives them all), ``n_folds``
-    (default 5). The pool has the role columns (canonical dtypes) plus float columns
+    ``hybrid_real``, which bootstraps the training covariates). ``params``: the ``hybrid``
+    config block (defaults from the schema): ``learner``, ``assignment`` (``learned`` or
+    ``randomized``), ``p_treat``, ``n_rows`` (pool size; null: all base rows, or n_train for
+    ``hybrid_real``; a base with fewer rows gives them all), ``n_folds``. The pool has the role columns (canonical dtypes) plus float columns
     ``mu0``, ``mu1`` (h(0, W~), h(1, W~)) and ``propensity`` (the assignment probability
     used in the draw).
     """
-    unknown = set(params) - set(_PARAMS) - set(_ROUTING_KEYS)
-    if unknown:
-        raise ConfigError(f"unknown hybrid params {sorted(unknown)}; valid: {', '.join(_PARAMS)}")
-    base = base_generator(generator)
+    params = resolve_section(params, "hybrid", "run_hybrid")
+    base = hybrid_base(generator)
     if (base is None) != (covariates_path is None):
         raise ConfigError(
             f"generator '{generator}' needs "
@@ -296,7 +260,7 @@ def run_hybrid(
 
     where = f"dataset '{dataset}', generator '{generator}'"
     roles = Roles.from_dict(read_json(card_path))
-    train = validate_columns(read_parquet(train_path), roles, roles.columns, str(train_path))
+    train = roles.validate(read_parquet(train_path), str(train_path), reset_index=False)
 
     if base is None:
         n_base = len(train)
@@ -305,7 +269,7 @@ def run_hybrid(
         covariates = train[roles.covariate_names].iloc[pick].reset_index(drop=True)
     else:
         raw = read_parquet(covariates_path)
-        covariates = validate_columns(raw, roles, roles.covariate_names, str(covariates_path))
+        covariates = roles.validate(raw, str(covariates_path), roles.covariate_names, reset_index=False)
         n_base = len(covariates)
         if n_base == 0:
             raise ComponentFailure(
@@ -320,10 +284,10 @@ def run_hybrid(
 
     model = HybridGenerator(
         roles,
-        learner=params.get("learner", "random_forest"),
-        assignment=params.get("assignment", "learned"),
-        p_treat=params.get("p_treat", 0.5),
-        n_folds=params.get("n_folds", 5),
+        learner=params["learner"],
+        assignment=params["assignment"],
+        p_treat=params["p_treat"],
+        n_folds=params["n_folds"],
         seed=seed,
         n_jobs=threads,
     )
@@ -371,3 +335,22 @@ def run_hybrid(
     write_parquet(pool, out_pool)
     write_json(meta, out_meta)
     return meta
+
+
+def read_engine_truth(meta_path: str | Path | None, table_path: str | Path, required: bool) -> float:
+    """The known ATE of a hybrid pool, from ``meta_path`` or the ``meta.json`` beside the table."""
+    path = Path(meta_path) if meta_path is not None else Path(table_path).parent / "meta.json"
+    if not path.exists():
+        if required:
+            raise DataError(str(path), "engine_truth", "the pool's meta JSON is missing", "pass meta_path")
+        return math.nan
+    value = read_json(path).get("engine_truth")
+    if isinstance(value, dict):
+        value = value.get("ate")
+    if value is None:
+        if required:
+            raise DataError(
+                str(path), "engine_truth", "no engine_truth", "generate the pool with a hybrid generator"
+            )
+        return math.nan
+    return float(value)

@@ -26,7 +26,6 @@ bit for bit. Work is chunked over synthetic rows, so memory stays bounded whatev
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -36,10 +35,12 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from causalsynth.core.encoding import CovariateEncoder
-from causalsynth.core.errors import ConfigError, DataError
+from causalsynth.core.errors import ConfigError
 from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import Roles
+from causalsynth.core.schema import default, resolve_section
+from causalsynth.core.threads import resolve_threads
 
 __all__ = [
     "DCRFilter",
@@ -48,7 +49,6 @@ __all__ = [
     "nearest_neighbors",
     "has_record_columns",
     "run_dcr_filter",
-    "validate_columns",
 ]
 
 # Rows of the float32 distance block one task handles at most / at least; 4 MiB blocks stay
@@ -147,7 +147,7 @@ def nearest_neighbors(
         distances[start:stop] = dist
         indices[start:stop] = best
 
-    workers = _resolve_jobs(n_jobs)
+    workers = resolve_threads(n_jobs)
     # BLAS threads inside worker threads would oversubscribe the cores
     with threadpool_limits(limits=1, user_api="blas"):
         if workers == 1 or len(starts) == 1:
@@ -159,57 +159,7 @@ def nearest_neighbors(
     return distances, indices
 
 
-def _resolve_jobs(n_jobs: int) -> int:
-    if n_jobs is None or n_jobs == 0:
-        return 1
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return int(n_jobs)
-
-
 # ----------------------------------------------------------------------------- input checks
-
-
-def validate_columns(df: pd.DataFrame, roles: Roles, columns: list[str], source: str) -> pd.DataFrame:
-    """``df[columns]`` with canonical dtypes, or a :class:`DataError` naming file, column and fix.
-
-    Binary columns must hold 0/1 (floats 0.0/1.0 are accepted), continuous columns finite
-    numbers, categorical columns non-missing values (turned into strings).
-    """
-    types = roles.column_types()
-    out = {}
-    for col in columns:
-        if col not in df.columns:
-            raise DataError(
-                source, col, "column is missing", f"write the role columns {roles.columns} to {source}"
-            )
-        s = df[col]
-        kind = types[col]
-        if s.isna().any():
-            raise DataError(
-                source, col, f"{int(s.isna().sum())} missing values", "drop or repair invalid rows upstream"
-            )
-        if kind == "categorical":
-            out[col] = s.astype(str).astype(object)
-            continue
-        try:
-            x = s.to_numpy(dtype=np.float64)
-        except (TypeError, ValueError):
-            raise DataError(
-                source, col, f"{kind} column holds non-numeric values", "repair the generator's output"
-            ) from None
-        if not np.isfinite(x).all():
-            raise DataError(source, col, "non-finite values (inf)", "drop invalid rows upstream")
-        if kind == "binary":
-            if not np.isin(x, (0.0, 1.0)).all():
-                bad = np.unique(x[~np.isin(x, (0.0, 1.0))])[:5].tolist()
-                raise DataError(
-                    source, col, f"binary column holds values other than 0/1: {bad}", "map to 0/1"
-                )
-            out[col] = x.astype(np.int64)
-        else:
-            out[col] = x
-    return pd.DataFrame(out, index=df.index)
 
 
 def has_record_columns(roles: Roles, df: pd.DataFrame) -> bool:
@@ -292,9 +242,9 @@ class DCRFilter:
     def __init__(
         self,
         roles: Roles,
-        lower_quantile: float = 0.05,
-        upper_quantile: float | None = None,
-        categorical_weight: float = 1.0,
+        lower_quantile: float = default("dcr", "lower_quantile"),
+        upper_quantile: float | None = default("dcr", "upper_quantile"),
+        categorical_weight: float = default("dcr", "categorical_weight"),
         n_jobs: int = 1,
     ):
         self.roles = roles
@@ -397,11 +347,16 @@ def run_dcr_filter(
     out_filtered: str,
     out_json: str,
     threads: int = 1,
+    generator: str | None = None,
+    rep: int | None = None,
 ) -> dict[str, Any]:
     """Screen one synthetic set by DCR; write ``filtered.parquet`` and ``dcr.json``.
 
-    ``params``: ``lower_quantile`` (default 0.05), ``upper_quantile`` (default None: no upper
-    cut), ``categorical_weight`` (default 1.0). The filtered file has exactly the synthetic
+    The JSON names its cell (``dataset`` from the card, ``generator`` and ``rep`` as given), so
+    readers never parse paths.
+
+    ``params``: the ``dcr`` config block (defaults from the schema): ``lower_quantile``,
+    ``upper_quantile`` (null: no upper cut), ``categorical_weight``. The filtered file has exactly the synthetic
     input's columns and dtypes (the kept rows, in input order). The JSON holds the counts
     (``n_input``, ``n_filtered_low``, ``n_filtered_high``, ``n_exact_copies_removed``,
     ``n_exact_record_copies_removed``, ``n_output``), ``thresholds``, the summaries of the
@@ -409,31 +364,27 @@ def run_dcr_filter(
     (quantiles and histograms of synthetic and holdout DCR). Returns that dict.
     """
     t0 = time.perf_counter()
-    unknown = set(params) - {"lower_quantile", "upper_quantile", "categorical_weight"}
-    if unknown:
-        raise ConfigError(
-            f"unknown DCR params {sorted(unknown)}; valid: lower_quantile, upper_quantile, categorical_weight"
-        )
+    params = resolve_section(params, "dcr", "run_dcr_filter")
     card = read_json(card_path)
     roles = Roles.from_dict(card)
     dataset = card.get("dataset", str(card_path))
-    train = validate_columns(read_parquet(train_path), roles, roles.columns, str(train_path))
-    holdout = validate_columns(read_parquet(holdout_path), roles, roles.columns, str(holdout_path))
+    train = roles.validate(read_parquet(train_path), str(train_path), reset_index=False)
+    holdout = roles.validate(read_parquet(holdout_path), str(holdout_path), reset_index=False)
     raw = read_parquet(synthetic_path)
     columns = roles.columns if has_record_columns(roles, raw) else roles.covariate_names
-    synthetic = validate_columns(raw, roles, columns, str(synthetic_path))
+    synthetic = roles.validate(raw, str(synthetic_path), columns, reset_index=False)
 
     filt = DCRFilter(
         roles,
-        lower_quantile=params.get("lower_quantile", 0.05),
-        upper_quantile=params.get("upper_quantile"),
-        categorical_weight=params.get("categorical_weight", 1.0),
+        **params,
         n_jobs=threads,
     ).fit(train, holdout)
     keep, report = filt.filter(synthetic)
     write_parquet(raw.loc[keep].reset_index(drop=True), out_filtered)
     summary = {
         "dataset": dataset,
+        "generator": generator,
+        "rep": rep,
         "synthetic_path": str(synthetic_path),
         "params": {
             "lower_quantile": filt.lower_quantile,

@@ -10,264 +10,59 @@ from __future__ import annotations
 
 import logging
 import os
-import re
-import tempfile
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
-matplotlib.use("Agg")  # figures are files; never open a window on a cluster node
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
-
-from causalsynth.core.errors import DataError  # noqa: E402
+from causalsynth.core.errors import DataError
 from causalsynth.core.io import read_json
-from causalsynth.report.findings import (  # noqa: E402
+from causalsynth.core.vocabulary import (
+    FIGURES,
     HYBRID_PREFIX,
     POSITIVITY_METHODS,
     REAL,
-    REQUIRED_COLUMNS,
-    absolute_error,
+    TABLES,
     check_columns,
     deduplicate_real,
     generator_base,
-    generator_group,
     is_hybrid,
+    read_table,
+)
+from causalsynth.report.common import (
+    absolute_error,
+    generator_group,
     ok_rows,
     order_generators,
-    read_table,
     reference_value,
     tstr_with_baseline,
 )
+from causalsynth.report.style import (
+    COLUMN_WIDTH_IN,
+    DISPLAY_NAMES,
+    GROUP_SHADE,
+    OKABE_ITO,
+    PAGE_WIDTH_IN,
+    base_colour,
+    display_name,
+    figure_legend,
+    figure_style,
+    log_scale,
+    no_data_figure,
+    panel_grid,
+    robust_ylim,
+    save_figure,
+    series_colours,
+    series_markers,
+    with_series,
+    yerr,
+)
 
 log = logging.getLogger(__name__)
-
-# Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies.
-OKABE_ITO = {
-    "black": "#000000",
-    "orange": "#E69F00",
-    "sky_blue": "#56B4E9",
-    "bluish_green": "#009E73",
-    "yellow": "#F0E442",
-    "blue": "#0072B2",
-    "vermillion": "#D55E00",
-    "reddish_purple": "#CC79A7",
-}
-# Yellow last: it is hard to see on white and is only reached with many series.
-PALETTE = [
-    OKABE_ITO[k]
-    for k in ("orange", "sky_blue", "bluish_green", "vermillion", "blue", "reddish_purple", "yellow")
-]
-MARKERS = ["o", "s", "D", "^", "v", "P", "X", "h"]
-BASE_COLOURS = {
-    REAL: OKABE_ITO["black"],
-    "ctgan": OKABE_ITO["orange"],
-    "tvae": OKABE_ITO["sky_blue"],
-    "gaussian_copula": OKABE_ITO["bluish_green"],
-    "great": OKABE_ITO["vermillion"],
-}
-DISPLAY_NAMES = {
-    REAL: "real",
-    "ctgan": "CTGAN",
-    "tvae": "TVAE",
-    "gaussian_copula": "Gaussian copula",
-    "great": "GReaT",
-    "holdout": "real holdout",
-}
-GROUP_SHADE = "#EEEEEE"
-
-COLUMN_WIDTH_IN = 3.5  # one column of a two-column paper
-PAGE_WIDTH_IN = 7.2
-
-STYLE = {
-    "font.size": 8,
-    "axes.titlesize": 8,
-    "axes.labelsize": 8,
-    "xtick.labelsize": 7,
-    "ytick.labelsize": 7,
-    "legend.fontsize": 7,
-    "legend.frameon": False,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "axes.grid": True,
-    "axes.grid.axis": "y",
-    "grid.color": "#DDDDDD",
-    "grid.linewidth": 0.5,
-    "axes.linewidth": 0.6,
-    "lines.linewidth": 1.2,
-    "lines.markersize": 4,
-    "errorbar.capsize": 0,
-    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
-    "figure.dpi": 100,
-    "savefig.dpi": 300,
-    "savefig.bbox": "tight",
-    "savefig.pad_inches": 0.03,
-    "pdf.fonttype": 42,  # embed TrueType so text stays editable and searchable in the PDF
-    "ps.fonttype": 42,
-    "figure.constrained_layout.use": True,
-}
-
-
-@contextmanager
-def figure_style():
-    """The one style every figure of causalsynth is drawn in."""
-    with plt.rc_context(STYLE):
-        yield
-
-
-def display_name(generator: str) -> str:
-    base = generator_base(generator)
-    name = DISPLAY_NAMES.get(base, base)
-    return f"hybrid {name}" if is_hybrid(generator) else name
-
-
-def base_colour(base: str) -> str:
-    if base in BASE_COLOURS:
-        return BASE_COLOURS[base]
-    # an unknown generator gets a spare colour fixed by its name (not hash(): salted per process)
-    spare = [c for c in PALETTE if c not in BASE_COLOURS.values()]
-    return spare[sum(map(ord, base)) % len(spare)]
-
-
-def series_colours(names: Sequence[str]) -> dict[str, str]:
-    return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
-
-
-def series_markers(names: Sequence[str]) -> dict[str, str]:
-    return {n: MARKERS[i % len(MARKERS)] for i, n in enumerate(names)}
-
-
-# --------------------------------------------------------------------------- output
-
-
-def _save(fig, out_png: str | os.PathLike, out_pdf: str | os.PathLike, title: str, subject: str = "") -> None:
-    """Write both files atomically: a killed job never leaves half a figure behind.
-
-    The title (and, for a "no data" figure, the reason) go into the files' metadata, so a
-    reader or a test can tell what a file holds without rendering it.
-    """
-    for path, fmt in ((Path(out_png), "png"), (Path(out_pdf), "pdf")):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
-            fig.savefig(tmp, format=fmt, metadata=_metadata(fmt, title, subject))
-            os.chmod(tmp, _FILE_MODE)  # mkstemp makes owner-only files; a report must be readable
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    plt.close(fig)
-
-
-def _file_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-_FILE_MODE = _file_mode()
-
-
-def _metadata(fmt: str, title: str, subject: str) -> dict[str, str | None]:
-    if fmt == "pdf":
-        # no creation date: the same tables give byte-identical PDFs, so reruns do not look like changes
-        return {"Title": title, "Subject": subject or None, "Creator": "causalsynth", "CreationDate": None}
-    meta = {"Title": title, "Software": "causalsynth"}
-    if subject:
-        meta["Description"] = subject
-    return meta
-
-
-def no_data_figure(title: str, reason: str, out_png: str | os.PathLike, out_pdf: str | os.PathLike) -> None:
-    """A valid figure that says there was nothing to draw, and why."""
-    with figure_style():
-        fig, ax = plt.subplots(figsize=(COLUMN_WIDTH_IN, 1.6))
-        ax.set_axis_off()
-        ax.text(0.5, 0.62, "no data", ha="center", va="center", fontsize=12, transform=ax.transAxes)
-        ax.text(0.5, 0.32, reason, ha="center", va="center", wrap=True, transform=ax.transAxes)
-        ax.set_title(title)
-        _save(fig, out_png, out_pdf, title, subject=f"no data: {reason}")
-
-
-def _panel_grid(n: int, max_cols: int, panel_height: float, width: float = PAGE_WIDTH_IN):
-    ncols = max(1, min(n, max_cols))
-    nrows = int(np.ceil(n / ncols))
-    fig_width = COLUMN_WIDTH_IN if ncols == 1 else width
-    fig, axes = plt.subplots(nrows, ncols, figsize=(fig_width, panel_height * nrows + 0.6), squeeze=False)
-    flat = axes.ravel()
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    return fig, flat[:n]
-
-
-def _robust_ylim(ax, core: Iterable[float], intervals: Iterable[float], blowup: float = 3.0) -> None:
-    """Fit the axis to the bulk of the points; show intervals only while they do not dwarf them.
-
-    One IPTW interval under extreme weights can be a hundred times wider than the rest and
-    would flatten every other estimate into a line; such bars run off the axis instead. The
-    same holds for a point estimate far outside the others (an AIPW estimate of -7e6 next to
-    estimates near 1,800): it runs off the axis, and a note in the panel counts it.
-    """
-    core = np.asarray([v for v in core if np.isfinite(v)], dtype=float)
-    if core.size == 0:
-        return
-    q_lo, q_hi = np.percentile(core, [10, 90])
-    bulk = max(q_hi - q_lo, 1e-9 * max(1.0, abs(q_hi)), 1e-12)
-    lo = max(core.min(), q_lo - blowup * bulk)
-    hi = min(core.max(), q_hi + blowup * bulk)
-    n_off = int(((core < lo) | (core > hi)).sum())
-    span = max(hi - lo, 1e-9 * max(1.0, abs(hi)), 1e-12)
-    ivals = np.asarray([v for v in intervals if np.isfinite(v)], dtype=float)
-    if ivals.size:
-        lo = max(min(lo, ivals.min()), lo - blowup * span)
-        hi = min(max(hi, ivals.max()), hi + blowup * span)
-    pad = 0.08 * (hi - lo if hi > lo else span)
-    ax.set_ylim(lo - pad, hi + pad)
-    if n_off:
-        ax.text(
-            0.99, 0.02, f"{n_off} estimate(s) off scale", transform=ax.transAxes, ha="right", va="bottom",
-            fontsize="x-small", color="#555555",
-        )  # fmt: skip
-
-
-def _log_scale(ax, which: str) -> None:
-    """Log scale with plain tick labels (0.5, 10, 2000) instead of powers of ten."""
-    (ax.set_xscale if which == "x" else ax.set_yscale)("log")
-    axis = ax.xaxis if which == "x" else ax.yaxis
-    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))  # labels even within one decade
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())  # minor labels collide at column width
-
-
-def _yerr(mid: float, lo: float, hi: float) -> list[list[float]]:
-    """Error-bar lengths below and above; none where the estimator gave no interval."""
-    below = mid - lo if np.isfinite(lo) else 0.0
-    above = hi - mid if np.isfinite(hi) else 0.0
-    return [[max(below, 0.0)], [max(above, 0.0)]]
-
-
-def _with_series(df: pd.DataFrame) -> pd.DataFrame:
-    """A `series` column: the estimator, with its learner when the table has several learners."""
-    if "learner" not in df.columns or df["learner"].nunique() <= 1:
-        return df.assign(series=df["estimator"].astype(str))
-    return df.assign(series=df["estimator"].astype(str) + " (" + df["learner"].astype(str) + ")")
-
-
-def _figure_legend(fig, handles: list, ncol: int = 4) -> None:
-    seen: dict[str, object] = {}
-    for h in handles:
-        seen.setdefault(h.get_label(), h)
-    if seen:
-        fig.legend(list(seen.values()), list(seen), loc="outside lower center", ncol=min(ncol, len(seen)))
-
 
 # --------------------------------------------------------------------------- ATE by generator
 
@@ -276,22 +71,22 @@ def plot_ate_by_generator(table: pd.DataFrame, out_png, out_pdf) -> None:
     """ATE per generator with 95% intervals against the truth, one panel per dataset."""
     title = "ATE by generator"
     if not table.empty:
-        check_columns(table, REQUIRED_COLUMNS["ate_preservation"], "ate_preservation table")
+        check_columns(table, TABLES["ate_preservation"].required, "ate_preservation table")
     df = ok_rows(table) if not table.empty else table
     if df.empty:
         return no_data_figure(title, "no ok ATE estimates in ate_preservation", out_png, out_pdf)
-    df = _with_series(df)
+    df = with_series(df)
     series = sorted(df["series"].unique())
     colours, markers = series_colours(series), series_markers(series)
     datasets = sorted(df["dataset"].unique())
     with figure_style():
-        fig, axes = _panel_grid(len(datasets), max_cols=2, panel_height=2.3)
+        fig, axes = panel_grid(len(datasets), max_cols=2, panel_height=2.3)
         handles: list = []
         for ax, dataset in zip(axes, datasets, strict=True):
             handles += _ate_panel(ax, df[df["dataset"] == dataset], dataset, series, colours, markers)
         fig.supylabel("ATE estimate (outcome units)", fontsize=8)
-        _figure_legend(fig, handles)
-        _save(fig, out_png, out_pdf, title)
+        figure_legend(fig, handles)
+        save_figure(fig, out_png, out_pdf, title)
 
 
 def _ate_panel(ax, sub, dataset, series, colours, markers) -> list:
@@ -314,7 +109,7 @@ def _ate_panel(ax, sub, dataset, series, colours, markers) -> list:
         h = ax.errorbar(
             xi,
             row.ate,
-            yerr=_yerr(row.ate, row.ci_low, row.ci_high),
+            yerr=yerr(row.ate, row.ci_low, row.ci_high),
             fmt=markers[s],
             color=colours[s],
             mfc="white" if hybrid else colours[s],
@@ -369,7 +164,7 @@ def _ate_panel(ax, sub, dataset, series, colours, markers) -> list:
                     )[0]
                 )
                 core.append(value)
-    _robust_ylim(ax, core, ivals)
+    robust_ylim(ax, core, ivals)
     _shade_groups(ax, generators, groups, x_of)
     ax.set_xticks(
         [x_of[g] for g in generators],
@@ -457,7 +252,7 @@ def plot_tstr_vs_bias(table: pd.DataFrame, out_png, out_pdf) -> None:
     datasets = sorted(table["dataset"].unique())
     dmarkers = series_markers(datasets)
     with figure_style():
-        fig, axes = _panel_grid(len(metrics), max_cols=2, panel_height=2.5)
+        fig, axes = panel_grid(len(metrics), max_cols=2, panel_height=2.5)
         for ax, metric in zip(axes, metrics, strict=True):
             sub = table[table["metric"].astype(str) == metric]
             # relative to training on real data where every point has that baseline
@@ -475,7 +270,7 @@ def plot_tstr_vs_bias(table: pd.DataFrame, out_png, out_pdf) -> None:
                 ax.set_xlabel(f"TSTR score ({name})")
             positive = sub["rel_error"][sub["rel_error"] > 0]
             if len(positive) > 1 and positive.max() / positive.min() > 20:
-                _log_scale(ax, "y")
+                log_scale(ax, "y")
             ax.set_ylabel("|ATE error| (% of truth)")
             ax.grid(True, axis="both")
         # colour = generator, fill = fully generative or hybrid, marker shape = dataset
@@ -491,8 +286,8 @@ def plot_tstr_vs_bias(table: pd.DataFrame, out_png, out_pdf) -> None:
             Line2D([], [], ls="", marker=dmarkers[d], color="#555555", mfc="none", label=str(d))
             for d in datasets
         ]
-        _figure_legend(fig, handles, ncol=4)
-        _save(fig, out_png, out_pdf, title)
+        figure_legend(fig, handles, ncol=4)
+        save_figure(fig, out_png, out_pdf, title)
 
 
 def _bases(generators: Iterable[str]) -> list[str]:
@@ -524,7 +319,7 @@ def plot_dcr(records: list[dict], out_png, out_pdf) -> None:
         return no_data_figure(title, "no DCR summaries (dcr.json) in this run", out_png, out_pdf)
     datasets = sorted({r["dataset"] for r in records})
     with figure_style():
-        fig, axes = _panel_grid(len(datasets), max_cols=2, panel_height=2.3)
+        fig, axes = panel_grid(len(datasets), max_cols=2, panel_height=2.3)
         handles: list = []
         for ax, dataset in zip(axes, datasets, strict=True):
             recs = [r for r in records if r["dataset"] == dataset]
@@ -570,8 +365,8 @@ def plot_dcr(records: list[dict], out_png, out_pdf) -> None:
             ax.set_ylabel("cumulative share of rows")
             ax.set_title(str(dataset))
             ax.grid(True, axis="both")
-        _figure_legend(fig, handles, ncol=4)
-        _save(fig, out_png, out_pdf, title)
+        figure_legend(fig, handles, ncol=4)
+        save_figure(fig, out_png, out_pdf, title)
 
 
 def _mean_quantiles(quantile_dicts: Iterable[dict | None]) -> pd.Series | None:
@@ -586,16 +381,12 @@ def _mean_quantiles(quantile_dicts: Iterable[dict | None]) -> pd.Series | None:
     return pd.concat(series, axis=1).mean(axis=1).dropna().sort_index()
 
 
-_REP_DIR = re.compile(r"^rep(\d+)$")
-
-
 def load_dcr_records(paths: Iterable[str | os.PathLike]) -> list[dict]:
     """Figure records from the DCR rule's `results/privacy/<dataset>/<generator>/rep<k>/dcr.json`.
 
     The covariate DCR is drawn, the distance the filter acts on: quantiles of the synthetic and
     holdout DCR (`distributions.covariates`) and the filter thresholds (`thresholds.lower_dcr`,
-    `thresholds.upper_dcr`). The json names its dataset; generator and replicate come from the
-    path, unless the json names them too.
+    `thresholds.upper_dcr`). The json names its cell (dataset, generator, replicate).
     """
     records = []
     for path in paths:
@@ -605,21 +396,23 @@ def load_dcr_records(paths: Iterable[str | os.PathLike]) -> list[dict]:
         missing = [
             k for k in ("quantile_levels", "synthetic_quantiles", "holdout_quantiles") if k not in dist
         ]
-        if "dataset" not in summary or missing:
+        missing = [k for k in ("dataset", "generator", "rep") if summary.get(k) is None] + [
+            f"distributions.covariates.{k}" for k in missing
+        ]
+        if missing:
             raise DataError(
                 str(path),
-                "dataset" if "dataset" not in summary else f"distributions.covariates.{missing[0]}",
+                missing[0],
                 "not a DCR summary written by causalsynth.privacy.dcr.run_dcr_filter",
                 "rerun the dcr_filter rule that writes this file",
             )
-        rep_match = _REP_DIR.match(path.parent.name)
         thresholds = summary.get("thresholds") or {}
         levels = [float(q) for q in dist["quantile_levels"]]
         records.append(
             {
                 "dataset": summary["dataset"],
-                "generator": summary.get("generator", path.parent.parent.name),
-                "rep": summary.get("rep", int(rep_match.group(1)) if rep_match else None),
+                "generator": summary["generator"],
+                "rep": int(summary["rep"]),
                 "synthetic_quantiles": dict(zip(levels, dist["synthetic_quantiles"], strict=True)),
                 "holdout_quantiles": dict(zip(levels, dist["holdout_quantiles"], strict=True)),
                 "threshold_low": thresholds.get("lower_dcr"),
@@ -636,11 +429,11 @@ def plot_positivity(table: pd.DataFrame, out_png, out_pdf) -> None:
     """Raw, truncated, clipped and paired estimates against the truth, one panel per dataset."""
     title = "ATE under positivity violations"
     if not table.empty:
-        check_columns(table, REQUIRED_COLUMNS["positivity"], "positivity table")
+        check_columns(table, TABLES["positivity"].required, "positivity table")
     df = ok_rows(table) if not table.empty else table
     if df.empty:
         return no_data_figure(title, "no ok positivity estimates in this run", out_png, out_pdf)
-    df = _with_series(df)
+    df = with_series(df)
     estimators = sorted(df["series"].unique())
     colours, markers = series_colours(estimators), series_markers(estimators)
     datasets = sorted(df["dataset"].unique())
@@ -648,7 +441,7 @@ def plot_positivity(table: pd.DataFrame, out_png, out_pdf) -> None:
     methods = known + sorted(set(df["method"]) - set(known))
     width = 0.7 / len(estimators)
     with figure_style():
-        fig, axes = _panel_grid(len(datasets), max_cols=2, panel_height=2.3)
+        fig, axes = panel_grid(len(datasets), max_cols=2, panel_height=2.3)
         handles: list = []
         for ax, dataset in zip(axes, datasets, strict=True):
             sub = df[df["dataset"] == dataset]
@@ -671,7 +464,7 @@ def plot_positivity(table: pd.DataFrame, out_png, out_pdf) -> None:
                     ax.errorbar(
                         xi,
                         m,
-                        yerr=_yerr(m, lo, hi),
+                        yerr=yerr(m, lo, hi),
                         fmt=markers[str(est)],
                         color=colours[str(est)],
                         label=str(est),
@@ -684,14 +477,14 @@ def plot_positivity(table: pd.DataFrame, out_png, out_pdf) -> None:
             if len(truth):
                 handles.append(ax.axhline(truth.mean(), color="black", lw=1.0, zorder=0, label="truth"))
                 core.append(truth.mean())
-            _robust_ylim(ax, core, ivals)
+            robust_ylim(ax, core, ivals)
             ax.set_xticks(range(len(methods)), methods)
             ax.set_xlim(-0.6, len(methods) - 0.4)
             ax.set_xlabel("adjustment for extreme propensities")
             ax.set_title(str(dataset))
         fig.supylabel("ATE estimate (outcome units)", fontsize=8)
-        _figure_legend(fig, handles)
-        _save(fig, out_png, out_pdf, title)
+        figure_legend(fig, handles)
+        save_figure(fig, out_png, out_pdf, title)
 
 
 # --------------------------------------------------------------------------- simulation engine
@@ -707,7 +500,7 @@ def plot_engine(table: pd.DataFrame, out_png, out_pdf) -> None:
     """Bias, RMSE and coverage against n per estimator; the true process beside each hybrid engine."""
     title = "Simulation engine vs true process"
     if not table.empty:
-        check_columns(table, REQUIRED_COLUMNS["engine"], "engine table")
+        check_columns(table, TABLES["engine"].required, "engine table")
     df = table.dropna(subset=["n"]) if not table.empty else table
     if df.empty:
         return no_data_figure(title, "no simulation-engine results in this run", out_png, out_pdf)
@@ -716,7 +509,7 @@ def plot_engine(table: pd.DataFrame, out_png, out_pdf) -> None:
         if "truth" in set(df["engine"])
         else order_generators(df["engine"].unique())
     )
-    df = _with_series(df)
+    df = with_series(df)
     series = sorted(df["series"].unique())
     colours, markers = series_colours(series), series_markers(series)
     datasets = sorted(df["dataset"].unique())
@@ -764,8 +557,8 @@ def plot_engine(table: pd.DataFrame, out_png, out_pdf) -> None:
                     if r == nrows - 1:
                         ax.set_xlabel("sample size n (rows)")
                     ax.grid(True, axis="both")
-        _figure_legend(fig, handles)
-        _save(fig, out_png, out_pdf, title)
+        figure_legend(fig, handles)
+        save_figure(fig, out_png, out_pdf, title)
 
 
 # --------------------------------------------------------------------------- runtime
@@ -855,7 +648,7 @@ def plot_runtime(table: pd.DataFrame, out_png, out_pdf) -> None:
                 handles.append(h)
             positive = df[col][df[col] > 0]
             if len(positive) and positive.max() / positive.min() > 20:
-                _log_scale(ax, "x")
+                log_scale(ax, "x")
             ax.set_xlabel(label)
             ax.grid(True, axis="x")
             ax.grid(False, axis="y")
@@ -863,14 +656,11 @@ def plot_runtime(table: pd.DataFrame, out_png, out_pdf) -> None:
         axes[0].invert_yaxis()
         if n_missing:
             fig.suptitle(f"{n_missing} of {len(table)} benchmark files missing (jobs not run)", fontsize=7)
-        _figure_legend(fig, handles, ncol=5)
-        _save(fig, out_png, out_pdf, title)
+        figure_legend(fig, handles, ncol=5)
+        save_figure(fig, out_png, out_pdf, title)
 
 
 # --------------------------------------------------------------------------- entry point
-
-# Figure names as the workflow's report rule lists them; each has workflow/report/<name>.rst.
-FIGURES = ("ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime")
 
 
 def make_all_figures(

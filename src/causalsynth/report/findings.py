@@ -11,47 +11,32 @@ The table readers and generator helpers here are shared with `causalsynth.report
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from causalsynth.core.errors import DataError
 from causalsynth.core.io import write_text
-
-# Columns each result table must carry; extra columns are allowed.
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "ate_preservation": (
-        "dataset",
-        "generator",
-        "rep",
-        "estimator",
-        "learner",
-        "ate",
-        "ci_low",
-        "ci_high",
-        "truth",
-        "status",
-    ),
-    "tstr": ("dataset", "generator", "rep", "metric", "value", "train_on_real"),
-    "dcr": ("dataset", "generator", "rep"),
-    "positivity": (
-        "dataset",
-        "rep",
-        "set",
-        "method",
-        "estimator",
-        "ate",
-        "ci_low",
-        "ci_high",
-        "truth",
-        "status",
-    ),
-    "engine": ("dataset", "engine", "estimator", "learner", "n", "bias", "rmse", "coverage"),
-    "engine_ranking": ("dataset", "engine", "spearman_vs_truth"),
-}
+from causalsynth.core.vocabulary import (
+    HYBRID_PREFIX,
+    POSITIVITY_METHODS,
+    REAL,
+    TABLES,
+    TRUTH_ENGINE,
+    deduplicate_real,
+    find_table,
+    read_table,
+)
+from causalsynth.evaluate.engine import engine_ranking
+from causalsynth.report.common import (
+    absolute_error,
+    cell_errors,
+    generator_group,
+    ok_rows,
+    order_generators,
+    paired_errors,
+    tstr_with_baseline,
+)
 
 # Fields of the `dcr` table (the flattened scalars of each dcr.json, see
 # causalsynth.privacy.dcr_summary) used by claim (f), all fractions of rows before filtering.
@@ -61,10 +46,6 @@ DCR_NEAR_COPY_COLUMN = "covariates_share_closer_than_holdout_p05"
 DCR_RECORD_EXACT_COLUMN = "record_share_exact_copies"  # whole rows (W, A, Y); absent for covariate-only sets
 HOLDOUT_NEAR_SHARE = 0.05  # by construction: the holdout's own share below its 5th percentile
 
-FULLY_GENERATIVE = ("ctgan", "tvae", "gaussian_copula", "great")
-HYBRID_PREFIX = "hybrid_"
-REAL = "real"
-POSITIVITY_METHODS = ("raw", "truncated", "clipped", "paired")
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
@@ -76,178 +57,6 @@ FAR_ERROR_RATIO = 2.0  # "far from the truth": at least twice the error of its h
 SPEARMAN_AGREES = 0.5  # an engine "ranks as the truth does" at Spearman >= 0.5
 EXACT_COPY_EXCESS_MAX = 0.01  # exact copies beyond the holdout's own rate (discrete data repeats)
 NEAR_COPY_MAX = 2 * HOLDOUT_NEAR_SHARE
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def find_table(tables_dir: str | os.PathLike, name: str) -> Path | None:
-    """`<tables_dir>/<name>.parquet`, else `<name>.csv`, else None."""
-    for suffix in (".parquet", ".csv"):
-        path = Path(tables_dir) / f"{name}{suffix}"
-        if path.exists():
-            return path
-    return None
-
-
-def read_table(tables_dir: str | os.PathLike, name: str) -> pd.DataFrame:
-    """A result table by name; an empty frame with the required columns when the file is absent.
-
-    A present table that lacks a required column is an error: a silently empty figure or an
-    untested claim would hide a broken upstream rule.
-    """
-    required = REQUIRED_COLUMNS[name]
-    path = find_table(tables_dir, name)
-    if path is None:
-        return pd.DataFrame(columns=list(required))
-    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-    check_columns(df, required, str(path))
-    return df
-
-
-def check_columns(df: pd.DataFrame, required: Iterable[str], source: str) -> None:
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise DataError(
-            source,
-            missing[0],
-            f"missing column(s) {missing}; present: {list(df.columns)}",
-            "regenerate the table with the rule that writes it, or pass the right file",
-        )
-
-
-# --------------------------------------------------------------------------- generators
-
-
-def is_hybrid(generator: str) -> bool:
-    return str(generator).startswith(HYBRID_PREFIX)
-
-
-def generator_base(generator: str) -> str:
-    """`hybrid_ctgan` -> `ctgan`; fully generative ids are their own base."""
-    g = str(generator)
-    return g[len(HYBRID_PREFIX) :] if is_hybrid(g) else g
-
-
-def generator_group(generator: str) -> str:
-    """One of "real", "fully generative", "hybrid"."""
-    if generator == REAL:
-        return "real"
-    return "hybrid" if is_hybrid(generator) else "fully generative"
-
-
-def _base_rank(base: str) -> tuple[int, str]:
-    order = (REAL, *FULLY_GENERATIVE)
-    return (order.index(base), base) if base in order else (len(order), base)
-
-
-def order_generators(generators: Iterable[str]) -> list[str]:
-    """Real first, then fully generative, then hybrid; the paper's generators first within a group."""
-    group_rank = {"real": 0, "fully generative": 1, "hybrid": 2}
-    return sorted(
-        {str(g) for g in generators},
-        key=lambda g: (group_rank[generator_group(g)], *_base_rank(generator_base(g))),
-    )
-
-
-# --------------------------------------------------------------------------- errors
-
-
-def deduplicate_real(ate: pd.DataFrame) -> pd.DataFrame:
-    """One copy of each real-data estimate.
-
-    Every ATE cell re-reports the real-data estimates (same seed whatever the cell), so the
-    gathered table repeats them once per generator and replicate; counted as they are, they
-    would inflate the failed-cell counts and weigh the real data many times over.
-    """
-    if ate.empty:
-        return ate
-    real = ate["generator"] == REAL
-    keys = [
-        c for c in ("dataset", "generator", "estimator", "learner", "ate", "se", "status") if c in ate.columns
-    ]
-    return pd.concat([ate[~real], ate[real].drop_duplicates(subset=keys)]).sort_index()
-
-
-def ok_rows(df: pd.DataFrame, value: str = "ate") -> pd.DataFrame:
-    """Rows whose status is "ok" and whose `value` is finite."""
-    if df.empty:
-        return df
-    mask = np.isfinite(pd.to_numeric(df[value], errors="coerce"))
-    if "status" in df.columns:
-        mask &= df["status"].astype(str) == "ok"
-    return df.loc[mask]
-
-
-def reference_value(df: pd.DataFrame) -> pd.Series:
-    """The truth where known, else the real-data estimate (`real_ate`) where the table has one."""
-    ref = (
-        pd.to_numeric(df["truth"], errors="coerce") if "truth" in df.columns else pd.Series(np.nan, df.index)
-    )
-    if "real_ate" in df.columns:
-        ref = ref.fillna(pd.to_numeric(df["real_ate"], errors="coerce"))
-    return ref
-
-
-def absolute_error(df: pd.DataFrame) -> pd.Series:
-    """|bias| from the table, else |ate - truth|, else |ate - real-data estimate|."""
-    ate = pd.to_numeric(df["ate"], errors="coerce")
-    err = ate - reference_value(df)
-    if "bias" in df.columns:
-        err = pd.to_numeric(df["bias"], errors="coerce").fillna(err)
-    return err.abs()
-
-
-def _cell_errors(ate: pd.DataFrame) -> pd.DataFrame:
-    """Mean |error| over replicates per (dataset, generator, estimator, learner)."""
-    ok = ok_rows(ate)
-    if ok.empty:
-        return pd.DataFrame(columns=["dataset", "generator", "estimator", "learner", "abs_error"])
-    ok = ok.assign(abs_error=absolute_error(ok)).dropna(subset=["abs_error"])
-    # dropna=False: an estimator without a learner (NaN) is still a cell
-    return ok.groupby(["dataset", "generator", "estimator", "learner"], as_index=False, dropna=False)[
-        "abs_error"
-    ].mean()
-
-
-def paired_errors(cells: pd.DataFrame, gen_a: str, gen_b: str) -> pd.DataFrame:
-    """Per dataset, mean |error| of two generators over the estimator x learner cells both have."""
-    keys = ["dataset", "estimator", "learner"]
-    a = cells.loc[cells["generator"] == gen_a, [*keys, "abs_error"]]
-    b = cells.loc[cells["generator"] == gen_b, [*keys, "abs_error"]]
-    both = a.merge(b, on=keys, suffixes=("_a", "_b"))
-    if both.empty:
-        return pd.DataFrame(columns=["dataset", "err_a", "err_b", "n_cells"])
-    return (
-        both.groupby("dataset")
-        .agg(err_a=("abs_error_a", "mean"), err_b=("abs_error_b", "mean"), n_cells=("abs_error_a", "size"))
-        .reset_index()
-    )
-
-
-def tstr_with_baseline(tstr: pd.DataFrame) -> pd.DataFrame:
-    """Mean TSTR score per (dataset, generator, metric) beside the train-on-real score.
-
-    `train_on_real` is read either as the train-on-real score of the same test set (numeric
-    column) or as a flag marking the rows that trained on real data (boolean column).
-    """
-    cols = ["dataset", "generator", "metric", "value", "baseline"]
-    ok = ok_rows(tstr, "value")
-    if ok.empty:
-        return pd.DataFrame(columns=cols)
-    flag = ok["train_on_real"]
-    # numeric 1.0 == True in Python, so decide by type, never by value
-    is_flag = pd.api.types.is_bool_dtype(flag) or (
-        flag.dtype == object and all(isinstance(v, bool | np.bool_) for v in flag.dropna())
-    )
-    if is_flag:
-        is_base = flag.fillna(False).astype(bool)
-        base = ok.loc[is_base].groupby(["dataset", "metric"])["value"].mean().rename("baseline")
-        synth = ok.loc[~is_base]
-        out = synth.groupby(["dataset", "generator", "metric"], as_index=False)["value"].mean()
-        return out.merge(base.reset_index(), on=["dataset", "metric"], how="left")[cols]
-    ok = ok.assign(baseline=pd.to_numeric(flag, errors="coerce"))
-    return ok.groupby(["dataset", "generator", "metric"], as_index=False)[["value", "baseline"]].mean()[cols]
 
 
 # --------------------------------------------------------------------------- formatting
@@ -277,14 +86,9 @@ def _pct(x: float) -> str:
 def _md_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "_(no rows)_"
-    header = "| " + " | ".join(map(str, df.columns)) + " |"
-    sep = "|" + "|".join("---" for _ in df.columns) + "|"
     # a bare "|" inside a cell (as in "|ATE error|") would split it into two columns
-    rows = [
-        "| " + " | ".join(_fmt(v).replace("|", "\\|") for v in row) + " |"
-        for row in df.itertuples(index=False)
-    ]
-    return "\n".join([header, sep, *rows])
+    cells = df.map(lambda v: _fmt(v).replace("|", r"\|"))
+    return cells.to_markdown(index=False, disable_numparse=True)
 
 
 def _majority(n_hold: int, n_tested: int) -> str:
@@ -336,7 +140,7 @@ def claim_fidelity_vs_effect(ate: pd.DataFrame, tstr: pd.DataFrame) -> Claim:
         f"Supported when it holds for more than half of the (generator, dataset) pairs with all "
         f"numbers available; contradicted otherwise.",
     )
-    cells = _cell_errors(ate)
+    cells = cell_errors(ate)
     fidelity = tstr_with_baseline(tstr)
     rows = []
     for g in order_generators(set(cells["generator"]) | set(fidelity["generator"])):
@@ -404,7 +208,7 @@ def claim_hybrid_beats_generative(ate: pd.DataFrame) -> Claim:
         "estimator and learner cells both have is lower than b's. Supported when the hybrid wins "
         "in more than half of all (base, dataset) pairs; contradicted otherwise.",
     )
-    cells = _cell_errors(ate)
+    cells = cell_errors(ate)
     gens = set(cells["generator"])
     per_dataset, per_base = [], []
     for b in order_generators(g for g in gens if generator_group(g) == "fully generative"):
@@ -466,7 +270,7 @@ def claim_llm_vs_ctgan(ate: pd.DataFrame) -> Claim:
         "cells both have is lower than hybrid_ctgan's. Supported when hybrid_great wins in more "
         "than half of the datasets; contradicted otherwise.",
     )
-    cells = _cell_errors(ate)
+    cells = cell_errors(ate)
     errs = paired_errors(cells, "hybrid_great", "hybrid_ctgan")
     if errs.empty:
         present = sorted({"hybrid_great", "hybrid_ctgan"} & set(cells["generator"]))
@@ -546,25 +350,6 @@ def claim_pairing(positivity: pd.DataFrame) -> Claim:
     return claim
 
 
-def _ranking_from_engine(engine: pd.DataFrame) -> pd.DataFrame:
-    """Spearman correlation of estimator RMSE (mean over n) between each engine and the truth."""
-    from scipy.stats import spearmanr
-
-    if engine.empty:
-        return pd.DataFrame(columns=["dataset", "engine", "spearman_vs_truth"])
-    rmse = engine.groupby(["dataset", "engine", "estimator", "learner"], as_index=False)["rmse"].mean()
-    rows = []
-    for d, grp in rmse.groupby("dataset"):
-        truth = grp[grp["engine"] == "truth"].set_index(["estimator", "learner"])["rmse"]
-        for e, sub in grp[grp["engine"] != "truth"].groupby("engine"):
-            both = pd.concat(
-                [truth, sub.set_index(["estimator", "learner"])["rmse"]], axis=1, join="inner"
-            ).dropna()
-            rho = spearmanr(both.iloc[:, 0], both.iloc[:, 1]).statistic if len(both) >= 3 else np.nan
-            rows.append({"dataset": d, "engine": e, "spearman_vs_truth": float(rho)})
-    return pd.DataFrame(rows, columns=["dataset", "engine", "spearman_vs_truth"])
-
-
 def claim_engine(engine: pd.DataFrame, ranking: pd.DataFrame) -> Claim:
     claim = Claim(
         "e",
@@ -579,8 +364,8 @@ def claim_engine(engine: pd.DataFrame, ranking: pd.DataFrame) -> Claim:
     )
     source = "engine_ranking"
     if ranking.empty:
-        ranking, source = _ranking_from_engine(engine), "engine (RMSE averaged over n)"
-    ranking = ranking[ranking["engine"] != "truth"]
+        ranking, source = engine_ranking(engine), "engine (RMSE averaged over n)"
+    ranking = ranking[ranking["engine"] != TRUTH_ENGINE]
     if ranking.empty:
         claim.headline = "No hybrid engine was compared with the true process in this run."
         return claim
@@ -685,9 +470,9 @@ def failed_cells(ate: pd.DataFrame, positivity: pd.DataFrame) -> str:
 
 def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
     """The findings document as Markdown, and the claims with their verdicts."""
-    tables = {name: read_table(tables_dir, name) for name in REQUIRED_COLUMNS}
+    tables = {name: read_table(tables_dir, name) for name in TABLES}
     tables["ate_preservation"] = deduplicate_real(tables["ate_preservation"])
-    absent = [name for name in REQUIRED_COLUMNS if find_table(tables_dir, name) is None]
+    absent = [name for name in TABLES if find_table(tables_dir, name) is None]
     claims = [
         claim_fidelity_vs_effect(tables["ate_preservation"], tables["tstr"]),
         claim_hybrid_beats_generative(tables["ate_preservation"]),
@@ -712,7 +497,7 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
         "(the table's `bias` where given), against the real-data estimate where a dataset has no "
         "truth; only cells with status `ok` enter the numbers.",
         "Tables read: "
-        + ", ".join(f"`{n}` ({len(tables[n])} rows)" for n in REQUIRED_COLUMNS if n not in absent)
+        + ", ".join(f"`{n}` ({len(tables[n])} rows)" for n in TABLES if n not in absent)
         + (f". Absent: {', '.join(f'`{n}`' for n in absent)}." if absent else "."),
         (
             f"**This run contradicts the paper on claim(s) {', '.join(contradicted)}.**"

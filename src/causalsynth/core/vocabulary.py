@@ -1,0 +1,216 @@
+"""The result vocabulary: generator ids, table and figure names, table columns and their readers.
+
+Every stage that writes a result table, the gatherer, the figures, the findings and the
+workflow take these names from here, so a column or an id is spelled in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from causalsynth.core.errors import ConfigError, DataError
+
+# ----------------------------------------------------------------------------- generator ids
+
+REAL = "real"  # the generator id of real-data rows, and the hybrid base that bootstraps real covariates
+TRUTH_ENGINE = "truth"  # the simulation engine that samples a simulated dataset's true process
+HYBRID_PREFIX = "hybrid_"
+ORACLE = f"{HYBRID_PREFIX}{REAL}"  # hybrid pool on real covariates: an oracle, never releasable
+
+
+def hybrid_name(base: str) -> str:
+    """``hybrid_<base>`` for a base generator id (``real`` gives the oracle ``hybrid_real``)."""
+    return f"{HYBRID_PREFIX}{base}"
+
+
+def is_hybrid(generator: str) -> bool:
+    return str(generator).startswith(HYBRID_PREFIX)
+
+
+def generator_base(generator: str) -> str:
+    """``hybrid_ctgan`` -> ``ctgan``, ``hybrid_real`` -> ``real``; other ids are their own base."""
+    g = str(generator)
+    return g[len(HYBRID_PREFIX) :] if is_hybrid(g) else g
+
+
+def hybrid_base(name: str) -> str | None:
+    """The base generator of a hybrid id, ``None`` for the oracle; a non-hybrid id fails."""
+    if name == ORACLE:
+        return None
+    if not is_hybrid(name) or name == HYBRID_PREFIX:
+        raise ConfigError(
+            f"'{name}' is not a hybrid generator id: expected '{HYBRID_PREFIX}<base>' or '{ORACLE}'"
+        )
+    return generator_base(name)
+
+
+# ----------------------------------------------------------------------------- tables
+
+POSITIVITY_METHODS = ("raw", "truncated", "clipped", "paired")
+
+# One row of an estimator grid (estimate.grid), the unit every estimating table is built of.
+GRID_COLUMNS = ["estimator", "learner", "ate", "se", "ci_low", "ci_high", "status", "seconds"]
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """A result table: its columns in order (extra columns may follow) and those its readers need."""
+
+    name: str
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        assert set(self.required) <= set(self.columns), self.name
+
+
+ATE = TableSchema(
+    "ate_preservation",
+    (
+        "dataset",
+        "generator",
+        "rep",
+        "estimator",
+        "learner",
+        "ate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "truth",
+        "truth_kind",
+        "bias",
+        "covered",
+        "real_ate",
+        "status",
+        "engine_truth",
+        "seconds",
+    ),
+    ("dataset", "generator", "rep", "estimator", "learner", "ate", "ci_low", "ci_high", "truth", "status"),
+)
+TSTR = TableSchema(
+    "tstr",
+    ("dataset", "generator", "rep", "metric", "value", "train_on_real", "status"),
+    ("dataset", "generator", "rep", "metric", "value", "train_on_real"),
+)
+DCR = TableSchema(
+    "dcr",
+    ("dataset", "generator", "rep", "n_filtered_low", "n_filtered_high"),
+    ("dataset", "generator", "rep"),
+)
+POSITIVITY = TableSchema(
+    "positivity",
+    (
+        "dataset",
+        "rep",
+        "set",
+        "method",
+        "estimator",
+        "learner",
+        "ate",
+        "se",
+        "ci_low",
+        "ci_high",
+        "truth",
+        "n_extreme",
+        "n_added",
+        "status",
+    ),
+    ("dataset", "rep", "set", "method", "estimator", "ate", "ci_low", "ci_high", "truth", "status"),
+)
+ENGINE = TableSchema(
+    "engine",
+    (
+        "dataset",
+        "engine",
+        "estimator",
+        "learner",
+        "n",
+        "reps",
+        "truth",
+        "bias",
+        "variance",
+        "rmse",
+        "coverage",
+        "ci_width",
+        "n_failed",
+        "failure_example",
+    ),
+    ("dataset", "engine", "estimator", "learner", "n", "bias", "rmse", "coverage"),
+)
+RANKING = TableSchema(
+    "engine_ranking",
+    ("dataset", "engine", "spearman_vs_truth", "n_estimators"),
+    ("dataset", "engine", "spearman_vs_truth"),
+)
+TABLES: dict[str, TableSchema] = {t.name: t for t in (ATE, TSTR, DCR, POSITIVITY, ENGINE, RANKING)}
+
+# Every replicate of an engine job, when asked for (evaluate.engine.run_engine).
+ENGINE_REPLICATE_COLUMNS = ["dataset", "engine", "n", "replicate", *GRID_COLUMNS]
+
+FIGURES = ("ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime")
+
+
+# ----------------------------------------------------------------------------- readers
+
+
+def find_table(tables_dir: str | os.PathLike, name: str) -> Path | None:
+    """``<tables_dir>/<name>.parquet``, else ``<name>.csv``, else None."""
+    for suffix in (".parquet", ".csv"):
+        path = Path(tables_dir) / f"{name}{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def check_columns(df: pd.DataFrame, required: Iterable[str], source: str) -> None:
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise DataError(
+            source,
+            missing[0],
+            f"missing column(s) {missing}; present: {list(df.columns)}",
+            "regenerate the table with the rule that writes it, or pass the right file",
+        )
+
+
+def read_table(tables_dir: str | os.PathLike, name: str) -> pd.DataFrame:
+    """A result table by name; an empty frame with the required columns when the file is absent.
+
+    A present table that lacks a required column is an error: a silently empty figure or an
+    untested claim would hide a broken upstream rule.
+    """
+    required = TABLES[name].required
+    path = find_table(tables_dir, name)
+    if path is None:
+        return pd.DataFrame(columns=list(required))
+    df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    check_columns(df, required, str(path))
+    return df
+
+
+def order_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The table's columns in their documented order (absent ones empty), extra columns after."""
+    cols = list(TABLES[name].columns)
+    for c in cols:
+        if c not in df.columns:
+            df[c] = pd.NA
+    return df[cols + [c for c in df.columns if c not in cols]]
+
+
+def deduplicate_real(ate: pd.DataFrame) -> pd.DataFrame:
+    """One copy of each real-data estimate per (dataset, estimator, learner), as replicate 0.
+
+    Every ATE cell carries the real-data rows beside its own (one fit per dataset, the same in
+    every cell); counted as they are, they would weigh the real data once per generator and
+    replicate and inflate the failed-cell counts.
+    """
+    if ate.empty:
+        return ate
+    real = ate["generator"] == REAL
+    once = ate[real].drop_duplicates(["dataset", "estimator", "learner"]).assign(rep=0)
+    return pd.concat([once, ate[~real]], ignore_index=True)

@@ -1,0 +1,116 @@
+"""What the figures and the findings read from the result tables: cells that count, their
+errors, and the order generators are shown in."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from causalsynth.core.vocabulary import REAL, generator_base, is_hybrid
+
+# The papers' fully generative baselines, shown first within their group; others follow by name.
+PAPER_GENERATORS = ("ctgan", "tvae", "gaussian_copula", "great")
+
+
+def generator_group(generator: str) -> str:
+    """One of "real", "fully generative", "hybrid"."""
+    if generator == REAL:
+        return "real"
+    return "hybrid" if is_hybrid(generator) else "fully generative"
+
+
+def _base_rank(base: str) -> tuple[int, str]:
+    order = (REAL, *PAPER_GENERATORS)
+    return (order.index(base), base) if base in order else (len(order), base)
+
+
+def order_generators(generators: Iterable[str]) -> list[str]:
+    """Real first, then fully generative, then hybrid; the paper's generators first within a group."""
+    group_rank = {"real": 0, "fully generative": 1, "hybrid": 2}
+    return sorted(
+        {str(g) for g in generators},
+        key=lambda g: (group_rank[generator_group(g)], *_base_rank(generator_base(g))),
+    )
+
+
+def ok_rows(df: pd.DataFrame, value: str = "ate") -> pd.DataFrame:
+    """Rows whose status is "ok" and whose `value` is finite."""
+    if df.empty:
+        return df
+    mask = np.isfinite(pd.to_numeric(df[value], errors="coerce"))
+    if "status" in df.columns:
+        mask &= df["status"].astype(str) == "ok"
+    return df.loc[mask]
+
+
+def reference_value(df: pd.DataFrame) -> pd.Series:
+    """The truth where known, else the real-data estimate (`real_ate`) where the table has one."""
+    ref = (
+        pd.to_numeric(df["truth"], errors="coerce") if "truth" in df.columns else pd.Series(np.nan, df.index)
+    )
+    if "real_ate" in df.columns:
+        ref = ref.fillna(pd.to_numeric(df["real_ate"], errors="coerce"))
+    return ref
+
+
+def absolute_error(df: pd.DataFrame) -> pd.Series:
+    """|bias| from the table, else |ate - truth|, else |ate - real-data estimate|."""
+    ate = pd.to_numeric(df["ate"], errors="coerce")
+    err = ate - reference_value(df)
+    if "bias" in df.columns:
+        err = pd.to_numeric(df["bias"], errors="coerce").fillna(err)
+    return err.abs()
+
+
+def cell_errors(ate: pd.DataFrame) -> pd.DataFrame:
+    """Mean |error| over replicates per (dataset, generator, estimator, learner)."""
+    ok = ok_rows(ate)
+    if ok.empty:
+        return pd.DataFrame(columns=["dataset", "generator", "estimator", "learner", "abs_error"])
+    ok = ok.assign(abs_error=absolute_error(ok)).dropna(subset=["abs_error"])
+    # dropna=False: an estimator without a learner (NaN) is still a cell
+    return ok.groupby(["dataset", "generator", "estimator", "learner"], as_index=False, dropna=False)[
+        "abs_error"
+    ].mean()
+
+
+def paired_errors(cells: pd.DataFrame, gen_a: str, gen_b: str) -> pd.DataFrame:
+    """Per dataset, mean |error| of two generators over the estimator x learner cells both have."""
+    keys = ["dataset", "estimator", "learner"]
+    a = cells.loc[cells["generator"] == gen_a, [*keys, "abs_error"]]
+    b = cells.loc[cells["generator"] == gen_b, [*keys, "abs_error"]]
+    both = a.merge(b, on=keys, suffixes=("_a", "_b"))
+    if both.empty:
+        return pd.DataFrame(columns=["dataset", "err_a", "err_b", "n_cells"])
+    return (
+        both.groupby("dataset")
+        .agg(err_a=("abs_error_a", "mean"), err_b=("abs_error_b", "mean"), n_cells=("abs_error_a", "size"))
+        .reset_index()
+    )
+
+
+def tstr_with_baseline(tstr: pd.DataFrame) -> pd.DataFrame:
+    """Mean TSTR score per (dataset, generator, metric) beside the train-on-real score.
+
+    `train_on_real` is read either as the train-on-real score of the same test set (numeric
+    column) or as a flag marking the rows that trained on real data (boolean column).
+    """
+    cols = ["dataset", "generator", "metric", "value", "baseline"]
+    ok = ok_rows(tstr, "value")
+    if ok.empty:
+        return pd.DataFrame(columns=cols)
+    flag = ok["train_on_real"]
+    # numeric 1.0 == True in Python, so decide by type, never by value
+    is_flag = pd.api.types.is_bool_dtype(flag) or (
+        flag.dtype == object and all(isinstance(v, bool | np.bool_) for v in flag.dropna())
+    )
+    if is_flag:
+        is_base = flag.fillna(False).astype(bool)
+        base = ok.loc[is_base].groupby(["dataset", "metric"])["value"].mean().rename("baseline")
+        synth = ok.loc[~is_base]
+        out = synth.groupby(["dataset", "generator", "metric"], as_index=False)["value"].mean()
+        return out.merge(base.reset_index(), on=["dataset", "metric"], how="left")[cols]
+    ok = ok.assign(baseline=pd.to_numeric(flag, errors="coerce"))
+    return ok.groupby(["dataset", "generator", "metric"], as_index=False)[["value", "baseline"]].mean()[cols]
