@@ -18,7 +18,7 @@ from causalsynth.estimate import estimators as est_mod
 from causalsynth.estimate import nuisance as nuis_mod
 from causalsynth.estimate.estimators import ESTIMATORS, OPTIONS, EstimateResult, make_estimator
 from causalsynth.estimate.grid import estimate_grid, fit_shared_nuisances
-from causalsynth.estimate.nuisance import Nuisances, fit_nuisances, treatment_folds
+from causalsynth.estimate.nuisance import Nuisances, fit_nuisances
 
 SHARED = ["substitution", "iptw", "iptw_truncated", "aipw", "tmle"]
 ALL = [*SHARED, "dml"]
@@ -352,12 +352,25 @@ def test_grid_is_reproducible_and_seed_dependent():
     assert [r["ate"] for r in first] != [r["ate"] for r in other]
 
 
-def test_dml_uses_the_folds_of_the_shared_nuisances():
+def test_dml_uses_the_folds_of_the_shared_nuisances(monkeypatch):
+    import doubleml
+
     df = confounded(300, 2)
     shared = fit_shared_nuisances(df, CONTINUOUS, "linear", folds=4, seed=9)
-    folds = treatment_folds(df["a"].to_numpy(), 4, derive_seed(9, "folds"))
-    for k, (_, test) in enumerate(folds):
-        assert (shared.nuisances.fold[test] == k).all()
+    handed = []
+    original = doubleml.DoubleMLIRM.set_sample_splitting
+
+    def record(self, all_smpls, *args, **kwargs):
+        handed.append(all_smpls)
+        return original(self, all_smpls, *args, **kwargs)
+
+    monkeypatch.setattr(doubleml.DoubleMLIRM, "set_sample_splitting", record)
+    (row,) = estimate_grid(df, CONTINUOUS, ["dml"], "linear", folds=4, seed=9)
+    assert row["status"] == "ok"
+    (splits,) = handed  # one repetition of 4 folds, each the test fold of the shared nuisances
+    assert len(splits[0]) == 4
+    for k, (_, test) in enumerate(splits[0]):
+        assert sorted(np.flatnonzero(shared.nuisances.fold == k)) == sorted(test)
 
 
 def test_unknown_names_and_options_fail_loudly():

@@ -17,13 +17,17 @@ def snakemake(*args, cwd=ROOT, check=True, timeout=1500):
     return proc
 
 
-@pytest.fixture
-def workdir(tmp_path):
-    """A copy of the workflow (not of results) in a fresh directory."""
+def copy_workflow(root: Path) -> Path:
+    """A copy of the workflow (not of results) in ``root``; the one every workflow test runs in."""
     for item in ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "tests"):
         src = ROOT / item
         if src.is_dir():
-            shutil.copytree(src, tmp_path / item, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copytree(src, root / item, ignore=shutil.ignore_patterns("__pycache__"))
         else:
-            shutil.copy(src, tmp_path / item)
-    return tmp_path
+            shutil.copy(src, root / item)
+    return root
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    return copy_workflow(tmp_path)

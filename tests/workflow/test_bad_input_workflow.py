@@ -4,12 +4,10 @@ One Snakemake run prepares all of them as separate datasets with --keep-going, s
 fails on its own file and prints its own log.
 """
 
-import shutil
-
 import pytest
 import yaml
 
-from .conftest import ROOT, snakemake
+from .conftest import ROOT, copy_workflow, snakemake
 
 BAD = ROOT / "tests" / "data" / "bad"
 CASES = yaml.safe_load((BAD / "cases.yaml").read_text())
@@ -29,10 +27,7 @@ def dataset_id(name: str) -> str:
 
 @pytest.fixture(scope="module")
 def bad_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("bad")
-    for item in ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "tests"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
+    root = copy_workflow(tmp_path_factory.mktemp("bad"))
     datasets = {
         dataset_id(name): {**BASE, **case.get("options", {}), "path": f"tests/data/bad/{name}"}
         for name, case in CASES.items()

@@ -4,7 +4,7 @@ run must not redo the jobs that had finished."""
 
 import json
 import os
-import shutil
+import re
 import signal
 import subprocess
 import sys
@@ -13,21 +13,16 @@ import time
 import pandas as pd
 import pytest
 
-from .conftest import ROOT, snakemake
+from causalsynth.core.vocabulary import FIGURES, TABLES
+from causalsynth.report.findings import CONTRADICTED, NOT_TESTED, SUPPORTED, build_findings
+
+from .conftest import copy_workflow, snakemake
 
 TINY = "tests/config/tiny.yaml"
-TABLES = ["ate_preservation", "tstr", "dcr", "positivity", "engine", "engine_ranking"]
 # Columns that measure time, not results
 TIMING = {"seconds", "fit_seconds", "sample_seconds"}
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
-
-
-def _fresh(root):
-    for item in ("Snakefile", "workflow", "scripts", "config", "profiles", "envs", "tests"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, root / item)
-    return root
 
 
 def _tables(root):
@@ -61,9 +56,9 @@ def _killed_then_resumed(root):
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    straight = _fresh(tmp_path_factory.mktemp("straight"))
+    straight = copy_workflow(tmp_path_factory.mktemp("straight"))
     snakemake("--cores", "2", "--configfile", TINY, cwd=straight)
-    resumed = _fresh(tmp_path_factory.mktemp("resumed"))
+    resumed = copy_workflow(tmp_path_factory.mktemp("resumed"))
     before, after = _killed_then_resumed(resumed)
     return straight, resumed, before, after
 
@@ -78,11 +73,17 @@ def test_tiny_run_writes_every_output(runs):
     assert (ate["status"] == "ok").mean() > 0.8
     assert len(tables["engine"]) and tables["engine"]["coverage"].notna().all()
     assert {"raw", "truncated", "clipped", "paired"} <= set(tables["positivity"]["method"])
-    for fig in ("ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime"):
+    for fig in FIGURES:
         assert (root / f"results/figures/{fig}.png").stat().st_size > 5000
         assert (root / f"results/figures/{fig}.pdf").exists()
+    # findings.md states, claim by claim, the verdict its rule gives on this run's own tables
     findings = (root / "results/findings.md").read_text()
-    assert "supported" in findings or "contradicted" in findings
+    _, claims = build_findings(root / "results/tables")
+    assert [c.key for c in claims] == list("abcdef")
+    for c in claims:
+        assert c.verdict in (SUPPORTED, CONTRADICTED, NOT_TESTED)
+        assert f"| ({c.key}) {c.title} | {c.verdict} |" in re.sub(r" {2,}", " ", findings)
+    assert any(c.verdict != NOT_TESTED for c in claims)  # the tiny run tests claims, not only lists them
     prov = json.loads((root / "results/provenance.json").read_text())
     assert prov["versions"]["torch"] and prov["config"]["seed"] == 7
     meta = json.loads((root / "results/hybrid/sim_paper/hybrid_real/rep1/meta.json").read_text())
