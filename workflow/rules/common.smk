@@ -31,7 +31,13 @@ wildcard_constraints:
 
 
 def seed_for(stage, dataset="", generator="", estimator="", rep=""):
+    """Every job's seed, from the config's seed and the job's ids; the package derives only
+    sub-labels of it (folds, replicates, sets), so no id is hashed twice."""
     return derive_seed(config["seed"], stage, dataset, generator, estimator, rep)
+
+
+def dataset_seed(wildcards):
+    return seed_for("data", wildcards.dataset)
 
 
 def dataset_options(wildcards):
@@ -75,6 +81,16 @@ def generator_seed(wildcards):
 
 def hybrid_seed(wildcards):
     return seed_for("hybrid", wildcards.dataset, wildcards.hybrid, rep=wildcards.rep)
+
+
+def pairing_seed(wildcards):
+    return seed_for("pairing", wildcards.dataset, wildcards.hybrid, rep=wildcards.rep)
+
+
+def positivity_seed(wildcards):
+    return seed_for(
+        "positivity", wildcards.dataset, wildcards.hybrid, rep=wildcards.rep
+    )
 
 
 def llm_folder():
@@ -267,6 +283,17 @@ def estimate_seed(wildcards):
     return seed_for(
         "estimate", wildcards.dataset, generator, rep=getattr(wildcards, "rep", "")
     )
+
+
+def tstr_seed(wildcards):
+    return seed_for(
+        "tstr", wildcards.dataset, wildcards.any_generator, rep=wildcards.rep
+    )
+
+
+def tstr_real_seed(wildcards):
+    # the train-on-real ceiling is the dataset's, the same in every cell
+    return seed_for("tstr", wildcards.dataset, REAL)
 
 
 def estimate_mem_mb(wildcards, attempt):

@@ -16,6 +16,6 @@ rule prepare_dataset:
         runtime=10,
     params:
         options=dataset_options,
-        seed=config["seed"],
+        seed=dataset_seed,
     script:
         "../../scripts/prepare_dataset.py"

@@ -47,6 +47,8 @@ rule evaluate_synthetic:
         estimation=estimation_params(),
         tstr=config["tstr"],
         seed=estimate_seed,
+        tstr_seed=tstr_seed,
+        tstr_real_seed=tstr_real_seed,
     script:
         "../../scripts/evaluate_synthetic.py"
 
@@ -72,7 +74,7 @@ rule positivity:
     params:
         estimation=estimation_params(),
         threshold=config["pairing"]["threshold"],
-        seed=hybrid_seed,
+        seed=positivity_seed,
     script:
         "../../scripts/positivity.py"
 

@@ -39,6 +39,6 @@ rule pairing:
         runtime=20,
     params:
         pairing=config["pairing"],
-        seed=hybrid_seed,
+        seed=pairing_seed,
     script:
         "../../scripts/pairing.py"

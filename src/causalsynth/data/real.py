@@ -51,14 +51,12 @@ class RealDataset(DatasetLoader):
         carried = full[list(self.carried_columns)].reset_index(drop=True)
         full = pd.concat([coerce_types(full, roles).reset_index(drop=True), carried], axis=1)
         n_source = len(full)
-        full = subsample(
-            full, roles.treatment, self.params["max_rows"], derive_seed(seed, "subsample", self.dataset_id)
-        )
+        full = subsample(full, roles.treatment, self.params["max_rows"], derive_seed(seed, "subsample"))
         train, holdout = split_train_holdout(
             full,
             roles.treatment,
             self.params["holdout_fraction"],
-            derive_seed(seed, "split", self.dataset_id),
+            derive_seed(seed, "split"),
         )
         truth = self.truth(full, train)
         keep = roles.columns

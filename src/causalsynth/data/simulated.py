@@ -128,15 +128,13 @@ class SimPaper(SimulatedDataset):
 
     def prepare(self, seed: int) -> PreparedDataset:
         p = self.params
-        train = self.sample(p["n_train"], derive_seed(seed, "data", self.dataset_id, rep="train"), "rct")
-        holdout = self.sample(
-            p["n_holdout"], derive_seed(seed, "data", self.dataset_id, rep="holdout"), "rct"
-        )
+        train = self.sample(p["n_train"], derive_seed(seed, "train"), "rct")
+        holdout = self.sample(p["n_holdout"], derive_seed(seed, "holdout"), "rct")
         sets = []
         for s in range(1, p["n_positivity_sets"] + 1):
             d = self.sample(
                 p["n_positivity"],
-                derive_seed(seed, "data", self.dataset_id, rep=f"confounded{s}"),
+                derive_seed(seed, f"confounded{s}"),
                 "confounded",
             )
             sets.append(d.assign(set=s))
@@ -215,8 +213,8 @@ class SimContinuous(SimulatedDataset):
 
     def prepare(self, seed: int) -> PreparedDataset:
         p = self.params
-        train = self.sample(p["n_train"], derive_seed(seed, "data", self.dataset_id, rep="train"))
-        holdout = self.sample(p["n_holdout"], derive_seed(seed, "data", self.dataset_id, rep="holdout"))
+        train = self.sample(p["n_train"], derive_seed(seed, "train"))
+        holdout = self.sample(p["n_holdout"], derive_seed(seed, "holdout"))
         truth = Truth(ate=self.true_ate, kind="exact", source="E[tau(W)] in closed form (see the docstring)")
         return PreparedDataset(
             roles=self.roles,

@@ -14,7 +14,6 @@ import pandas as pd
 
 from causalsynth.core.io import read_parquet
 from causalsynth.core.roles import read_card
-from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import ATE, REAL
 from causalsynth.estimate.grid import as_float, check_params, covered, grid_defaults, run_grid, write_rows
 
@@ -82,7 +81,7 @@ def run_real_estimates(
         roles.validate(read_parquet(train_path), str(train_path)),
         roles,
         p,
-        derive_seed(seed, "estimate", dataset, "real"),
+        seed,
         n_jobs,
     )
     own = {(r["estimator"], r["learner"]): r["ate"] for r in grid_rows}

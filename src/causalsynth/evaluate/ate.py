@@ -59,7 +59,7 @@ def run_ate_preservation(
 
     The real-data rows (``generator = "real"``) come from ``real_estimates_path`` (the output of
     :func:`run_real_estimates`) when given, else the grid runs here on ``real_train_path`` with
-    a seed derived from ``seed`` and the dataset only. Either way they are repeated in every cell
+    a seed derived from ``seed``. Either way they are repeated in every cell
     (deduplicate when gathering). ``truth`` is the dataset's truth from the card (does synthetic
     data recover the real effect?); ``engine_truth`` is the synthetic population's own known
     effect for hybrid pools, read from ``meta_path`` (default: ``meta.json`` beside
@@ -73,15 +73,13 @@ def run_ate_preservation(
     if real_estimates_path is not None:
         real_rows = _load_real_rows(real_estimates_path, p["estimators"], p["learners"])
     elif real_train_path is not None:
-        real_seed = derive_seed(seed, "estimate", dataset, REAL)
+        real_seed = derive_seed(seed, REAL)
         real_rows = run_grid(
             roles.validate(read_parquet(real_train_path), str(real_train_path)), roles, p, real_seed, n_jobs
         )
     else:
         raise ConfigError("run_ate_preservation: give real_train_path or real_estimates_path")
-    synth_rows = run_grid(
-        synthetic, roles, p, derive_seed(seed, "estimate", dataset, generator, rep=rep), n_jobs
-    )
+    synth_rows = run_grid(synthetic, roles, p, seed, n_jobs)
     real_ate = {(r["estimator"], r["learner"]): r["ate"] for r in real_rows}
     engine_truth = read_engine_truth(meta_path, data_path, required=False)
     rows = ate_rows(real_rows, dataset, REAL, rep, truth, truth_kind, real_ate, math.nan)

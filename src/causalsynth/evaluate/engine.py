@@ -135,7 +135,7 @@ def run_engine(
         # samples are drawn here, lazily, so workers receive n rows and not the whole pool
         for n in n_grid:
             for r in range(reps):
-                rep_seed = derive_seed(seed, "engine", dataset, engine, rep=f"n={n}:r={r}")
+                rep_seed = derive_seed(seed, "replicate", rep=f"n={n}:r={r}")
                 sample = draw(n, derive_seed(rep_seed, "sample"))
                 yield delayed(_engine_replicate)(sample, roles, n, r, p, rep_seed)
 

@@ -104,7 +104,7 @@ def run_positivity(
         paired_raw = paired_sets[s]
         n_added = int(paired_raw["synthetic"].astype(int).sum())
         paired = roles.validate(paired_raw, f"{paired_path} (set {s})")
-        set_seed = derive_seed(seed, "positivity", dataset, rep=f"{rep}:{s}")
+        set_seed = derive_seed(seed, "set", rep=s)
         for learner in p["learners"]:
             shared = fit_shared_nuisances(real, roles, learner, seed=set_seed, **grid)
             n_extreme = math.nan

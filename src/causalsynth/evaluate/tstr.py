@@ -59,8 +59,12 @@ def run_tstr(
     generator: str,
     rep: int,
     n_jobs: int = 1,
+    real_seed: int | None = None,
 ) -> pd.DataFrame:
     """Train the outcome model on synthetic rows, score it on the real holdout.
+
+    ``seed`` seeds the synthetic cell's model, ``real_seed`` (default: derived from ``seed``) the
+    train-on-real model; give every cell of a dataset the same ``real_seed`` for one ceiling.
 
     ``params``: ``learner`` (default: the schema's ``tstr.learner``). ``metric`` is ``auc`` for a binary
     outcome and ``r2`` for a continuous one; ``train_on_real`` is the same model trained on the
@@ -76,11 +80,16 @@ def run_tstr(
         holdout,
         roles,
         p["learner"],
-        derive_seed(seed, "tstr", dataset, generator, rep=rep),
+        seed,
         n_jobs,
     )
     ceiling, real_status = _outcome_score(
-        train, holdout, roles, p["learner"], derive_seed(seed, "tstr", dataset, "real"), n_jobs
+        train,
+        holdout,
+        roles,
+        p["learner"],
+        derive_seed(seed, "real") if real_seed is None else real_seed,
+        n_jobs,
     )
     if status == "ok" and real_status != "ok":
         status = f"train-on-real: {real_status}"

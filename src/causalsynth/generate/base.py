@@ -160,7 +160,7 @@ class Generator(BaseEstimator, abc.ABC):
                     break
                 budget.check()
                 request = self._round_size(missing, counts["valid"], counts["generated"])
-                round_seed = derive_seed(seed, "sample-round", self.dataset_, self.name, rep=round_)
+                round_seed = derive_seed(seed, "round", rep=round_)
                 raw = self._sample(request, round_seed, budget)
                 clean, bad = validate_rows(raw, self.spec_, self.range_multiple)
                 counts["rounds"] += 1

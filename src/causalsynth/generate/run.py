@@ -66,8 +66,8 @@ def run_generate(
             f"generator '{generator}': {', '.join(clash)} is set by the workflow (threads from the "
             "rule, random_state from the job's seed); remove it from the generator's params"
         )
-    fit_seed = derive_seed(seed, "generate-fit", dataset, generator)
-    sample_seed = derive_seed(seed, "generate-sample", dataset, generator)
+    fit_seed = derive_seed(seed, "fit")
+    sample_seed = derive_seed(seed, "sample")
     model = make_generator(generator, params, threads=threads, random_state=fit_seed)
     card = read_json(card_path)
     roles = Roles.from_dict(card)

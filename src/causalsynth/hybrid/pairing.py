@@ -267,7 +267,7 @@ def run_pairing(
             threshold=params["threshold"],
             learner=params["learner"],
             categorical_weight=params["categorical_weight"],
-            seed=derive_seed(seed, "pairing.propensity", dataset, rep=s),
+            seed=derive_seed(seed, "propensity", rep=s),
             n_jobs=threads,
         )
         try:
