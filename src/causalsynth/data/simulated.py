@@ -39,7 +39,7 @@ class SimulatedDataset(DatasetLoader):
 
 
 class SimPaper(SimulatedDataset):
-    """The simulation of Kim, Xu and Lin (2025), section 5 of method.md.
+    """The simulation of Kim, Xu and Lin (2025), "Simulated data" in docs/method.md.
 
     W1, W2 ~ Bernoulli(0.5); W3 ~ Bernoulli(0.3 + 0.35 (W1 + W2) / 2); W4, W5 ~ N(0, 1);
     W6 = 0.5 W4 + 0.5 W5 + N(0, 1).
