@@ -9,5 +9,7 @@ with logged(snakemake.log[0], snakemake.threads):
         dcr=list(snakemake.input.dcr),
         positivity=list(snakemake.input.positivity),
         engine=list(snakemake.input.engine),
+        engine_replicates=list(snakemake.input.engine_replicates),
+        seed=snakemake.params.seed,
         outputs={k: snakemake.output[k] for k in [*TABLES, *(f"{t}_md" for t in TABLES)]},
     )

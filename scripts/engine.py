@@ -8,6 +8,7 @@ with logged(snakemake.log[0], snakemake.threads):
         seed=snakemake.params.seed,
         n_jobs=snakemake.threads,
         out_path=snakemake.output.table,
+        replicates_path=snakemake.output.replicates,
         dataset=snakemake.wildcards.dataset,
         engine=snakemake.wildcards.engine,
         meta_path=snakemake.input.get("meta"),

@@ -16,7 +16,7 @@ import yaml
 
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.schema import SCHEMA_PATH
-from causalsynth.core.vocabulary import REAL, TRUTH_ENGINE, hybrid_name
+from causalsynth.core.vocabulary import REAL, TRUTH_ENGINE, generator_base, hybrid_name
 
 
 def _with_defaults(validator_class):
@@ -94,6 +94,12 @@ def check_names(config: dict[str, Any]) -> None:
     _check_names("hybrid pool", config["engine"]["engines"], hybrids, "engine/engines")
     if config["engine"]["estimators"] is not None:
         _check_names("estimator", config["engine"]["estimators"], ESTIMATORS.names(), "engine/estimators")
+    for g, opts in config["generators"].items():
+        if opts.get("replicates", 0) > config["replicates"]:
+            raise ConfigError(
+                f"generators/{g}/replicates: {opts['replicates']} is more than the run's "
+                f"replicates: {config['replicates']}; raise replicates or lower it"
+            )
     if config["engine"]["pool_rep"] > config["replicates"]:
         raise ConfigError(
             f"engine/pool_rep: {config['engine']['pool_rep']} names a replicate beyond "
@@ -129,7 +135,7 @@ def read_config(path: str | Path, check_components: bool = True) -> dict[str, An
 
 
 # Options that the workflow reads from a generator entry; the rest go to the generator.
-WORKFLOW_GENERATOR_KEYS = ("n_rows", "datasets")
+WORKFLOW_GENERATOR_KEYS = ("n_rows", "datasets", "replicates")
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,12 @@ class Plan:
     @property
     def reps(self) -> list[int]:
         return list(range(1, self.config["replicates"] + 1))
+
+    def reps_for(self, generator: str) -> list[int]:
+        """Replicates of a generator (base or hybrid; ``hybrid_real`` has the run's)."""
+        base = generator_base(generator)
+        opts = self.config["generators"].get(base) or {}
+        return list(range(1, int(opts.get("replicates", self.config["replicates"])) + 1))
 
     def is_simulated(self, dataset: str) -> bool:
         from causalsynth.data import DATASETS, SimulatedDataset

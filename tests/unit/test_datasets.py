@@ -7,6 +7,7 @@ import pytest
 from causalsynth.core.errors import UnknownComponentError
 from causalsynth.core.io import read_json
 from causalsynth.data import DATASETS, build_card, get_dataset, prepare_dataset
+from causalsynth.data.base import subsample
 
 BUILTIN = [d for d in DATASETS.names() if d != "csv"]
 
@@ -111,11 +112,27 @@ def test_same_seed_same_split_other_seed_other_split():
     assert not a.equals(c)
 
 
-def test_max_rows_subsamples_by_arm():
-    p = get_dataset("lalonde_cps", max_rows=3000).prepare(1)
+@pytest.mark.parametrize("max_rows", [3000, 6000])
+def test_max_rows_keeps_every_unit_of_the_rare_arm(max_rows):
+    p = get_dataset("lalonde_cps", max_rows=max_rows).prepare(1)
     n = len(p.train) + len(p.holdout)
-    assert abs(n - 3000) <= 2
+    assert n <= max_rows and n == max_rows  # the controls fill the rest of the cap
+    # all 185 NSW treated, the units the ATT reference is computed on (a proportional draw kept 69 at 6000)
+    assert p.train["treat"].sum() + p.holdout["treat"].sum() == 185
+    assert p.positivity["treat"].sum() == 185 and len(p.positivity) == n
     assert p.train["treat"].sum() > 0 and p.holdout["treat"].sum() > 0
+
+
+def test_subsample_is_stratified_for_the_ate_and_keeps_the_treated_for_the_att():
+    df = pd.DataFrame({"a": np.r_[np.ones(300), np.zeros(9700)].astype(np.int64), "x": np.arange(10000)})
+    out = subsample(df, "a", 4000, seed=1)  # the ATE's population keeps its treated share
+    assert len(out) == 4000 and out["a"].sum() == 120 and out["x"].is_unique
+    att = subsample(df, "a", 4000, seed=1, keep_treated=True)  # the ATT keeps its treated
+    assert len(att) == 4000 and att["a"].sum() == 300
+    pd.testing.assert_frame_equal(att, subsample(df, "a", 4000, seed=1, keep_treated=True))
+    few = subsample(df, "a", 200, seed=1, keep_treated=True)  # no room for them all: stratified
+    assert len(few) == 200 and 0 < few["a"].sum() < 200
+    assert subsample(df, "a", None, seed=1) is df and subsample(df, "a", 10000, seed=1) is df
 
 
 def test_unknown_dataset_lists_valid_names():

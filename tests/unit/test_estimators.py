@@ -276,12 +276,17 @@ def test_propensities_of_zero_or_one_are_a_status_not_an_exception():
     g[np.flatnonzero(nuis.a == 1)[:2]] = 0.0  # treated with g = 0: infinite ATE weight
     g[np.flatnonzero(nuis.a == 0)[:1]] = 1.0  # control with g = 1
     broken = Nuisances(nuis.a, nuis.y, g, nuis.q0, nuis.q1, nuis.fold, "continuous", "ATE")
-    for name in ("iptw", "aipw", "tmle"):
-        result = make_estimator(name).estimate(broken)
+    unbounded = {"propensity_bound": 0}  # the default bound (0.01) would absorb these weights
+    for name in ("iptw", "aipw", "tmle", "substitution"):
+        result = make_estimator(name, unbounded).estimate(broken)
         assert "positivity violated" in result.status and math.isnan(result.ate)
-    assert "2 treated unit(s) with propensity 0" in make_estimator("iptw").estimate(broken).status
-    # remedies and estimators that do not weight still run
-    for name, options in (("iptw_truncated", None), ("substitution", None), ("iptw", {"clip": True})):
+    assert "2 treated unit(s) with propensity 0" in make_estimator("iptw", unbounded).estimate(broken).status
+    # remedies, and every estimator under the default bound, still run
+    for name, options in (
+        ("iptw_truncated", unbounded),
+        ("iptw", {**unbounded, "clip": True}),
+        *((name, None) for name in SHARED),
+    ):
         result = make_estimator(name, options).estimate(broken)
         assert result.status == "ok" and np.isfinite(result.ate), name
 
@@ -292,15 +297,18 @@ def test_grid_with_separated_treatment_and_forests_does_not_raise():
     names = ["substitution", "iptw_truncated", "tmle"]
     shared = fit_shared_nuisances(df, CONTINUOUS, "random_forest", folds=3, seed=0)
     assert ((shared.nuisances.g == 0) | (shared.nuisances.g == 1)).any()
+    unbounded = {"propensity_bound": 0}
     by_name = {
-        r["estimator"]: r for r in estimate_grid(df, CONTINUOUS, names, "random_forest", shared=shared)
+        r["estimator"]: r
+        for r in estimate_grid(df, CONTINUOUS, names, "random_forest", options=unbounded, shared=shared)
     }
-    # TMLE updates Q1 and Q0 of every unit, so any g of 0 or 1 voids it
+    # TMLE updates Q1 and Q0 of every unit, so any g of 0 or 1 voids it without a bound
     assert "positivity violated" in by_name["tmle"]["status"]
-    assert by_name["substitution"]["status"] == "ok"
     assert by_name["iptw_truncated"]["status"] == "ok"
-    clipped = estimate_grid(df, CONTINUOUS, ["tmle"], "random_forest", options={"clip": True}, shared=shared)
-    assert clipped[0]["status"] == "ok"
+    for options in ({**unbounded, "clip": True}, None):  # clipping, or the default bound
+        (row,) = estimate_grid(df, CONTINUOUS, ["tmle"], "random_forest", options=options, shared=shared)
+        assert row["status"] == "ok"
+        assert row["share_clipped"] > 0  # separation: many propensities sit at the bound
 
 
 def test_a_failing_learner_is_a_status(monkeypatch):
@@ -381,7 +389,10 @@ def test_unknown_names_and_options_fail_loudly():
     with pytest.raises(ConfigError, match="weight_cap"):
         make_estimator("aipw", {"weight_cap": 0.5})
     assert set(ESTIMATORS.names()) == set(ALL)
-    assert set(OPTIONS) == {"clip", "weight_cap", "truncation_cap", "dml_clipping_threshold"}
+    assert set(OPTIONS) == {"propensity_bound", "clip", "weight_cap", "truncation_cap"}
+    for bad in (0.5, -0.1, True, "0.01"):
+        with pytest.raises(ConfigError, match=r"propensity_bound' must be a number in \[0, 0.5\)"):
+            make_estimator("aipw", {"propensity_bound": bad})
 
 
 def test_clipping_bound_and_dml_threshold():
@@ -389,10 +400,83 @@ def test_clipping_bound_and_dml_threshold():
     dml = make_estimator("dml", {"clip": True})
     assert dml.clipping_threshold(200) == pytest.approx(5 / (math.sqrt(200) * math.log(200)))
     assert make_estimator("dml", {"weight_cap": 10}).clipping_threshold(200) == pytest.approx(0.1)
-    assert make_estimator("dml").clipping_threshold(200) == 0.01
+    assert make_estimator("dml").clipping_threshold(200) == OPTIONS["propensity_bound"][0] == 0.01
+    assert make_estimator("dml", {"propensity_bound": 0.05}).clipping_threshold(200) == 0.05
+    assert make_estimator("dml", {"propensity_bound": 0}).clipping_threshold(200) == est_mod.DML_MIN_THRESHOLD
 
 
 def test_estimate_result_interval():
     r = EstimateResult.from_se(1.0, 0.5)
     assert (r.ci_low, r.ci_high) == pytest.approx((1 - 1.959964 * 0.5, 1 + 1.959964 * 0.5))
     assert EstimateResult.from_se(1.0, math.inf).status.startswith("non-finite")
+
+
+# --------------------------------------------------------------------------- one propensity bound
+
+
+def randomized(n: int, seed: int) -> pd.DataFrame:
+    """A randomized trial: g = 0.5 for every unit, one skewed continuous and two binary covariates."""
+    r = np.random.default_rng(seed)
+    w1, w2, w3 = r.lognormal(0, 1.5, n), r.binomial(1, 0.5, n), r.binomial(1, 0.3, n)
+    a = r.binomial(1, 0.5, n)
+    y = np.log1p(w1) + w2 + 0.5 * a + r.normal(size=n)
+    return pd.DataFrame({"w1": w1, "w2": w2, "w3": w3, "a": a, "y": y})
+
+
+RCT_ROLES = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "binary", "w3": "binary"})
+
+
+@pytest.mark.slow
+def test_every_estimator_agrees_with_the_difference_in_means_on_a_randomized_trial():
+    df = randomized(2800, 0)
+    diff = df["y"][df["a"] == 1].mean() - df["y"][df["a"] == 0].mean()
+    shared = fit_shared_nuisances(df, RCT_ROLES, "gradient_boosting", folds=5, seed=0)
+    # boosting on a real RCT returned some propensities of exactly 0 and 1; plant a few here
+    g = shared.nuisances.g.copy()
+    a = shared.nuisances.a
+    g[np.flatnonzero(a == 1)[:3]] = 0.0
+    g[np.flatnonzero(a == 0)[:3]] = 1.0
+    planted = dataclasses.replace(shared, nuisances=dataclasses.replace(shared.nuisances, g=g))
+
+    def grid(options, shared):
+        return estimate_grid(
+            df, RCT_ROLES, ALL, "gradient_boosting", folds=5, seed=0, options=options, shared=shared
+        )
+
+    for rows in (grid(None, shared), grid(None, planted)):
+        for r in rows:
+            assert r["status"] == "ok", r
+            assert abs(r["ate"] - diff) < 2 * r["se"], (r, diff)
+            assert r["warning"] == ""
+    bounded = {r["estimator"]: r for r in grid(None, planted)}
+    assert bounded["aipw"]["share_clipped"] == pytest.approx(6 / len(df))
+    # without the bound the planted propensities void every estimator that uses g
+    for r in grid({"propensity_bound": 0}, planted):
+        if r["estimator"] in ("iptw", "aipw", "tmle"):
+            assert "positivity violated" in r["status"], r
+
+
+def test_overlap_diagnostics_follow_the_estimand_and_the_cap():
+    from causalsynth.estimate.weights import ESS_MIN_UNITS, kish_ess, overlap_diagnostics
+
+    nuis = rct_nuisances(1000, 0.3, "ATE")
+    n1, n0 = int(nuis.a.sum()), int((1 - nuis.a).sum())
+    d = make_estimator("aipw").diagnostics(nuis)
+    # constant weights within an arm: the ESS is the arm's size, no unit is clipped
+    assert d["ess_treated"] == pytest.approx(n1) and d["ess_control"] == pytest.approx(n0)
+    assert d["share_clipped"] == 0 and d["warning"] == ""
+    assert d["max_weight"] == pytest.approx(1 / min(n1, n0))
+    g = np.where(np.arange(1000) < 5, 0.001, 0.3)
+    att = overlap_diagnostics(g, nuis.a, "ATT", bound=0.01)
+    w0 = np.where(g[nuis.a == 0] < 0.01, 0.01 / 0.99, g[nuis.a == 0] / 0.7)
+    assert att["ess_treated"] == n1  # ATT: every treated unit weighs 1
+    assert att["ess_control"] == pytest.approx(kish_ess(w0))
+    assert att["share_clipped"] == pytest.approx(0.005)
+    # one control with a huge weight: its arm's ESS collapses and the warning says so
+    a = np.r_[np.ones(50, int), np.zeros(50, int)]
+    g = np.r_[np.full(50, 0.5), 0.999, np.full(49, 0.5)]
+    bad = overlap_diagnostics(g, a, "ATE", bound=0.0)
+    assert bad["ess_control"] < ESS_MIN_UNITS and bad["max_weight"] > 0.9
+    assert bad["warning"].startswith("control ESS")
+    capped = overlap_diagnostics(g, a, "ATE", bound=0.0, cap=10.0)
+    assert capped["share_clipped"] == pytest.approx(0.01) and capped["warning"] == ""

@@ -12,11 +12,9 @@ from scipy.special import expit
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
-from causalsynth.core.vocabulary import ATE, ENGINE, ENGINE_REPLICATE_COLUMNS, POSITIVITY, RANKING, TSTR
+from causalsynth.core.vocabulary import ATE, ENGINE, POSITIVITY, RANKING, TSTR
 from causalsynth.estimate.real import run_real_estimates
-from causalsynth.evaluate import engine as engine_module
 from causalsynth.evaluate.ate import run_ate_preservation
-from causalsynth.evaluate.engine import engine_ranking, run_engine, summarize_replicates
 from causalsynth.evaluate.positivity import run_positivity
 from causalsynth.evaluate.tstr import run_tstr
 
@@ -82,7 +80,26 @@ def test_ate_preservation_rows_for_a_hybrid_pool(tmp_path, card):
     assert stored["covered"].dtype == "boolean"
     expected = (synth["ci_low"] <= 0.2) & (0.2 <= synth["ci_high"])
     assert synth["covered"].tolist() == expected.tolist()
+    # hybrid rows: coverage of the pool's own exact effect; real rows have none
+    assert stored["covered_engine"].dtype == "boolean"
+    in_pool = (synth["ci_low"] <= 0.21) & (0.21 <= synth["ci_high"])
+    assert synth["covered_engine"].tolist() == in_pool.tolist()
+    assert realrows["covered_engine"].isna().all()
+    # every row carries the overlap diagnostics of its weights
+    assert (stored["ess_treated"] > 0).all() and (stored["ess_control"] > 0).all()
+    assert stored["max_weight"].between(0, 1).all() and (stored["warning"] == "").all()
     pd.testing.assert_frame_equal(frame, stored)
+
+
+def test_coverage_of_a_reference_truth_is_empty(tmp_path):
+    card = tmp_path / "card.json"
+    write_json({**ROLES.to_dict(), "truth": {"ate": 0.2, "kind": "reference", "source": "a study"}}, card)
+    train = _parquet(table(300, 1), tmp_path / "train.parquet")
+    real = run_real_estimates(train, str(card), GRID, 5, 1, str(tmp_path / "real.parquet"), "toy")
+    assert (real["truth_kind"] == "reference").all() and (real["status"] == "ok").all()
+    # a reference value is another estimate, not the truth: bias is reported, coverage is not
+    assert real["covered"].isna().all() and real["covered_engine"].isna().all()
+    np.testing.assert_allclose(real["bias"], real["ate"] - 0.2)
 
 
 def test_real_estimates_are_computed_once_and_reused(tmp_path, card):
@@ -206,126 +223,3 @@ def test_positivity_without_study_writes_no_rows(tmp_path, card):
     paired = _parquet(table(5, 1).iloc[:0].assign(set=0, synthetic=0), tmp_path / "paired.parquet")
     frame = run_positivity(empty, paired, str(card), GRID, 1, 1, str(tmp_path / "p.parquet"), "toy", 1)
     assert frame.empty and list(frame.columns) == POSITIVITY_COLUMNS
-
-
-# --------------------------------------------------------------------------- C
-
-
-class FakeProcess:
-    """A known data-generating process with the interface of the simulated datasets."""
-
-    roles = ROLES
-    true_ate = 0.18
-
-    def sample(self, n: int, seed: int, design: str = "rct") -> pd.DataFrame:
-        assert design == "rct"
-        return table(n, seed, strength=0.0)
-
-
-@pytest.mark.slow
-def test_engine_on_a_pool_and_on_the_truth(tmp_path, card, monkeypatch):
-    pool_dir = tmp_path / "hybrid"
-    pool_dir.mkdir()
-    pool = _parquet(table(300, 7), pool_dir / "pool.parquet")
-    write_json({"engine_truth": 0.2}, pool_dir / "meta.json")
-    params = {"n_grid": [60, 400], "reps": 3, "estimators": ["substitution", "aipw"], "learner": "linear"}
-    reps_out = tmp_path / "replicates.parquet"
-    pooled = run_engine(
-        pool, params, 4, 2, str(tmp_path / "e.parquet"), "toy", "hybrid_x", card_path=str(card),
-        replicates_path=str(reps_out),
-    )  # fmt: skip
-    assert list(pooled.columns) == ENGINE_COLUMNS
-    assert len(pooled) == 4 and (pooled["reps"] == 3).all() and (pooled["truth"] == 0.2).all()
-    assert (pooled["n_failed"] == 0).all()
-    replicates = pd.read_parquet(reps_out)
-    assert list(replicates.columns) == ENGINE_REPLICATE_COLUMNS and len(replicates) == 12
-    check = replicates[(replicates["n"] == 60) & (replicates["estimator"] == "aipw")]
-    row = pooled[(pooled["n"] == 60) & (pooled["estimator"] == "aipw")].iloc[0]
-    assert row["bias"] == pytest.approx(check["ate"].mean() - 0.2)
-    assert row["variance"] == pytest.approx(check["ate"].var(ddof=1))
-    assert row["rmse"] == pytest.approx(math.sqrt(((check["ate"] - 0.2) ** 2).mean()))
-    assert row["ci_width"] == pytest.approx((check["ci_high"] - check["ci_low"]).mean())
-    # parallel and serial runs give the same numbers (each replicate has its own seed)
-    serial = run_engine(
-        pool, params, 4, 1, str(tmp_path / "s.parquet"), "toy", "hybrid_x", card_path=str(card)
-    )
-    pd.testing.assert_frame_equal(serial, pooled)
-
-    monkeypatch.setattr(engine_module, "_get_dataset", lambda name, options=None: FakeProcess())
-    truth = run_engine(
-        None, {**params, "n_grid": None, "n": 200}, 4, 1, str(tmp_path / "t.parquet"), "toy", "truth"
-    )
-    assert list(truth.columns) == ENGINE_COLUMNS and (truth["truth"] == 0.18).all() and len(truth) == 2
-    ranking = engine_ranking(pd.concat([pooled, truth]))
-    assert list(ranking.columns) == RANKING_COLUMNS
-    assert ranking.iloc[0][["dataset", "engine", "n_estimators"]].tolist() == ["toy", "hybrid_x", 2]
-
-
-def test_engine_on_the_simulated_paper_process(tmp_path):
-    params = {"n": 150, "reps": 2, "estimators": ["aipw"], "learner": "linear", "cross_fit": False}
-    frame = run_engine(None, params, 1, 1, str(tmp_path / "e.parquet"), "sim_paper", "truth")
-    assert frame.iloc[0]["truth"] == pytest.approx(0.4185, abs=1e-3)
-    assert frame.iloc[0]["n_failed"] == 0
-
-
-def test_engine_params_fail_loudly(tmp_path, card):
-    with pytest.raises(ConfigError, match="exactly one of 'n_grid'"):
-        run_engine(
-            None, {"reps": 2, "estimators": ["aipw"]}, 1, 1, "x.parquet", "toy", "truth", card_path=str(card)
-        )
-    pool = _parquet(table(100, 1), tmp_path / "pool.parquet")
-    with pytest.raises(DataError, match="meta JSON is missing"):
-        run_engine(
-            pool,
-            {"n": 50, "reps": 2, "estimators": ["aipw"]},
-            1,
-            1,
-            "x.parquet",
-            "toy",
-            "h",
-            card_path=str(card),
-        )
-
-
-def test_summary_counts_failures_and_skips_them():
-    reps = pd.DataFrame(
-        {
-            "n": [100] * 3,
-            "estimator": ["iptw"] * 3,
-            "learner": ["linear"] * 3,
-            "ate": [1.0, 3.0, math.nan],
-            "ci_low": [0.0, 2.5, math.nan],
-            "ci_high": [2.0, 3.5, math.nan],
-            "status": ["ok", "ok", "positivity violated: ..."],
-        }
-    )
-    row = summarize_replicates(reps, truth=1.5).iloc[0]
-    assert row["reps"] == 3 and row["n_failed"] == 1 and row["failure_example"].startswith("positivity")
-    assert row["bias"] == pytest.approx(0.5) and row["variance"] == pytest.approx(2.0)
-    assert row["rmse"] == pytest.approx(math.sqrt((0.25 + 2.25) / 2)) and row["coverage"] == 0.5
-
-
-def test_engine_ranking_spearman(tmp_path):
-    rows = []
-    rmse = {"truth": [0.1, 0.2, 0.3, 0.4], "good": [1.0, 2.0, 3.0, 4.0], "bad": [4.0, 3.0, 2.0, 1.0]}
-    for engine, values in rmse.items():
-        for est, value in zip(["a", "b", "c", "d"], values, strict=True):
-            for n, shift in ((100, 0.05), (200, -0.05)):  # averaged over n before ranking
-                rows.append(
-                    {
-                        "dataset": "toy",
-                        "engine": engine,
-                        "estimator": est,
-                        "learner": "linear",
-                        "n": n,
-                        "rmse": value + shift,
-                    }
-                )
-    rows.append(
-        {"dataset": "other", "engine": "good", "estimator": "a", "learner": "linear", "n": 100, "rmse": 1.0}
-    )
-    ranking = engine_ranking(rows).set_index(["dataset", "engine"])
-    assert ranking.loc[("toy", "good"), "spearman_vs_truth"] == pytest.approx(1.0)
-    assert ranking.loc[("toy", "bad"), "spearman_vs_truth"] == pytest.approx(-1.0)
-    assert math.isnan(ranking.loc[("other", "good"), "spearman_vs_truth"])  # no truth engine
-    assert list(ranking.reset_index().columns) == RANKING_COLUMNS and len(ranking) == 3

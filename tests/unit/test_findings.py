@@ -1,20 +1,25 @@
-"""The findings state the right comparisons, verdicts and numbers for crafted tables."""
+"""The findings state the right comparisons, intervals, verdicts and numbers for crafted tables."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from causalsynth.core import uncertainty as u
 from causalsynth.core.errors import DataError
 from causalsynth.core.vocabulary import generator_base
 from causalsynth.report import findings
 from causalsynth.report.common import generator_group, order_generators
 
-TRUTH = {"sim_paper": 0.4, "lalonde": 1800.0}
+# Four datasets: a unanimous verdict over datasets needs four decided ones before its Wilson
+# interval excludes one half, so fewer could never be supported.
+TRUTH = {"sim_paper": 0.4, "lalonde": 1800.0, "ihdp": 4.0, "nhefs": 3.5}
 ESTIMATORS = ("iptw", "aipw")
+REPS = 5
 
 
 def squash(markdown: str) -> str:
@@ -22,88 +27,120 @@ def squash(markdown: str) -> str:
     return re.sub(r" {2,}", " ", markdown)
 
 
-def ate_table(errors: dict[str, float], datasets=tuple(TRUTH), failed: int = 0) -> pd.DataFrame:
-    """ATE rows whose relative error is exactly `errors[generator]` (a fraction of the truth).
+def _abs_errors(rel: float, reps, noise: float, spread: float, rng) -> dict:
+    """|relative error| per (rep, estimator): `rel` scaled by `spread` around the middle replicate
+    (exact, for hand-checked intervals) plus seeded noise (for realistic ones)."""
+    mid = (min(reps) + max(reps)) / 2
+    return {
+        (rep, est): abs(rel * (1 + spread * (rep - mid)) + noise * rng.standard_normal())
+        for rep in reps
+        for est in ESTIMATORS
+    }
 
-    The sign alternates over replicates, so |error| is exact and the mean bias is zero.
+
+def ate_table(
+    errors: dict[str, float],
+    datasets=tuple(TRUTH),
+    reps: int = REPS,
+    noise: float = 0.005,
+    spread: float = 0.0,
+    seed: int = 0,
+    failed: int = 0,
+) -> pd.DataFrame:
+    """ATE rows whose |error| is `errors[generator]` of the truth, per replicate 1..reps.
+
+    The sign alternates over estimators, so the mean bias is about zero while |error| is as set.
+    The real data are replicate 0, once and without noise.
     """
+    rng = np.random.default_rng(seed)
     rows = []
     for d in datasets:
         truth = TRUTH[d]
         for g, rel in errors.items():
-            for rep in (0, 1):
-                for est in ESTIMATORS:
-                    ate = truth * (1 + rel * (1 if rep == 0 else -1))
-                    rows.append(
-                        {
-                            "dataset": d,
-                            "generator": g,
-                            "rep": rep,
-                            "estimator": est,
-                            "learner": "random_forest",
-                            "ate": ate,
-                            "se": 0.01,
-                            "ci_low": ate - 0.02,
-                            "ci_high": ate + 0.02,
-                            "truth": truth,
-                            "truth_kind": "monte_carlo",
-                            "bias": ate - truth,
-                            "covered": False,
-                            "real_ate": truth,
-                            "status": "ok",
-                            "engine_truth": np.nan,
-                        }
-                    )
+            real = g == "real"
+            errs = _abs_errors(rel, (0,) if real else range(1, reps + 1), 0.0 if real else noise, spread, rng)
+            for (rep, est), e in errs.items():
+                ate = truth * (1 + e * (1 if est == ESTIMATORS[0] else -1))
+                rows.append(
+                    {
+                        "dataset": d,
+                        "generator": g,
+                        "rep": rep,
+                        "estimator": est,
+                        "learner": "random_forest",
+                        "ate": ate,
+                        "se": 0.01,
+                        "ci_low": ate - 0.02,
+                        "ci_high": ate + 0.02,
+                        "truth": truth,
+                        "truth_kind": "monte_carlo",
+                        "bias": ate - truth,
+                        "covered": False,
+                        "real_ate": truth,
+                        "status": "ok",
+                        "engine_truth": np.nan,
+                    }
+                )
     df = pd.DataFrame(rows)
     first = df[df["generator"] != "real"].iloc[0].to_dict()
     for i in range(failed):
         # failed cells carry NaN estimates and a reason; they must not shift any mean
-        df.loc[len(df)] = {**first, "rep": 9 + i, "ate": np.nan, "bias": np.nan, "status": "timeout"}
+        df.loc[len(df)] = {**first, "rep": 90 + i, "ate": np.nan, "bias": np.nan, "status": "timeout"}
     return df
 
 
-def tstr_table(scores: dict[str, float], baseline: float = 0.80) -> pd.DataFrame:
+def tstr_table(
+    scores: dict[str, float], baseline: float = 0.80, datasets=tuple(TRUTH), reps=REPS, noise=0.005, seed=1
+) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
     rows = [
         {
             "dataset": d,
             "generator": g,
             "rep": rep,
             "metric": "auc",
-            "value": v,
+            "value": v + noise * rng.standard_normal(),
             "train_on_real": baseline,
             "status": "ok",
         }
-        for d in TRUTH
+        for d in datasets
         for g, v in scores.items()
-        for rep in (0, 1)
+        for rep in range(1, reps + 1)
     ]
     return pd.DataFrame(rows)
 
 
-def positivity_table(errors: dict[str, float]) -> pd.DataFrame:
+def positivity_table(
+    errors: dict[str, float], datasets=tuple(TRUTH), reps=1, sets=5, noise=0.02, seed=2
+) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
     rows = []
-    for s in (1, 2, 3):
-        for method, rel in errors.items():
-            for est in ESTIMATORS:
-                ate = 0.4 * (1 + rel)
-                rows.append(
-                    {
-                        "dataset": "sim_paper",
-                        "rep": 0,
-                        "set": s,
-                        "method": method,
-                        "estimator": est,
-                        "learner": "random_forest",
-                        "ate": ate,
-                        "se": 0.05,
-                        "ci_low": ate - 0.1,
-                        "ci_high": ate + 0.1,
-                        "truth": 0.4,
-                        "n_extreme": 30,
-                        "n_added": 30 if method == "paired" else 0,
-                        "status": "ok",
-                    }
-                )
+    for d in datasets:
+        truth = TRUTH[d]
+        for rep in range(1, reps + 1):
+            for s in range(1, sets + 1):
+                for method, rel in errors.items():
+                    for est in ESTIMATORS:
+                        e = abs(rel + noise * rng.standard_normal())
+                        ate = truth * (1 + e * (1 if est == ESTIMATORS[0] else -1))
+                        rows.append(
+                            {
+                                "dataset": d,
+                                "rep": rep,
+                                "set": s,
+                                "method": method,
+                                "estimator": est,
+                                "learner": "random_forest",
+                                "ate": ate,
+                                "se": 0.05,
+                                "ci_low": ate - 0.1,
+                                "ci_high": ate + 0.1,
+                                "truth": truth,
+                                "n_extreme": 30,
+                                "n_added": 30 if method == "paired" else 0,
+                                "status": "ok",
+                            }
+                        )
     return pd.DataFrame(rows)
 
 
@@ -135,21 +172,50 @@ def engine_table(swap: bool) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def dcr_table(exact: dict[str, float], near: dict[str, float]) -> pd.DataFrame:
+def ranking_table(rho: float, half: float, datasets=("sim_paper", "sim_continuous", "nhefs")) -> pd.DataFrame:
+    """The engine stage's ranking table: Spearman `rho` +- `half`, and its verdict as the stage calls it."""
+    low, high = rho - half, rho + half
+    verdict = "agrees" if low >= 0.5 else ("disagrees" if high < 0.5 else "undecided")
+    return pd.DataFrame(
+        [
+            {
+                "dataset": d,
+                "engine": e,
+                "spearman_vs_truth": rho,
+                "spearman_low": low,
+                "spearman_high": high,
+                "verdict": verdict,
+                "n_estimators": 6,
+            }
+            for d in datasets
+            for e in ("hybrid_ctgan", "hybrid_real")
+        ]
+    )
+
+
+def dcr_table(
+    exact: dict[str, float], near: dict[str, float], datasets=tuple(TRUTH), reps=REPS, noise=0.005, seed=3
+) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+
+    def draw(v: float) -> float:
+        return float(np.clip(v + noise * rng.standard_normal(), 0.0, 1.0)) if 0 < v < 1 else v
+
     return pd.DataFrame(
         [
             {
                 "dataset": d,
                 "generator": g,
-                "rep": 0,
+                "rep": rep,
                 "n_filtered_low": 10,
                 "n_filtered_high": 0,
-                findings.DCR_EXACT_COPY_COLUMN: exact[g],
+                findings.DCR_EXACT_COPY_COLUMN: draw(exact[g]),
                 findings.DCR_HOLDOUT_EXACT_COLUMN: 0.0,
-                findings.DCR_NEAR_COPY_COLUMN: near[g],
+                findings.DCR_NEAR_COPY_COLUMN: draw(near[g]),
             }
-            for d in TRUTH
+            for d in datasets
             for g in exact
+            for rep in range(1, reps + 1)
         ]
     )
 
@@ -170,39 +236,86 @@ def section(text: str, key: str) -> str:
     return m.group(0)
 
 
+def claim(claims, key: str):
+    (c,) = [c for c in claims if c.key == key]
+    return c
+
+
 GOOD_ATE = {"real": 0.0, "ctgan": 0.5, "great": 0.3, "hybrid_ctgan": 0.05, "hybrid_great": 0.02}
 BAD_ATE = {"real": 0.0, "ctgan": 0.05, "great": 0.02, "hybrid_ctgan": 0.5, "hybrid_great": 0.6}
+GOOD_TSTR = {"ctgan": 0.78, "great": 0.79, "hybrid_ctgan": 0.77, "hybrid_great": 0.78}
+GOOD_POSITIVITY = {"raw": 0.5, "truncated": 0.3, "clipped": 0.2, "paired": 0.05}
+
+
+def paper_like_tables(**overrides) -> dict[str, pd.DataFrame]:
+    """Every claim of the paper holds, clearly beyond the replicates' noise, on several datasets."""
+    tables = {
+        "ate_preservation": ate_table(GOOD_ATE, failed=3),
+        "tstr": tstr_table(GOOD_TSTR),
+        "positivity": positivity_table(GOOD_POSITIVITY),
+        "engine": engine_table(swap=False),
+        "engine_ranking": ranking_table(0.9, 0.1),
+        "dcr": dcr_table(
+            {"ctgan": 0.0, "great": 0.0, "hybrid_real": 1.0},
+            {"ctgan": 0.04, "great": 0.05, "hybrid_real": 1.0},
+        ),
+    }
+    return {**tables, **overrides}
 
 
 @pytest.fixture
 def paper_like(tmp_path):
-    """Every claim of the paper holds in these tables."""
-    write_tables(
-        tmp_path / "tables",
-        ate_preservation=ate_table(GOOD_ATE, failed=3),
-        tstr=tstr_table({"ctgan": 0.78, "great": 0.79, "hybrid_ctgan": 0.77, "hybrid_great": 0.78}),
-        positivity=positivity_table({"raw": 0.5, "truncated": 0.3, "clipped": 0.2, "paired": 0.05}),
-        engine=engine_table(swap=False),
-        dcr=dcr_table(
-            {"ctgan": 0.0, "great": 0.005, "hybrid_real": 1.0},
-            {"ctgan": 0.04, "great": 0.08, "hybrid_real": 1.0},
-        ),
-    )
+    write_tables(tmp_path / "tables", **paper_like_tables())
     return tmp_path
 
 
 @pytest.fixture
 def paper_contradicted(tmp_path):
-    """Every claim of the paper fails in these tables."""
+    """Every claim of the paper fails, clearly beyond the replicates' noise, on several datasets."""
     write_tables(
         tmp_path / "tables",
         ate_preservation=ate_table(BAD_ATE),
         tstr=tstr_table({"ctgan": 0.60, "great": 0.65}),
         positivity=positivity_table({"raw": 0.1, "truncated": 0.2, "clipped": 0.05, "paired": 0.4}),
         engine=engine_table(swap=True),
-        dcr=dcr_table({"ctgan": 0.2, "great": 0.0}, {"ctgan": 0.3, "great": 0.02}),
+        engine_ranking=ranking_table(-0.2, 0.3),
+        dcr=dcr_table({"ctgan": 0.2, "great": 0.1}, {"ctgan": 0.3, "great": 0.25}),
     )
     return tmp_path
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def test_intervals_match_hand_computation():
+    # [1, 2, 3]: mean 2, SE 1/sqrt(3), t(0.975, 2) = 4.3027
+    iv = u.mean_interval([1.0, 2.0, 3.0])
+    assert (iv.estimate, iv.n) == (2.0, 3)
+    assert iv.high - 2.0 == pytest.approx(4.302653 / math.sqrt(3), rel=1e-6)
+    assert not u.mean_interval([5.0]).defined  # one replicate has no interval
+    # Wilson: 4 of 4 is the least unanimous count whose interval excludes one half
+    assert u.wilson_interval(4, 4).low == pytest.approx(0.5101, abs=1e-4)
+    assert u.wilson_interval(3, 3).low < 0.5
+    assert u.wilson_interval(0, 5).high < 0.5
+    # Welch: equal variances and sizes give the pooled t interval's centre and a symmetric half
+    w = u.welch_interval([2.0, 3.0, 4.0], [1.0, 2.0, 3.0])
+    assert w.estimate == 1.0 and w.high - 1.0 == pytest.approx(1.0 - w.low)
+    # ratios are averaged on the log scale: 2 and 8 have geometric mean 4
+    assert u.ratio_interval([2.0, 8.0], [1.0, 1.0]).estimate == pytest.approx(4.0)
+
+
+def test_decisions_need_the_whole_interval_on_one_side():
+    assert u.decide(u.Interval(0.3, 0.1, 0.5), 0.0) == u.HOLDS
+    assert u.decide(u.Interval(-0.3, -0.5, -0.1), 0.0) == u.FAILS
+    assert u.decide(u.Interval(0.3, -0.1, 0.7), 0.0) == u.UNDECIDED
+    assert u.decide(u.Interval(0.3, 0.0, 0.7), 0.0) == u.UNDECIDED  # touching is containing
+    assert u.decide(u.Interval(0.02, 0.01, 0.03), 0.05, holds_above=False) == u.HOLDS
+    assert u.decide(u.Interval(0.3), 0.0) == u.UNDECIDED  # no interval, no decision
+    assert u.combine_all([u.HOLDS, u.UNDECIDED]) == u.UNDECIDED
+    assert u.combine_all([u.UNDECIDED, u.FAILS]) == u.FAILS
+
+
+# --------------------------------------------------------------------------- verdicts
 
 
 def test_paper_like_tables_support_every_claim(paper_like):
@@ -212,34 +325,15 @@ def test_paper_like_tables_support_every_claim(paper_like):
     text = out.read_text()
     assert "This run contradicts none of the claims it tests." in text
     assert "**Verdict: supported.** This run reproduces the paper's finding." in section(text, "b")
-
-
-def test_right_numbers_appear(paper_like):
-    out = paper_like / "findings.md"
-    findings.write_findings(paper_like / "tables", out)
-    text = out.read_text()
-    # (b) sim_paper: ctgan 0.5 * 0.4 = 0.2 vs hybrid 0.05 * 0.4 = 0.02; lalonde: 900 vs 90
-    b = section(text, "b")
-    assert "| ctgan | sim_paper | 0.2 | 0.02 | 2 | yes |" in squash(b)
-    assert "| ctgan | lalonde | 900 | 90 | 2 | yes |" in squash(b)
-    assert "in 4 of 4 (base, dataset) pairs" in b
-    # per base, scale-free: hybrid / base error is 0.05 / 0.5 for ctgan and 0.02 / 0.3 for great
-    assert "| ctgan | 2 | 0.1 | 100% |" in squash(b)
-    assert "| great | 2 | 0.06667 | 100% |" in squash(b)
-    # (a) TSTR 0.78 vs 0.8: gap 0.02; error ratio 0.5 / 0.05 = 10
-    a = section(text, "a")
-    assert "| ctgan | sim_paper | auc | 0.78 | 0.8 | 0.02 | 0.2 | 0.02 | 10 | yes |" in squash(a)
-    # (c) hybrid_great 0.02 * 0.4 = 0.008 vs hybrid_ctgan 0.02
-    assert "| sim_paper | 0.008 | 0.02 | 2 | yes |" in squash(section(text, "c"))
-    # (d) mean |error| per method: raw 0.2, truncated 0.12, clipped 0.08, paired 0.02, 6 cells
-    assert "| sim_paper | 0.2 | 0.12 | 0.08 | 0.02 | 6 | yes |" in squash(section(text, "d"))
-    # (e) identical RMSE order: Spearman 1
-    assert "| sim_paper | hybrid_ctgan | 1 | yes |" in squash(section(text, "e"))
-    # (f) hybrid_real copies by design and is not counted
-    f = section(text, "f")
-    assert "| great | 0.5% | 0% | 8% | yes | yes |" in squash(f)
-    assert "| hybrid_real | 100% | 0% | 100% | no | – |" in squash(f)
-    assert "2 of 2 generators stay within both limits" in f
+    # every pair is decided: 2 generators x 4 datasets for (a), (b), (f); 4 datasets for (c), (d)
+    assert {c.key: c.evidence.counts() for c in claims} == {
+        "a": "8 / 0 / 0",
+        "b": "8 / 0 / 0",
+        "c": "4 / 0 / 0",
+        "d": "4 / 0 / 0",
+        "e": "6 / 0 / 0",
+        "f": "8 / 0 / 0",
+    }
 
 
 def test_contradicting_tables_are_called_contradicted(paper_contradicted):
@@ -249,10 +343,147 @@ def test_contradicting_tables_are_called_contradicted(paper_contradicted):
     text = out.read_text()
     assert "**This run contradicts the paper on claim(s) (a), (b), (c), (d), (e), (f).**" in text
     assert "**Verdict: contradicted.** This run does not reproduce the paper's finding." in section(text, "b")
-    assert "in 0 of 4 (base, dataset) pairs" in section(text, "b")
-    assert "It never wins for: ctgan, great." in section(text, "b")
-    assert "over a limit: ctgan." in section(text, "f")
-    assert "| sim_paper | hybrid_ctgan | -1 | no |" in squash(section(text, "e"))
+    assert "0 of 8 decided (base, dataset) pairs hold" in section(text, "b")
+    assert "decidedly worse for some dataset with: ctgan, great." in section(text, "b")
+    assert "over a limit on some dataset: ctgan, great." in section(text, "f")
+    assert "| sim_paper | hybrid_ctgan | -0.2 [-0.5, 0.1] | no | fails |" in squash(section(text, "e"))
+
+
+def test_one_dataset_is_inconclusive_however_clear(tmp_path):
+    one = ("sim_paper",)
+    tables = paper_like_tables(
+        ate_preservation=ate_table(GOOD_ATE, datasets=one),
+        tstr=tstr_table(GOOD_TSTR, datasets=one),
+        positivity=positivity_table(GOOD_POSITIVITY, datasets=one),
+        engine_ranking=ranking_table(0.9, 0.1, datasets=one),
+        dcr=dcr_table({"ctgan": 0.0, "great": 0.0}, {"ctgan": 0.04, "great": 0.05}, datasets=one),
+    )
+    write_tables(tmp_path / "t", **tables)
+    claims = findings.write_findings(tmp_path / "t", tmp_path / "f.md")
+    assert verdicts(claims) == dict.fromkeys("abcdef", findings.INCONCLUSIVE)
+    # decided, and all holding, yet one dataset: the minimum evidence is what is missing
+    assert claim(claims, "b").evidence.counts() == "2 / 0 / 0"
+    # five decided generators would make a unanimous majority; one dataset still is not enough
+    gens = ("ctgan", "tvae", "gaussian_copula", "great", "my_gen")
+    dcr = findings.claim_dcr(dcr_table(dict.fromkeys(gens, 0.0), dict.fromkeys(gens, 0.04), datasets=one))
+    assert dcr.evidence.counts() == "5 / 0 / 0" and dcr.verdict == findings.INCONCLUSIVE
+    assert (
+        "Inconclusive (too few decided comparisons, or a split one): (a), (b), (c), (d), (e), (f)."
+        in (tmp_path / "f.md").read_text()
+    )
+
+
+def test_one_replicate_decides_nothing(tmp_path):
+    # the default configuration's shape: the clearest point differences, one generator replicate
+    tables = paper_like_tables(
+        ate_preservation=ate_table(GOOD_ATE, reps=1, noise=0.0),
+        tstr=tstr_table(GOOD_TSTR, reps=1),
+        dcr=dcr_table({"ctgan": 0.0, "great": 0.0}, {"ctgan": 0.04, "great": 0.05}, reps=1),
+        positivity=positivity_table(GOOD_POSITIVITY, sets=1),
+    )
+    write_tables(tmp_path / "t", **tables)
+    claims = {c.key: c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md")}
+    for key in "abcdf":
+        assert claims[key].verdict == findings.INCONCLUSIVE, key
+        assert claims[key].evidence.n_decided == 0, key
+    assert "| ctgan | sim_paper | 1 | 2 | 0.2 [–] | 0.02 [–] | 0.18 [–] | undecided |" in squash(
+        claims["b"].body[3]
+    )
+
+
+def _noisy(key: str) -> findings.Claim:
+    """Claim `key` on four datasets whose intervals straddle its threshold."""
+    if key == "a":
+        # error ratio about 2 and TSTR gap about 0.05: both straddle their thresholds
+        ate = ate_table({"ctgan": 0.2, "hybrid_ctgan": 0.1}, noise=0.08, reps=3, seed=11)
+        return findings.claim_fidelity_vs_effect(ate, tstr_table({"ctgan": 0.75}, noise=0.02, reps=3))
+    if key == "b":
+        return findings.claim_hybrid_beats_generative(
+            ate_table({"ctgan": 0.3, "hybrid_ctgan": 0.3}, noise=0.1, reps=3, seed=12)
+        )
+    if key == "c":
+        return findings.claim_llm_vs_ctgan(
+            ate_table({"hybrid_great": 0.3, "hybrid_ctgan": 0.3}, noise=0.1, reps=3, seed=13)
+        )
+    if key == "d":
+        return findings.claim_pairing(positivity_table({"raw": 0.3, "paired": 0.3}, noise=0.1, sets=3))
+    if key == "e":
+        return findings.claim_engine(engine_table(swap=False), ranking_table(0.6, 0.3))
+    return findings.claim_dcr(dcr_table({"ctgan": 0.005}, {"ctgan": 0.1}, noise=0.01, reps=3))
+
+
+@pytest.mark.parametrize("key", list("abcdef"))
+def test_noisy_tables_are_inconclusive(key):
+    c = _noisy(key)
+    assert c.verdict == findings.INCONCLUSIVE
+    # the data are decided almost nowhere; a stray decided pair must not carry the verdict
+    assert c.evidence.n_decided <= 1 and c.evidence.n_undecided >= 3
+
+
+def test_split_decided_pairs_are_inconclusive():
+    # hybrid clearly better on two datasets, clearly worse on two: decided, but no majority
+    good = ate_table({"ctgan": 0.5, "hybrid_ctgan": 0.05}, datasets=("sim_paper", "lalonde"))
+    bad = ate_table({"ctgan": 0.05, "hybrid_ctgan": 0.5}, datasets=("ihdp", "nhefs"))
+    c = findings.claim_hybrid_beats_generative(pd.concat([good, bad], ignore_index=True))
+    assert c.evidence.counts() == "2 / 2 / 0"
+    assert c.verdict == findings.INCONCLUSIVE
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def test_right_numbers_appear(tmp_path):
+    # no noise; |error| is rel x (0.9, 1.0, 1.1) over 3 replicates: mean rel, SD 0.1 rel, and a
+    # t interval of half-width 4.3027 x 0.1 rel / sqrt(3) = 0.2484 rel
+    ate = ate_table(GOOD_ATE, reps=3, noise=0.0, spread=0.1)
+    write_tables(
+        tmp_path / "t",
+        ate_preservation=ate,
+        tstr=tstr_table(GOOD_TSTR, noise=0.0),
+        positivity=positivity_table(GOOD_POSITIVITY, noise=0.0),
+        engine_ranking=ranking_table(0.9, 0.1),
+    )
+    findings.write_findings(tmp_path / "t", tmp_path / "f.md")
+    text = (tmp_path / "f.md").read_text()
+    b = squash(section(text, "b"))
+    # sim_paper ctgan 0.5 x 0.4 = 0.2 +- 0.04968; hybrid 0.02 +- 0.004968; difference 0.18 +- 0.04471
+    assert (
+        "| ctgan | sim_paper | 3 | 2 | 0.2 [0.1503, 0.2497] | 0.02 [0.01503, 0.02497] | "
+        "0.18 [0.1353, 0.2247] | holds |" in b
+    )
+    assert (
+        "| ctgan | lalonde | 3 | 2 | 900 [676.4, 1124] | 90 [67.64, 112.4] | 810 [608.8, 1011] | holds |" in b
+    )
+    # per base, scale-free: hybrid / base is 0.1 for ctgan on every dataset, 0.02 / 0.3 for great
+    assert "| ctgan | 4 | 4 / 0 / 0 | 0.1 [0.1, 0.1] |" in b
+    assert "| great | 4 | 4 / 0 / 0 | 0.06667 [0.06667, 0.06667] |" in b
+    # (a) TSTR 0.78 vs 0.8: gap 0.02 in every replicate; error ratio 10 in every replicate
+    a = squash(section(text, "a"))
+    assert "| ctgan | sim_paper | auc | 5 | 0.78 | 0.8 | 0.02 [0.02, 0.02] | holds | 3 |" in a
+    assert "| 10 [10, 10] | holds | holds |" in a
+    # (c) hybrid_great 0.008 +- 0.001987 against hybrid_ctgan 0.02 +- 0.004968
+    c = squash(section(text, "c"))
+    assert "| sim_paper | 3 / 3 | 2 | 0.008 [0.006013, 0.009987] | 0.02 [0.01503, 0.02497] |" in c
+    # (d) mean |error| per method, 5 sets: raw 0.2, truncated 0.12, clipped 0.08, paired 0.02
+    d = squash(section(text, "d"))
+    assert (
+        "| sim_paper | 5 | 1 | 0.2 [0.2, 0.2] | 0.12 [0.12, 0.12] | 0.08 [0.08, 0.08] | 0.02 [0.02, 0.02] | 10 |"
+        in d
+    )
+    assert "| sim_paper | 5 | 1 | 0.18 [0.18, 0.18] | 0.1 [0.1, 0.1] | 0.06 [0.06, 0.06] | holds |" in d
+    # (e) the stage's own interval, shown with its verdict
+    assert "| sim_paper | hybrid_ctgan | 0.9 [0.8, 1] | agrees | holds |" in squash(section(text, "e"))
+    # the overall share: 8 of 8 decided pairs, Wilson 67.6%-100%
+    assert "8 of 8 decided (base, dataset) pairs hold (100% [67.6%, 100%]), on 4 dataset(s); 0 undecided" in b
+
+
+def test_dcr_rows_and_the_oracle(paper_like):
+    findings.write_findings(paper_like / "tables", paper_like / "f.md")
+    f = squash(section((paper_like / "f.md").read_text(), "f"))
+    # hybrid_real copies by design: shown, not counted; exact shares of 0 have the interval [0, 0]
+    assert "| hybrid_real | sim_paper | 5 | 100% | 0% | 100% [100%, 100%] | 100% [100%, 100%] | no | – |" in f
+    assert "| ctgan | sim_paper | 5 | 0% | 0% | 0% [0%, 0%] |" in f
+    assert "8 of 8 decided (generator, dataset) pairs hold" in f
 
 
 def test_missing_tables_are_not_tested(tmp_path):
@@ -284,40 +515,56 @@ def test_failed_cells_are_counted_once(tmp_path):
     ate = ate_table(GOOD_ATE, failed=3)
     # the gathered table repeats the real rows of every cell: they must count once
     ate = pd.concat([ate, ate[ate["generator"] == "real"].assign(rep=5)], ignore_index=True)
-    pos = positivity_table({"raw": 0.5, "paired": 0.05})
+    pos = positivity_table({"raw": 0.5, "paired": 0.05}, datasets=("sim_paper",))
     pos.loc[pos.index[:2], ["ate", "status"]] = [np.nan, "no synthetic unit left to pair"]
     write_tables(tmp_path / "t", ate_preservation=ate, positivity=pos)
     findings.write_findings(tmp_path / "t", tmp_path / "f.md")
     text = (tmp_path / "f.md").read_text()
-    # 36 ok = 2 datasets x (4 synthetic generators x 2 reps + the real data once) x 2 estimators
-    assert "- `ate_preservation`: 3 of 39 cells failed (7.7%)." in text
+    # 168 ok = 4 datasets x (4 synthetic generators x 5 reps + the real data once) x 2 estimators
+    assert "- `ate_preservation`: 3 of 171 cells failed (1.8%)." in text
     assert "| ctgan | timeout | 3 |" in squash(text)
-    assert "- `positivity`: 2 of 12 cells failed (16.7%)." in text
+    assert "- `positivity`: 2 of 20 cells failed (10%)." in text
     assert "| raw | no synthetic unit left to pair | 2 |" in squash(text)
 
 
-def test_engine_ranking_table_is_used_when_present(tmp_path):
-    ranking = pd.DataFrame(
-        {
-            "dataset": ["sim_paper", "sim_paper"],
-            "engine": ["hybrid_ctgan", "hybrid_great"],
-            "spearman_vs_truth": [0.2, np.nan],
-        }
-    )
+def test_engine_verdicts_come_from_the_ranking_table(tmp_path):
+    ranking = ranking_table(0.9, 0.1)
+    ranking.loc[0, ["spearman_vs_truth", "spearman_low", "spearman_high", "verdict"]] = [
+        0.2,
+        -0.1,
+        0.45,
+        "disagrees",
+    ]
     write_tables(tmp_path / "t", engine=engine_table(swap=False), engine_ranking=ranking)
-    (claim,) = [c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md") if c.key == "e"]
-    # the table's own 0.2 wins over what the engine table would give (1.0); NaN is not counted
-    assert claim.verdict == findings.CONTRADICTED
-    assert "0 of 1 (dataset, engine) pairs agree" in claim.headline
+    c = claim(findings.write_findings(tmp_path / "t", tmp_path / "f.md"), "e")
+    # the table's own verdicts win over what the engine table would give (Spearman 1)
+    assert c.evidence.counts() == "5 / 1 / 0"
+    assert "| sim_paper | hybrid_ctgan | 0.2 [-0.1, 0.45] | no | fails |" in squash(c.body[0])
+
+
+def test_engine_without_intervals_is_undecided(tmp_path):
+    # an old ranking table (no interval columns), and no ranking table at all: point rule only
+    old = ranking_table(0.9, 0.1)[["dataset", "engine", "spearman_vs_truth", "n_estimators"]]
+    for tables in (
+        {"engine": engine_table(swap=False), "engine_ranking": old},
+        {"engine": engine_table(swap=False)},
+    ):
+        root = tmp_path / str(len(tables))
+        write_tables(root, **tables)
+        c = claim(findings.write_findings(root, root / "f.md"), "e")
+        assert c.verdict == findings.INCONCLUSIVE
+        assert c.evidence.n_decided == 0
+        assert "| agrees | undecided |" in squash(c.body[0])
 
 
 def test_boolean_train_on_real_flag(tmp_path):
-    tstr = tstr_table({"ctgan": 0.78, "great": 0.79}).assign(train_on_real=False)
-    base = tstr.drop_duplicates(["dataset", "rep"]).assign(generator="real", value=0.8, train_on_real=True)
+    tstr = tstr_table({"ctgan": 0.78, "great": 0.79}, noise=0.0).assign(train_on_real=False)
+    # the real-data fit is replicate 0, matching no synthetic replicate: it is every one's baseline
+    base = tstr.drop_duplicates(["dataset"]).assign(generator="real", rep=0, value=0.8, train_on_real=True)
     write_tables(tmp_path / "t", ate_preservation=ate_table(GOOD_ATE), tstr=pd.concat([tstr, base]))
-    (claim,) = [c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md") if c.key == "a"]
-    assert claim.verdict == findings.SUPPORTED
-    assert "| ctgan | sim_paper | auc | 0.78 | 0.8 | 0.02 |" in squash(claim.body[0])
+    c = claim(findings.write_findings(tmp_path / "t", tmp_path / "f.md"), "a")
+    assert c.verdict == findings.SUPPORTED
+    assert "| ctgan | sim_paper | auc | 5 | 0.78 | 0.8 | 0.02 [0.02, 0.02] | holds |" in squash(c.body[0])
 
 
 def test_summary_table_is_well_formed(paper_like):
@@ -326,8 +573,12 @@ def test_summary_table_is_well_formed(paper_like):
     summary = section_between(text, "## Summary", "## Failed cells")
     rows = [line for line in summary.splitlines() if line.startswith("|")]
     assert len(rows) == 2 + 6
-    # "|ATE error|" inside a cell is escaped, so every row has exactly the three columns
-    assert all(len(re.split(r"(?<!\\)\|", row)) == 5 for row in rows)
+    # "|ATE error|" inside a cell is escaped, so every row has exactly the five columns
+    assert all(len(re.split(r"(?<!\\)\|", row)) == 7 for row in rows)
+    assert (
+        "| (b) Hybrid beats fully generative | supported | 8 / 0 / 0 | 100% [67.6%, 100%] | Geometric-mean"
+        in squash(summary)
+    )
 
 
 def section_between(text: str, start: str, end: str) -> str:
@@ -367,20 +618,22 @@ def test_dcr_claim_reads_the_gathered_dcr_table(tmp_path):
     def frame(n):
         return pd.DataFrame({"w1": rng.normal(size=n), "w2": rng.normal(size=n), "a": 0, "y": 0.0})
 
-    train, holdout = frame(200), frame(100)
-    filt = DCRFilter(roles).fit(train, holdout)
-    copier = pd.concat([train.iloc[:60], frame(140)], ignore_index=True)[roles.covariate_names]
-    sets = {"ctgan": frame(200)[roles.covariate_names], "great": copier}
     paths = []
-    for gen, synthetic in sets.items():
-        _, report = filt.filter(synthetic)
-        path = tmp_path / "results" / "privacy" / "sim_paper" / gen / "rep0" / "dcr.json"
-        write_json({"dataset": "sim_paper", "generator": gen, "rep": 0, **report}, path)
-        paths.append(str(path))
-    claim = findings.claim_dcr(gather_dcr(paths))
-    assert claim.verdict == findings.CONTRADICTED
-    assert claim.headline.endswith("over a limit: great.")
-    assert "| great | 30% | 0% |" in squash(claim.body[0])  # 60 of 200 rows copied
+    for d in TRUTH:
+        train, holdout = frame(200), frame(100)
+        filt = DCRFilter(roles).fit(train, holdout)
+        for rep in (1, 2):
+            # a copier of 60 training rows in every replicate: 30% exact copies, no noise at all
+            copier = pd.concat([train.iloc[:60], frame(140)], ignore_index=True)[roles.covariate_names]
+            _, report = filt.filter(copier)
+            path = tmp_path / "results" / "privacy" / d / "great" / f"rep{rep}" / "dcr.json"
+            write_json({"dataset": d, "generator": "great", "rep": rep, **report}, path)
+            paths.append(str(path))
+    c = findings.claim_dcr(gather_dcr(paths))
+    assert c.verdict == findings.CONTRADICTED
+    assert c.evidence.counts() == "0 / 4 / 0"
+    assert c.headline.endswith("over a limit on some dataset: great.")
+    assert "| great | sim_paper | 2 | 30% |" in squash(c.body[0])  # 60 of 200 rows copied
 
 
 def test_cells_without_a_learner_still_count(tmp_path):
@@ -388,6 +641,5 @@ def test_cells_without_a_learner_still_count(tmp_path):
     ate = ate_table({"ctgan": 0.5, "hybrid_ctgan": 0.05}).assign(learner=np.nan)
     write_tables(tmp_path / "t", positivity=pos, ate_preservation=ate)
     claims = {c.key: c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md")}
-    assert claims["d"].verdict == findings.SUPPORTED and "1 of 1 datasets" in claims["d"].headline
-    assert claims["b"].verdict == findings.SUPPORTED
-    assert "2 of 2 (base, dataset) pairs" in claims["b"].headline
+    assert claims["d"].verdict == findings.SUPPORTED and claims["d"].evidence.counts() == "4 / 0 / 0"
+    assert claims["b"].verdict == findings.SUPPORTED and claims["b"].evidence.counts() == "4 / 0 / 0"

@@ -169,6 +169,7 @@ def test_run_hybrid_drops_base_treatment_and_outcome_and_writes_pool_and_meta(tm
     ):
         assert key in written
     assert written["releasable"] is True and written["base"] == "ctgan"
+    assert written["nuisance_predictions"]["method"] == "fit_on_all_training_rows"
     assert written["fit_seconds"] > 0 and "scikit-learn" in written["versions"]
     assert set(written["propensity_extremes"]) >= {"share_below_0.01", "share_above_0.99"}
     # same seed, same pool
@@ -261,3 +262,109 @@ def test_each_learner_builds_a_pool(learner, roles):
     assert pool[["mu0", "mu1", "propensity"]].notna().all().all()
     assert ((pool["propensity"] >= 0) & (pool["propensity"] <= 1)).all()
     assert np.isfinite(engine_truth(pool, roles))
+
+
+# ----------------------------------------------------------------------------- the oracle out of fold
+
+
+def rct_table(n: int, seed: int) -> pd.DataFrame:
+    """A randomized table (true propensity 0.5) with unique w1, so a pool row names its real row."""
+    rng = np.random.default_rng(seed)
+    w = sample_w(n, rng)
+    w["w1"] += np.arange(n) * 1e-9
+    a = (rng.random(n) < 0.5).astype(np.int64)
+    y = (rng.random(n) < expit(eta(w, a))).astype(np.int64)
+    return w.assign(A=a, Y=y)
+
+
+def copied_treatment(pool: pd.DataFrame, train: pd.DataFrame) -> np.ndarray:
+    """The real A of the training row each pool row copies."""
+    return pool[["w1"]].merge(train[["w1", "A"]], on="w1", how="left", validate="many_to_one")["A"].to_numpy()
+
+
+def oracle_failures(pool: pd.DataFrame, copied_a: np.ndarray) -> list[str]:
+    """How a pool on copied RCT rows betrays memorized treatments; empty when it does not."""
+    e, failures = pool["propensity"].to_numpy(), []
+    for arm in (0, 1):
+        mean = e[copied_a == arm].mean()
+        if abs(mean - 0.5) > 0.05:  # about 4 standard errors at 600 rows
+            failures.append(f"mean propensity {mean:.3f} for copied A={arm}")
+    agree = float((pool["A"].to_numpy() == copied_a).mean())
+    if abs(agree - 0.5) > 0.06:  # about 3 standard errors
+        failures.append(f"A~ equals the copied A in {agree:.0%} of rows")
+    return failures
+
+
+def test_hybrid_real_predictions_are_out_of_fold_on_an_rct(tmp_path):
+    train = rct_table(600, 40)
+    paths = write_inputs(tmp_path, train, BINARY)
+    meta = run_hybrid(
+        paths["train"], paths["card"], None, {"learner": "random_forest", "n_rows": 600}, 41, 1,
+        tmp_path / "p.parquet", tmp_path / "m.json", "toy", "hybrid_real",
+    )  # fmt: skip
+    pool = pd.read_parquet(tmp_path / "p.parquet")
+    copied_a = copied_treatment(pool, train)
+    assert oracle_failures(pool, copied_a) == []
+    predictions = meta["nuisance_predictions"]
+    assert predictions["method"] == "cross_fitted" and predictions["n_folds"] == 5
+    assert predictions["share_treatment_equals_copied"] == pytest.approx((pool["A"] == copied_a).mean())
+    # the same forest evaluated in-sample memorizes the real treatments, and the check sees it
+    in_sample = HybridGenerator(BINARY, learner="random_forest", seed=41).fit(train)
+    leaky = in_sample.sample(pool[list(COVARIATES)], seed=42)
+    assert len(oracle_failures(leaky, copied_a)) == 3
+
+
+def test_hybrid_real_rows_keep_the_prediction_of_the_row_they_copy(tmp_path):
+    train = rct_table(300, 43)
+    model = HybridGenerator(BINARY, learner="linear", seed=44).fit(train, out_of_fold=True)
+    rows = np.array([5, 5, 7, 5, 7, 0])
+    pool = model.sample_training_rows(rows, seed=45)
+    assert pool["w1"].tolist() == train["w1"].iloc[rows].tolist()
+    for col in ("mu0", "mu1", "propensity"):
+        assert np.allclose(pool[col], model.oof_[col][rows])
+    # row 5's prediction comes from a model that never saw row 5: refitting its training folds agrees
+    from sklearn.model_selection import StratifiedKFold
+
+    from causalsynth.core.seeds import derive_seed
+
+    folds = StratifiedKFold(5, shuffle=True, random_state=derive_seed(44, "hybrid.folds"))
+    fold, (fit_idx, _) = next((k, f) for k, f in enumerate(folds.split(train, train["A"])) if 5 in f[1])
+    alone = HybridGenerator(BINARY, learner="linear", seed=44)
+    alone._fit_models(
+        train.iloc[fit_idx], train["A"].to_numpy()[fit_idx], train["Y"].to_numpy()[fit_idx], rep=fold
+    )
+    assert alone.propensity(train.iloc[[5]])[0] == pytest.approx(model.oof_["propensity"][5], abs=1e-12)
+    assert alone.outcome_means(train.iloc[[5]])[1][0] == pytest.approx(model.oof_["mu1"][5], abs=1e-12)
+    with pytest.raises(ComponentFailure, match="cross-fitted"):
+        model.sample(train[list(COVARIATES)], seed=1)
+    with pytest.raises(ComponentFailure, match="out_of_fold=True"):
+        HybridGenerator(BINARY, learner="linear").fit(train).sample_training_rows(rows, seed=1)
+
+
+@pytest.mark.parametrize("estimand", ["ATE", "ATT"])
+def test_hybrid_real_engine_truth_is_the_pools_own_effect(tmp_path, estimand):
+    roles = Roles(**{**CONTINUOUS.__dict__, "estimand": estimand})
+    paths = write_inputs(tmp_path, continuous_dgp(400, 46), roles)
+    meta = run_hybrid(
+        paths["train"], paths["card"], None, {"learner": "linear", "n_rows": 800}, 47, 1,
+        tmp_path / "p.parquet", tmp_path / "m.json", "toy", "hybrid_real",
+    )  # fmt: skip
+    pool = pd.read_parquet(tmp_path / "p.parquet")
+    diff = (pool["mu1"] - pool["mu0"]).to_numpy()
+    treated = pool["A"].to_numpy() == 1
+    expected = diff[treated].mean() if estimand == "ATT" else diff.mean()
+    assert meta["engine_truth"] == pytest.approx(expected, abs=1e-12)
+    # a continuous outcome's noise comes from the same folds: the pool keeps the real noise level
+    resid = pool["Y"] - np.where(treated, pool["mu1"], pool["mu0"])
+    assert resid.std() == pytest.approx(1.5, rel=0.15)
+
+
+def test_hybrid_real_needs_enough_units_per_arm_for_its_folds(tmp_path):
+    train = binary_dgp(200, 48)
+    train.loc[train.index[train["A"] == 1][3:], "A"] = 0  # 3 treated units left
+    paths = write_inputs(tmp_path, train, BINARY)
+    with pytest.raises(ComponentFailure, match=r"hybrid_real.*only 3 training units.*lower hybrid n_folds"):
+        run_hybrid(
+            paths["train"], paths["card"], None, {"learner": "linear"}, 1, 1,
+            tmp_path / "p.parquet", tmp_path / "m.json", "toy", "hybrid_real",
+        )  # fmt: skip

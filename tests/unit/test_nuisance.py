@@ -57,11 +57,14 @@ def test_cross_fitted_predictions_come_from_models_that_never_saw_the_row():
     x_tr, x_te = enc.transform(df.iloc[train]), enc.transform(df.iloc[test])
     a = df["a"].to_numpy()
     g = make_learner("linear", "classification", derive_seed(3, "propensity", rep=2)).fit(x_tr, a[train])
-    h = make_learner("linear", "regression", derive_seed(3, "outcome", rep=2))
-    h.fit(np.column_stack([x_tr, a[train]]), df["y"].to_numpy()[train])
     np.testing.assert_allclose(nuis.g[test], g.predict_proba(x_te)[:, 1])
-    np.testing.assert_allclose(nuis.q1[test], h.predict(np.column_stack([x_te, np.ones(len(test))])))
-    np.testing.assert_allclose(nuis.q0[test], h.predict(np.column_stack([x_te, np.zeros(len(test))])))
+    y = df["y"].to_numpy()
+    for arm, q in ((1, nuis.q1), (0, nuis.q0)):
+        # one outcome model per arm, fitted on that arm's training rows only
+        rows = a[train] == arm
+        seed = derive_seed(3, "outcome", estimator=f"arm{arm}", rep=2)
+        h = make_learner("linear", "regression", seed).fit(x_tr[rows], y[train][rows])
+        np.testing.assert_allclose(q[test], h.predict(x_te))
     np.testing.assert_allclose(nuis.qa, np.where(nuis.a == 1, nuis.q1, nuis.q0))
 
 
@@ -70,10 +73,13 @@ def test_in_sample_option_fits_once_on_the_whole_table():
     nuis = fit_nuisances(df, ROLES, "linear", cross_fit=False, seed=0)
     assert (nuis.fold == -1).all()
     x = CovariateEncoder(ROLES).fit_transform(df)
-    h = make_learner("linear", "regression", 0).fit(np.column_stack([x, df["a"]]), df["y"])
-    # one linear model on (W, A): Q1 - Q0 is its coefficient of A, the same for every row
-    effect = h[-1].coef_[-1] / h[0].scale_[-1]
-    np.testing.assert_allclose(nuis.q1 - nuis.q0, effect)
+    a, y = df["a"].to_numpy(), df["y"].to_numpy()
+    h1 = make_learner("linear", "regression", 0).fit(x[a == 1], y[a == 1])
+    h0 = make_learner("linear", "regression", 0).fit(x[a == 0], y[a == 0])
+    np.testing.assert_allclose(nuis.q1, h1.predict(x))
+    np.testing.assert_allclose(nuis.q0, h0.predict(x))
+    # per-arm models: Q1 - Q0 varies with W even for the linear learner
+    assert np.std(nuis.q1 - nuis.q0) > 0.01
 
 
 def test_binary_outcome_uses_probabilities():
@@ -131,3 +137,36 @@ def test_nuisances_validate_their_arrays():
         )
     with pytest.raises(ValueError, match="only 0 and 1"):
         Nuisances(np.array([0, 2]), *(np.zeros(2),) * 5, "binary")
+
+
+def test_an_arm_with_a_single_outcome_class_predicts_that_class():
+    df = table(300, 9, binary=True)
+    roles = Roles("a", "y", "binary", ROLES.covariates)
+    df.loc[df["a"] == 1, "y"] = 1  # every treated unit has the event; the controls have both classes
+    nuis = fit_nuisances(df, roles, "linear", folds=3)
+    np.testing.assert_array_equal(nuis.q1, 1.0)
+    assert ((nuis.q0 > 0) & (nuis.q0 < 1)).all()
+
+
+def _true_att_linear_heterogeneous() -> float:
+    # ATT = 1 + E[W | A = 1] = 1 + E[W expit(0.8 W)] / E[expit(0.8 W)], W ~ N(0, 1), by quadrature
+    x, w = np.polynomial.hermite_e.hermegauss(80)
+    e = expit(0.8 * x)
+    return 1.0 + float(np.sum(w * x * e) / np.sum(w * e))
+
+
+def test_per_arm_linear_models_give_substitution_the_att_under_effect_heterogeneity():
+    from causalsynth.estimate.estimators import make_estimator
+
+    r = np.random.default_rng(20240611)
+    n = 4000
+    w = r.normal(size=n)
+    a = r.binomial(1, expit(0.8 * w))
+    y = w + a * (1 + w) + r.normal(size=n)
+    roles = Roles("a", "y", "continuous", {"w": "continuous"}, estimand="ATT")
+    nuis = fit_nuisances(pd.DataFrame({"w": w, "a": a, "y": y}), roles, "linear", folds=5, seed=1)
+    result = make_estimator("substitution").estimate(nuis)
+    att = _true_att_linear_heterogeneous()
+    # one model on (W, A) made Q1 - Q0 constant: substitution gave the ATE (1), 0.35 below the ATT
+    assert abs(result.ate - att) < 3 * result.se, (result, att)
+    assert abs(result.ate - 1.0) > 3 * result.se

@@ -122,6 +122,7 @@ def test_each_extreme_unit_gets_one_unused_unit_of_the_other_arm():
     added = out[out["synthetic"] == 1]
     assert counts["n_extreme_low"] == low and counts["n_extreme_high"] == high
     assert counts["n_matched_low"] == low and counts["n_missed"] == 0
+    assert counts["estimand"] == "ATE" and counts["n_skipped"] == 0  # the ATE pairs both sides
     assert (added["A"] == 1).sum() == low and (added["A"] == 0).sum() == high
     assert added["w1"].is_unique and added["w1"].isin(pool["w1"]).all()
     pd.testing.assert_frame_equal(
@@ -207,3 +208,60 @@ def test_set_without_extreme_units_is_returned_unchanged():
     out, counts = pairing.pair(real, pool_of(300, 31))
     assert counts["n_extreme_low"] == counts["n_extreme_high"] == counts["n_added"] == 0
     assert len(out) == len(real) and (out["synthetic"] == 0).all()
+
+
+# ----------------------------------------------------------------------------- estimand
+
+
+ATT_ROLES = Roles(**{**ROLES.__dict__, "estimand": "ATT"})
+
+
+def test_att_pairing_adds_only_controls_for_extreme_treated_units():
+    real = confounded(200, 1)
+    pool = pool_of(3000, 2)
+    pairing = SyntheticPairing(ATT_ROLES, threshold=0.001, learner="linear").fit(real)
+    e = pairing.propensity_
+    low, high = int((e < 0.001).sum()), int((e > 0.999).sum())
+    assert low > 5 and high > 5
+    assert real["A"].to_numpy()[e > 0.999].mean() > 0.9  # the high side is the treated that lack controls
+    out, counts = pairing.pair(real, pool)
+    added = out[out["synthetic"] == 1]
+    assert (added["A"] == 1).sum() == 0  # the treated population the ATT is defined on is untouched
+    assert (added["A"] == 0).sum() == high == counts["n_matched_high"] == counts["n_added"]
+    assert counts["estimand"] == "ATT" and counts["skipped_sides"] == ["low"]
+    assert counts["n_skipped_low"] == counts["n_extreme_low"] == low and counts["n_skipped_high"] == 0
+    assert counts["n_matched_low"] == counts["n_missed_low"] == 0
+    # the controls it adds are the ones the ATE pairing gives the same units
+    ate_out, ate_counts = (
+        SyntheticPairing(ROLES, threshold=0.001, learner="linear").fit(real).pair(real, pool)
+    )
+    ate_added = ate_out[ate_out["synthetic"] == 1]
+    assert (
+        ate_counts["estimand"] == "ATE" and ate_counts["skipped_sides"] == [] and ate_counts["n_skipped"] == 0
+    )
+    assert (ate_added["A"] == 1).sum() == low and (ate_added["A"] == 0).sum() == high
+    assert sorted(ate_added.loc[ate_added["A"] == 0, "w1"]) == sorted(added["w1"])
+
+
+def test_run_pairing_records_the_estimand_and_what_it_skipped(tmp_path):
+    sets = pd.concat([confounded(200, 10 + s).assign(set=s) for s in (1, 2)], ignore_index=True)
+    paths = {k: str(tmp_path / f"{k}.parquet") for k in ("positivity", "pool")}
+    sets.to_parquet(paths["positivity"])
+    pool_of(2000, 20).assign(mu0=0.1, mu1=0.2, propensity=0.5).to_parquet(paths["pool"])
+    (tmp_path / "card.json").write_text(json.dumps({"dataset": "toy", **ATT_ROLES.to_dict()}))
+    out_paired, out_json = tmp_path / "paired.parquet", tmp_path / "pairing.json"
+    run_pairing(
+        paths["positivity"], str(tmp_path / "card.json"), paths["pool"], {"learner": "linear"}, 5,
+        out_paired, out_json,
+    )  # fmt: skip
+    paired = pd.read_parquet(out_paired)
+    summary = json.loads(out_json.read_text())
+    assert summary["estimand"] == "ATT" and summary["skipped_sides"] == ["low"]
+    assert ((paired["synthetic"] == 1) & (paired["A"] == 1)).sum() == 0
+    totals = summary["totals"]
+    assert totals["n_skipped_low"] == totals["n_extreme_low"] > 0
+    assert (
+        totals["n_added"]
+        == totals["n_extreme_low"] + totals["n_extreme_high"] - totals["n_missed"] - totals["n_skipped"]
+    )
+    assert totals["n_added"] == (paired["synthetic"] == 1).sum() > 0

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from causalsynth.core.vocabulary import FIGURES, TABLES
-from causalsynth.report.findings import CONTRADICTED, NOT_TESTED, SUPPORTED, build_findings
+from causalsynth.report.findings import CONTRADICTED, INCONCLUSIVE, NOT_TESTED, SUPPORTED, build_findings
 
 from .conftest import copy_workflow, snakemake
 
@@ -81,7 +81,7 @@ def test_tiny_run_writes_every_output(runs):
     _, claims = build_findings(root / "results/tables")
     assert [c.key for c in claims] == list("abcdef")
     for c in claims:
-        assert c.verdict in (SUPPORTED, CONTRADICTED, NOT_TESTED)
+        assert c.verdict in (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TESTED)
         assert f"| ({c.key}) {c.title} | {c.verdict} |" in re.sub(r" {2,}", " ", findings)
     assert any(c.verdict != NOT_TESTED for c in claims)  # the tiny run tests claims, not only lists them
     prov = json.loads((root / "results/provenance.json").read_text())

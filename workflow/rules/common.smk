@@ -165,7 +165,7 @@ def cells(pattern, generators_of):
         pattern.format(dataset=d, generator=g, rep=r)
         for d in DATASETS
         for g in generators_of(d)
-        for r in PLAN.reps
+        for r in PLAN.reps_for(g)
     ]
 
 
@@ -208,7 +208,7 @@ def positivity_cells():
     return [
         f"results/positivity/{d}/{pool}/rep{r}/positivity.parquet"
         for d in PLAN.positivity_datasets()
-        for r in PLAN.reps
+        for r in PLAN.reps_for(pool)
     ]
 
 
@@ -219,6 +219,10 @@ def engine_cells():
         for e in PLAN.engines_for(d)
         for n in N_GRID
     ]
+
+
+def engine_replicate_cells():
+    return [p.replace(".parquet", ".replicates.parquet") for p in engine_cells()]
 
 
 def benchmark_records():
@@ -235,7 +239,7 @@ def benchmark_records():
         for rule, generators_of in stages
         for d in DATASETS
         for g in generators_of(d)
-        for r in PLAN.reps
+        for r in PLAN.reps_for(g)
     ]
     records += [
         (f"results/benchmarks/estimate_real/{d}.tsv", "estimate_real", d, "real")
@@ -309,6 +313,7 @@ def engine_params(wildcards):
         "folds": config["estimation"]["folds"],
         "cross_fit": config["estimation"]["cross_fit"],
         "truncation": config["estimation"]["truncation"],
+        "propensity_bound": config["estimation"]["propensity_bound"],
     }
 
 

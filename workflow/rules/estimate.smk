@@ -84,6 +84,7 @@ rule engine:
         unpack(engine_source),
     output:
         table="results/engine/{dataset}/{engine}/n{n}.parquet",
+        replicates="results/engine/{dataset}/{engine}/n{n}.replicates.parquet",
     log:
         "logs/engine/{dataset}/{engine}/n{n}.log",
     benchmark:

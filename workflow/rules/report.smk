@@ -5,6 +5,7 @@ rule collect_tables:
         dcr=dcr_jsons(),
         positivity=positivity_cells(),
         engine=engine_cells(),
+        engine_replicates=engine_replicate_cells(),
     output:
         **{
             t: report(
@@ -25,6 +26,8 @@ rule collect_tables:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        seed=seed_for("ranking"),
     script:
         "../../scripts/collect_tables.py"
 

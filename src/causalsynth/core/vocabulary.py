@@ -54,7 +54,23 @@ def hybrid_base(name: str) -> str | None:
 POSITIVITY_METHODS = ("raw", "truncated", "clipped", "paired")
 
 # One row of an estimator grid (estimate.grid), the unit every estimating table is built of.
-GRID_COLUMNS = ["estimator", "learner", "ate", "se", "ci_low", "ci_high", "status", "seconds"]
+# share_clipped ... warning: the overlap diagnostics of the weights the row's estimator used
+# (estimate.weights), so a doubtful estimate says why where it is read.
+GRID_COLUMNS = [
+    "estimator",
+    "learner",
+    "ate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "status",
+    "share_clipped",
+    "ess_treated",
+    "ess_control",
+    "max_weight",
+    "warning",
+    "seconds",
+]
 
 
 @dataclass(frozen=True)
@@ -88,6 +104,12 @@ ATE = TableSchema(
         "real_ate",
         "status",
         "engine_truth",
+        "covered_engine",
+        "share_clipped",
+        "ess_treated",
+        "ess_control",
+        "max_weight",
+        "warning",
         "seconds",
     ),
     ("dataset", "generator", "rep", "estimator", "learner", "ate", "ci_low", "ci_high", "truth", "status"),
@@ -119,6 +141,11 @@ POSITIVITY = TableSchema(
         "n_extreme",
         "n_added",
         "status",
+        "share_clipped",
+        "ess_treated",
+        "ess_control",
+        "max_weight",
+        "warning",
     ),
     ("dataset", "rep", "set", "method", "estimator", "ate", "ci_low", "ci_high", "truth", "status"),
 )
@@ -133,18 +160,22 @@ ENGINE = TableSchema(
         "reps",
         "truth",
         "bias",
+        "bias_mcse",
         "variance",
         "rmse",
+        "rmse_mcse",
         "coverage",
+        "coverage_mcse",
         "ci_width",
         "n_failed",
         "failure_example",
+        "ties",
     ),
     ("dataset", "engine", "estimator", "learner", "n", "bias", "rmse", "coverage"),
 )
 RANKING = TableSchema(
     "engine_ranking",
-    ("dataset", "engine", "spearman_vs_truth", "n_estimators"),
+    ("dataset", "engine", "spearman_vs_truth", "spearman_low", "spearman_high", "verdict", "n_estimators"),
     ("dataset", "engine", "spearman_vs_truth"),
 )
 TABLES: dict[str, TableSchema] = {t.name: t for t in (ATE, TSTR, DCR, POSITIVITY, ENGINE, RANKING)}

@@ -29,7 +29,14 @@ NSW_EXPERIMENTAL_ESTIMATE = 1794.34  # re78 difference in means, Dehejia-Wahba N
 
 
 class RealDataset(DatasetLoader):
-    """Loads a full table, validates it, subsamples if asked and splits train / holdout."""
+    """Loads a full table, validates it, subsamples if asked and splits train / holdout.
+
+    ``max_rows`` caps the table before the split (:func:`causalsynth.data.base.subsample`):
+    stratified by arm for an ATE dataset; an ATT dataset keeps every treated unit and the
+    controls fill the rest. On lalonde_cps (185 NSW treated, 15,992 CPS controls)
+    ``max_rows: 6000`` keeps all 185 treated, the population the ATT reference is computed on,
+    and 5,815 controls.
+    """
 
     options = dict(_SPLIT)
     roles: Roles
@@ -51,7 +58,13 @@ class RealDataset(DatasetLoader):
         carried = full[list(self.carried_columns)].reset_index(drop=True)
         full = pd.concat([coerce_types(full, roles).reset_index(drop=True), carried], axis=1)
         n_source = len(full)
-        full = subsample(full, roles.treatment, self.params["max_rows"], derive_seed(seed, "subsample"))
+        full = subsample(
+            full,
+            roles.treatment,
+            self.params["max_rows"],
+            derive_seed(seed, "subsample"),
+            keep_treated=roles.estimand == "ATT",
+        )
         train, holdout = split_train_holdout(
             full,
             roles.treatment,

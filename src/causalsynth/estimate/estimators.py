@@ -46,28 +46,41 @@ Estimators (registry :data:`ESTIMATORS`):
     DoubleML's ``DoubleMLIRM`` (score ``ATE`` or ``ATTE``) with our learner for ``ml_g`` and
     ``ml_m`` and our folds (always cross-fitted: the method is defined with sample splitting).
 
-Bounding of propensities (only where a definition asks for it):
+Bounding of propensities: one bound, one home (:mod:`causalsynth.estimate.weights`).
 
-* ``substitution``, ``iptw``, ``aipw``: g is used as fitted. A weight that is infinite where it is
-  used (a treated unit with g = 0 for the ATE, a control with g = 1) makes the cell fail with a
-  positivity status -- no exception.
-* ``tmle``: the same for g; Q is bounded to [0.005, 0.995] before the logistic fluctuation (the
-  logit must be finite; 0.005 as in the R package ``tmle``, ``alpha = 0.995``).
-* ``dml``: DoubleML clips g to [0.01, 0.99] by default (the library's definition;
-  ``dml_clipping_threshold``).
+* Every estimator that uses g -- ``iptw``, ``iptw_truncated``, ``aipw``, ``tmle``, ``dml`` -- and
+  substitution's standard error use g clipped to [b, 1 - b] with
+  ``b = max(propensity_bound, delta_n if clip)`` (:func:`~causalsynth.estimate.weights.propensity_bound`).
+  ``propensity_bound`` (schema ``estimation.propensity_bound``, default 0.01, which is also
+  DoubleML's default) keeps a flexible learner's propensities of (nearly) 0 or 1 from turning
+  one unit into the whole estimate; 0 turns it off.
+* Then the arm weights are capped at ``weight_cap`` (and, for ``iptw_truncated``, at
+  ``truncation_cap``; the smaller cap wins). ``dml`` can only clip: there a cap c becomes the
+  bound ``max(b, 1/c)``; with b = 0 and no cap DoubleML keeps only its numerical floor
+  ``DML_MIN_THRESHOLD``.
+* With b = 0, a weight that is infinite where it is used (a treated unit with g = 0 for the ATE, a
+  control with g = 1) makes the cell fail with a positivity status -- no exception.
+* ``tmle`` also bounds Q to [0.005, 0.995] before the logistic fluctuation (the logit must be
+  finite; 0.005 as in the R package ``tmle``, ``alpha = 0.995``).
 
-Options shared by the grid (:data:`OPTIONS`): ``clip`` clips g to [delta_n, 1 - delta_n] in every
-estimator that uses g; ``weight_cap`` caps every arm weight at a value (``dml``: the nearest
-clipping, threshold 1/cap); ``truncation_cap`` is ``iptw_truncated``'s cap. Evaluation B's
-"clipped" and "truncated" methods are these options.
+Options shared by the grid (:data:`OPTIONS`): ``propensity_bound``; ``clip`` raises the bound to
+delta_n = 5 / (sqrt(n) log n) where that is larger; ``weight_cap`` caps every arm weight;
+``truncation_cap`` is ``iptw_truncated``'s cap. Evaluation B's "clipped" and "truncated" methods
+are ``clip`` and ``weight_cap``.
+
+Each grid row also carries the overlap diagnostics of the weights its estimator used
+(:func:`~causalsynth.estimate.weights.overlap_diagnostics`, :meth:`Estimator.diagnostics`);
+substitution reports those of the weights of its standard error, ``dml`` those of DoubleML's own
+clipped propensities.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -87,23 +100,32 @@ from causalsynth.estimate.nuisance import (
     Nuisances,
     Splits,
 )
-from causalsynth.estimate.weights import clipping_bound, truncate_weights
+from causalsynth.estimate.weights import (
+    arm_weights,
+    bound_propensity,
+    clipping_bound,
+    no_diagnostics,
+    overlap_diagnostics,
+    propensity_bound,
+)
 
 Z_95 = float(norm.ppf(0.975))
 TMLE_Q_BOUND = 0.005
+# DoubleML rejects a clipping threshold of 0; its own floor for "extreme" propensities is 1e-12
+DML_MIN_THRESHOLD = 1e-12
 
 # name -> (default, description); the single source of truth for estimate_grid's `options`
 OPTIONS: dict[str, tuple[Any, str]] = {
+    "propensity_bound": (
+        default("estimation", "propensity_bound"),
+        "clip g to [b, 1 - b] in every estimator using g and in substitution's SE (0: no bound)",
+    ),
     "clip": (
         False,
-        "clip g to [delta_n, 1 - delta_n], delta_n = 5 / (sqrt(n) log n), in every estimator using g",
+        "raise the propensity bound to delta_n = 5 / (sqrt(n) log n) where that is larger",
     ),
     "weight_cap": (None, "cap every inverse-propensity arm weight at this value (null: no cap)"),
     "truncation_cap": (default("estimation", "truncation"), "weight cap of iptw_truncated (paper: 10)"),
-    "dml_clipping_threshold": (
-        1e-2,
-        "DoubleML's own propensity clipping when neither clip nor weight_cap is set",
-    ),
 }
 
 
@@ -128,6 +150,9 @@ class EstimateResult:
     ci_low: float
     ci_high: float
     status: str = "ok"
+    # the overlap diagnostics of an estimator that fits its own propensities (dml); None: the
+    # grid takes them from the shared nuisances
+    diagnostics: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def failed(cls, status: str) -> EstimateResult:
@@ -171,9 +196,12 @@ def resolve_options(options: dict[str, Any] | None) -> dict[str, Any]:
             raise ConfigError(f"estimator option '{key}' must be a number > 1 (or null), got {value!r}")
     if resolved["truncation_cap"] is None:
         raise ConfigError("estimator option 'truncation_cap' must be a number > 1, got null")
-    threshold = resolved["dml_clipping_threshold"]
-    if not (isinstance(threshold, int | float) and 0 < threshold < 0.5):
-        raise ConfigError(f"estimator option 'dml_clipping_threshold' must be in (0, 0.5), got {threshold!r}")
+    bound = resolved["propensity_bound"]
+    if isinstance(bound, bool) or not (isinstance(bound, int | float) and 0 <= bound < 0.5):
+        raise ConfigError(
+            f"estimator option 'propensity_bound' must be a number in [0, 0.5), got {bound!r}; "
+            "set estimation.propensity_bound to e.g. 0.01 (0 = no bound)"
+        )
     return resolved
 
 
@@ -185,15 +213,6 @@ def _target_weights(nuis: Nuisances) -> np.ndarray:
     return nuis.a.astype(float) if nuis.estimand == "ATT" else np.ones(nuis.n)
 
 
-def _propensity(nuis: Nuisances, clip: bool) -> np.ndarray:
-    if not clip:
-        return nuis.g
-    delta = _clipping_bound(nuis.n)
-    if delta >= 0.5:
-        raise EstimationFailure(f"the clipping bound delta_n = {delta:.3f} is not below 0.5 at n = {nuis.n}")
-    return np.clip(nuis.g, delta, 1.0 - delta)
-
-
 def _arm_weights(
     g: np.ndarray, a: np.ndarray, estimand: str, cap: float | None, every_unit: bool
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -202,15 +221,7 @@ def _arm_weights(
     ``every_unit``: the estimator uses both weights of every row (TMLE updates Q1 and Q0 of all
     rows); otherwise only w1 of treated and w0 of control rows matter.
     """
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if estimand == "ATT":
-            w1 = np.ones_like(g)
-            w0 = g / (1.0 - g)
-        else:
-            w1 = 1.0 / g
-            w0 = 1.0 / (1.0 - g)
-    if cap is not None:
-        w1, w0 = truncate_weights(w1, cap), truncate_weights(w0, cap)
+    w1, w0 = arm_weights(g, estimand, cap)
     used1 = np.ones_like(a, dtype=bool) if every_unit else a == 1
     used0 = np.ones_like(a, dtype=bool) if every_unit else a == 0
     bad1 = int((~np.isfinite(w1[used1])).sum())
@@ -223,7 +234,7 @@ def _arm_weights(
             parts.append(f"{bad0} {'unit(s)' if every_unit else 'control unit(s)'} with propensity 1")
         raise EstimationFailure(
             "positivity violated: " + " and ".join(parts) + " give infinite weights "
-            "(use the clip or weight_cap option, or iptw_truncated)"
+            "(set estimation.propensity_bound above 0, or use the clip or weight_cap option)"
         )
     return w1, w0
 
@@ -240,7 +251,8 @@ class Estimator:
     """One estimator of the declared estimand.
 
     Class attributes: ``uses_nuisances`` (works on the shared :class:`Nuisances`; else on the
-    table), ``uses_propensity`` (the point estimate depends on g, so clipping / truncation apply),
+    table), ``uses_propensity`` (the point estimate depends on g, so evaluation B's clipping and
+    truncation change it),
     ``positivity_remedy`` (the estimator is itself a positivity remedy, like ``iptw_truncated``),
     ``option_names`` (the grid options it reads).
     """
@@ -249,11 +261,40 @@ class Estimator:
     uses_nuisances: ClassVar[bool] = True
     uses_propensity: ClassVar[bool] = True
     positivity_remedy: ClassVar[bool] = False
-    option_names: ClassVar[tuple[str, ...]] = ("clip", "weight_cap")
+    option_names: ClassVar[tuple[str, ...]] = ("propensity_bound", "clip", "weight_cap")
 
-    def __init__(self, clip: bool = False, weight_cap: float | None = None):
+    def __init__(
+        self,
+        propensity_bound: float = OPTIONS["propensity_bound"][0],
+        clip: bool = False,
+        weight_cap: float | None = None,
+    ):
+        self.propensity_bound = propensity_bound
         self.clip = clip
         self.weight_cap = weight_cap
+
+    def bound(self, n: int) -> float:
+        """b, the bound of g at n rows (:func:`causalsynth.estimate.weights.propensity_bound`)."""
+        try:
+            return propensity_bound(n, self.propensity_bound, self.clip)
+        except ValueError as exc:
+            raise EstimationFailure(str(exc)) from exc
+
+    def _cap(self) -> float | None:
+        return self.weight_cap
+
+    def weights(self, nuis: Nuisances, every_unit: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(w1, w0) from g bounded to [b, 1 - b], then capped; see :func:`_arm_weights`."""
+        g = bound_propensity(nuis.g, self.bound(nuis.n))
+        return _arm_weights(g, nuis.a, nuis.estimand, self._cap(), every_unit)
+
+    def diagnostics(self, nuis: Nuisances) -> dict[str, Any]:
+        """The overlap diagnostics of the weights this estimator uses on ``nuis``."""
+        try:
+            b = self.bound(nuis.n)
+        except EstimationFailure:
+            return no_diagnostics()
+        return overlap_diagnostics(nuis.g, nuis.a, nuis.estimand, b, self._cap())
 
     def estimate(self, nuisances: Nuisances) -> EstimateResult:
         """The estimate, or NaNs with the reason in ``status`` when it cannot be computed."""
@@ -284,17 +325,12 @@ def make_estimator(name: str, options: dict[str, Any] | None = None) -> Estimato
 class Substitution(Estimator):
     name = "substitution"
     uses_propensity = False
-    option_names = ()
-
-    def __init__(self):
-        super().__init__()
 
     def _estimate(self, nuis: Nuisances) -> EstimateResult:
         m = _target_weights(nuis)
         ate = float(np.sum(m * (nuis.q1 - nuis.q0)) / np.sum(m))
-        delta = min(_clipping_bound(nuis.n), 0.49)
-        g = np.clip(nuis.g, delta, 1.0 - delta)
-        w1, w0 = _arm_weights(g, nuis.a, nuis.estimand, None, every_unit=False)
+        # the EIF's weights are AIPW's, bounded (and capped) the same way
+        w1, w0 = self.weights(nuis)
         h1, h0 = np.where(nuis.a == 1, w1, 0.0), np.where(nuis.a == 0, w0, 0.0)
         num = _eif_numerator(nuis.q0, nuis.q1, nuis.y, h1, h0, m)
         return EstimateResult.from_influence(ate, (num - m * ate) / m.mean())
@@ -304,12 +340,8 @@ class Substitution(Estimator):
 class IPTW(Estimator):
     name = "iptw"
 
-    def _cap(self) -> float | None:
-        return self.weight_cap
-
     def _estimate(self, nuis: Nuisances) -> EstimateResult:
-        g = _propensity(nuis, self.clip)
-        w1, w0 = _arm_weights(g, nuis.a, nuis.estimand, self._cap(), every_unit=False)
+        w1, w0 = self.weights(nuis)
         h1, h0 = np.where(nuis.a == 1, w1, 0.0), np.where(nuis.a == 0, w0, 0.0)
         if h1.sum() <= 0 or h0.sum() <= 0:
             raise EstimationFailure("an arm has zero total weight")
@@ -324,15 +356,16 @@ class IPTW(Estimator):
 class IPTWTruncated(IPTW):
     name = "iptw_truncated"
     positivity_remedy = True
-    option_names = ("clip", "weight_cap", "truncation_cap")
+    option_names = ("propensity_bound", "clip", "weight_cap", "truncation_cap")
 
     def __init__(
         self,
+        propensity_bound: float = OPTIONS["propensity_bound"][0],
         clip: bool = False,
         weight_cap: float | None = None,
         truncation_cap: float = OPTIONS["truncation_cap"][0],
     ):
-        super().__init__(clip, weight_cap)
+        super().__init__(propensity_bound=propensity_bound, clip=clip, weight_cap=weight_cap)
         self.truncation_cap = truncation_cap
 
     def _cap(self) -> float | None:
@@ -344,8 +377,7 @@ class AIPW(Estimator):
     name = "aipw"
 
     def _estimate(self, nuis: Nuisances) -> EstimateResult:
-        g = _propensity(nuis, self.clip)
-        w1, w0 = _arm_weights(g, nuis.a, nuis.estimand, self.weight_cap, every_unit=False)
+        w1, w0 = self.weights(nuis)
         h1, h0 = np.where(nuis.a == 1, w1, 0.0), np.where(nuis.a == 0, w0, 0.0)
         m = _target_weights(nuis)
         num = _eif_numerator(nuis.q0, nuis.q1, nuis.y, h1, h0, m)
@@ -381,8 +413,7 @@ class TMLE(Estimator):
     name = "tmle"
 
     def _estimate(self, nuis: Nuisances) -> EstimateResult:
-        g = _propensity(nuis, self.clip)
-        w1, w0 = _arm_weights(g, nuis.a, nuis.estimand, self.weight_cap, every_unit=True)
+        w1, w0 = self.weights(nuis, every_unit=True)
         if nuis.outcome_type == "binary":
             lo, scale = 0.0, 1.0
         else:
@@ -411,22 +442,13 @@ class DML(Estimator):
 
     name = "dml"
     uses_nuisances = False
-    option_names = ("clip", "weight_cap", "dml_clipping_threshold")
-
-    def __init__(
-        self, clip: bool = False, weight_cap: float | None = None, dml_clipping_threshold: float = 1e-2
-    ):
-        super().__init__(clip, weight_cap)
-        self.dml_clipping_threshold = dml_clipping_threshold
 
     def clipping_threshold(self, n: int) -> float:
-        """The propensity clipping DoubleML applies: delta_n, 1/weight_cap, or the library default."""
-        bounds = []
-        if self.clip:
-            bounds.append(_clipping_bound(n))
+        """DoubleML's propensity clipping: the bound b, raised to 1/weight_cap (it can only clip)."""
+        threshold = self.bound(n)
         if self.weight_cap is not None:
-            bounds.append(1.0 / self.weight_cap)
-        return max(bounds) if bounds else self.dml_clipping_threshold
+            threshold = max(threshold, 1.0 / self.weight_cap)
+        return max(threshold, DML_MIN_THRESHOLD)
 
     def estimate(self, nuisances: Nuisances) -> EstimateResult:
         raise TypeError("dml fits its own nuisances: call estimate_table(df, roles, ...)")
@@ -438,10 +460,13 @@ class DML(Estimator):
         from doubleml import DoubleMLData, DoubleMLIRM
         from doubleml.utils import PSProcessorConfig
 
-        threshold = self.clipping_threshold(len(df))
+        try:
+            threshold = self.clipping_threshold(len(df))
+        except EstimationFailure as exc:
+            return EstimateResult.failed(str(exc))
         if threshold >= 0.5:
             return EstimateResult.failed(
-                f"the clipping bound {threshold:.3f} is not below 0.5 at n = {len(df)}"
+                f"the clipping bound {threshold:.3f} (1/weight_cap) is not below 0.5; raise weight_cap above 2"
             )
         binary = roles.outcome_type == "binary"
         x = CovariateEncoder(roles).fit_transform(df)
@@ -478,7 +503,11 @@ class DML(Estimator):
                     draw_sample_splitting=False,
                 )
                 model.set_sample_splitting([list(splits)])
-                model.fit(store_predictions=False)
+                model.fit(store_predictions=True)
         except Exception as exc:  # learner or library failure: the cell's status, not a crash
             return EstimateResult.failed(f"DoubleML failed: {type(exc).__name__}: {exc}")
-        return EstimateResult.from_se(float(model.coef[0]), float(model.se[0]))
+        result = EstimateResult.from_se(float(model.coef[0]), float(model.se[0]))
+        # DoubleML stores its propensities already clipped at the threshold
+        g = np.asarray(model.predictions["ml_m"])[:, 0, 0]
+        diagnostics = overlap_diagnostics(g, d.astype(np.int64), roles.estimand, threshold)
+        return dataclasses.replace(result, diagnostics=diagnostics)

@@ -32,6 +32,7 @@ from causalsynth.estimate.nuisance import (
     arm_problem,
     treatment_folds,
 )
+from causalsynth.estimate.weights import no_diagnostics
 
 
 def grid_defaults() -> dict[str, Any]:
@@ -39,7 +40,9 @@ def grid_defaults() -> dict[str, Any]:
 
     ``learner`` and ``learners`` are alternatives; ``truncation`` is the weight cap of
     iptw_truncated and of evaluation B's truncated method (estimator option ``truncation_cap``);
-    ``options`` passes further estimator options (``OPTIONS`` in estimators.py).
+    ``propensity_bound`` is the bound of g of every estimator (estimator option of the same name;
+    None: the schema's default); ``options`` passes further estimator options (``OPTIONS`` in
+    estimators.py).
     """
     defaults = section_defaults("estimation")
     return {
@@ -48,6 +51,7 @@ def grid_defaults() -> dict[str, Any]:
         "folds": defaults["folds"],
         "cross_fit": defaults["cross_fit"],
         "truncation": None,
+        "propensity_bound": None,
         "options": None,
     }
 
@@ -88,6 +92,10 @@ def grid_settings(p: dict[str, Any], where: str) -> tuple[list[str], dict[str, A
         if options.get("truncation_cap", p["truncation"]) != p["truncation"]:
             raise ConfigError(f"{where}: 'truncation' and options.truncation_cap disagree")
         options["truncation_cap"] = p["truncation"]
+    if p.get("propensity_bound") is not None:
+        if options.get("propensity_bound", p["propensity_bound"]) != p["propensity_bound"]:
+            raise ConfigError(f"{where}: 'propensity_bound' and options.propensity_bound disagree")
+        options["propensity_bound"] = p["propensity_bound"]
     return list(learners), resolve_options(options)
 
 
@@ -190,8 +198,12 @@ def estimate_grid(
     (``treatment_folds(a, folds, derive_seed(seed, "folds"))``). A cell that cannot be estimated
     gets NaNs and its reason in ``status``; unknown estimator names or options raise.
 
-    Returns one dict per estimator: ``estimator, learner, ate, se, ci_low, ci_high, status,
-    seconds``. ``seconds`` is the wall time to produce that estimate from the table: for the
+    Returns one dict per estimator with the keys ``vocabulary.GRID_COLUMNS``: ``estimator,
+    learner, ate, se, ci_low, ci_high, status``, the overlap diagnostics of the weights the
+    estimator used (``share_clipped, ess_treated, ess_control, max_weight, warning``; see
+    :mod:`causalsynth.estimate.weights`; substitution's are those of its standard error, dml's
+    those of DoubleML's own propensities; NaN and an empty warning where no nuisances exist),
+    and ``seconds``, the wall time to produce that estimate from the table: for the
     shared-nuisance estimators it includes the nuisance fit, so rows are not additive.
     """
     resolved = resolve_options(options)
@@ -223,5 +235,13 @@ def estimate_grid(
                 splits = treatment_folds(a, n_folds, derive_seed(seed, "folds"))
                 result = est.estimate_table(df, roles, learner, splits, seed, n_jobs)
             seconds = time.perf_counter() - start
-        rows.append({"estimator": name, "learner": learner, **result.to_dict(), "seconds": seconds})
+        if result.diagnostics is not None:
+            diagnostics = result.diagnostics
+        elif shared is not None and shared.nuisances is not None:
+            diagnostics = est.diagnostics(shared.nuisances)
+        else:
+            diagnostics = no_diagnostics()
+        rows.append(
+            {"estimator": name, "learner": learner, **result.to_dict(), **diagnostics, "seconds": seconds}
+        )
     return rows

@@ -3,9 +3,17 @@
 For a table (W, A, Y) this module predicts, for every row,
 
 * ``g(W) = P(A = 1 | W)`` from a classifier of A on W, and
-* ``Q0(W) = E[Y | A = 0, W]`` and ``Q1(W) = E[Y | A = 1, W]`` from ONE outcome model fitted on
-  (W, A) -- the paper's h(Y | A, W) -- by predicting with A set to 0 and to 1. A binary outcome
-  uses a classifier (``predict_proba``), a continuous one a regressor.
+* ``Q1(W) = E[Y | A = 1, W]`` from a model fitted on the treated rows only and
+  ``Q0(W) = E[Y | A = 0, W]`` from a model fitted on the control rows only (the paper's
+  h(Y | A, W), one model per arm). A single model on (W, A) predicted with A set to 0 and 1 cannot
+  express effect heterogeneity for an additive learner: with ``linear``, Q1 - Q0 would be its
+  coefficient of A, the same for every row, and substitution's ATT would be the ATE. A binary
+  outcome uses a classifier (``predict_proba``), a continuous one a regressor.
+
+  A binary outcome of one class in an arm's training rows (every treated unit of a training fold
+  had Y = 1, say) is predicted as that constant for the arm: it is the arm's maximum-likelihood
+  fit, and classifiers cannot be fitted on one class. A training fold whose outcome is of one
+  class in *both* arms carries no outcome information at all and fails with a status.
 
 By default the predictions are cross-fitted: K folds stratified by treatment, each row predicted
 by models that never saw it, covariates encoded by a :class:`~causalsynth.core.encoding.CovariateEncoder`
@@ -13,7 +21,7 @@ fitted inside each training fold. ``cross_fit=False`` fits every model once on t
 predicts in-sample, as the paper's scripts do, so its numbers can be reproduced.
 
 Predictions are returned as fitted: no bounding away from 0 and 1 happens here. Each estimator
-bounds what its own definition requires (see :mod:`causalsynth.estimate.estimators`).
+bounds g with the grid's one propensity bound (see :mod:`causalsynth.estimate.estimators`).
 """
 
 from __future__ import annotations
@@ -199,25 +207,35 @@ class NuisanceFitter:
             ) from exc
 
     def _fit_outcome(self, x_train, a_train, y_train, x_test, binary: bool, k: int, where: str):
+        """(Q0, Q1) on ``x_test`` from one model per arm, each fitted on that arm's training rows."""
         if binary and np.unique(y_train).size < 2:
             raise NuisanceFailure(
                 f"the training data of {where} hold a single outcome class (Y={int(y_train[0])})"
             )
         task = "classification" if binary else "regression"
-        model = make_learner(self.learner, task, derive_seed(self.seed, "outcome", rep=k), self.n_jobs)
-        z_train = np.column_stack([x_train, a_train])
-        z0 = np.column_stack([x_test, np.zeros(len(x_test))])
-        z1 = np.column_stack([x_test, np.ones(len(x_test))])
-        try:
-            if binary:
-                model.fit(z_train, y_train.astype(np.int64))
-                return _positive_proba(model, z0), _positive_proba(model, z1)
-            model.fit(z_train, y_train)
-            return model.predict(z0).astype(float), model.predict(z1).astype(float)
-        except Exception as exc:  # any learner failure becomes the status of the cell
-            raise NuisanceFailure(
-                f"outcome learner '{self.learner}' failed on {where}: {type(exc).__name__}: {exc}"
-            ) from exc
+        preds = []
+        for arm in (0, 1):
+            rows = a_train == arm
+            y_arm = y_train[rows]
+            if binary and np.unique(y_arm).size < 2:
+                # the arm's maximum-likelihood fit; a classifier cannot be fitted on one class
+                preds.append(np.full(len(x_test), float(y_arm[0])))
+                continue
+            seed = derive_seed(self.seed, "outcome", estimator=f"arm{arm}", rep=k)
+            model = make_learner(self.learner, task, seed, self.n_jobs)
+            try:
+                if binary:
+                    model.fit(x_train[rows], y_arm.astype(np.int64))
+                    preds.append(_positive_proba(model, x_test))
+                else:
+                    model.fit(x_train[rows], y_arm)
+                    preds.append(model.predict(x_test).astype(float))
+            except Exception as exc:  # any learner failure becomes the status of the cell
+                raise NuisanceFailure(
+                    f"outcome learner '{self.learner}' failed on {where}: {type(exc).__name__}: {exc} "
+                    f"(the model of arm A={arm})"
+                ) from exc
+        return preds[0], preds[1]
 
 
 def fit_nuisances(

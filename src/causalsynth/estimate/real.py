@@ -14,8 +14,16 @@ import pandas as pd
 
 from causalsynth.core.io import read_parquet
 from causalsynth.core.roles import read_card
-from causalsynth.core.vocabulary import ATE, REAL
+from causalsynth.core.vocabulary import ATE, REAL, is_hybrid
 from causalsynth.estimate.grid import as_float, check_params, covered, grid_defaults, run_grid, write_rows
+
+# Truth kinds (data.base.TRUTH_KINDS) that are the estimand's value, so an interval can cover
+# them: a Monte Carlo truth's error is far below any estimate's. A "reference" is another
+# study's estimate, itself uncertain; coverage of it would be read as coverage of the truth.
+COVERABLE_TRUTH_KINDS = ("exact", "monte_carlo")
+
+# The overlap diagnostics of a grid row, carried into the ATE table as they are
+DIAGNOSTICS = ("share_clipped", "ess_treated", "ess_control", "max_weight", "warning")
 
 
 def truth_of(card: dict[str, Any]) -> tuple[float, str | None]:
@@ -33,6 +41,14 @@ def ate_rows(
     real_ate: dict[tuple[str, str], float],
     engine_truth: float,
 ) -> list[dict[str, Any]]:
+    """ATE-table rows of one grid.
+
+    ``covered``: whether the interval covers ``truth``, NA unless ``truth_kind`` is one of
+    :data:`COVERABLE_TRUTH_KINDS`. ``covered_engine``: for a hybrid ``generator``, whether it
+    covers the pool's exact ``engine_truth``; NA otherwise.
+    """
+    coverable = truth_kind in COVERABLE_TRUTH_KINDS
+    hybrid = is_hybrid(generator)
     rows = []
     for r in grid_rows:
         rows.append(
@@ -44,10 +60,12 @@ def ate_rows(
                 "truth": truth,
                 "truth_kind": truth_kind,
                 "bias": r["ate"] - truth,
-                "covered": covered(r["ci_low"], r["ci_high"], truth),
+                "covered": covered(r["ci_low"], r["ci_high"], truth) if coverable else pd.NA,
                 "real_ate": real_ate.get((r["estimator"], r["learner"]), math.nan),
                 "status": r["status"],
                 "engine_truth": engine_truth,
+                "covered_engine": covered(r["ci_low"], r["ci_high"], engine_truth) if hybrid else pd.NA,
+                **{k: r[k] for k in DIAGNOSTICS},
                 "seconds": r["seconds"],
             }
         )
@@ -55,8 +73,13 @@ def ate_rows(
 
 
 def write_ate_rows(rows: list[dict[str, Any]], out_path: str | Path) -> pd.DataFrame:
-    # nullable: coverage is undefined where the dataset has no known truth
-    return write_rows(rows, list(ATE.columns), out_path, dtypes={"covered": "boolean"})
+    # nullable: coverage is undefined where the dataset has no exact truth (or no pool truth)
+    return write_rows(
+        rows,
+        list(ATE.columns),
+        out_path,
+        dtypes={"covered": "boolean", "covered_engine": "boolean", "warning": "string"},
+    )
 
 
 def run_real_estimates(

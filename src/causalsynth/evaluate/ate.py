@@ -19,7 +19,7 @@ from causalsynth.core.roles import read_card
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import REAL
 from causalsynth.estimate.grid import check_params, grid_defaults, read_rows, run_grid
-from causalsynth.estimate.real import ate_rows, truth_of, write_ate_rows
+from causalsynth.estimate.real import DIAGNOSTICS, ate_rows, truth_of, write_ate_rows
 from causalsynth.hybrid.pool import read_engine_truth
 
 
@@ -31,10 +31,15 @@ def _load_real_rows(path: str | Path, estimators: list[str], learners: list[str]
         raise DataError(
             str(path), "estimator", f"no real-data estimate for {missing}", "rerun the real-data estimates"
         )
+    absent = [c for c in DIAGNOSTICS if c not in real.columns]
+    if absent:
+        raise DataError(
+            str(path), absent[0], "column is missing (written before the overlap diagnostics)",
+            "rerun the real-data estimates",
+        )  # fmt: skip
     keep = real[real["estimator"].isin(estimators) & real["learner"].isin(learners)]
-    return keep[["estimator", "learner", "ate", "se", "ci_low", "ci_high", "status", "seconds"]].to_dict(
-        "records"
-    )
+    columns = ["estimator", "learner", "ate", "se", "ci_low", "ci_high", "status", *DIAGNOSTICS, "seconds"]
+    return keep[columns].to_dict("records")
 
 
 def run_ate_preservation(
@@ -54,7 +59,7 @@ def run_ate_preservation(
     """Evaluation A: the estimate grid on a synthetic table beside the same grid on real data.
 
     ``params``: ``estimators`` (list), ``learner`` or ``learners``, ``folds``, ``cross_fit``,
-    ``truncation`` (iptw_truncated's cap), ``options`` (see
+    ``truncation`` (iptw_truncated's cap), ``propensity_bound`` (the bound of g), ``options`` (see
     :func:`causalsynth.estimate.estimators.estimate_grid`).
 
     The real-data rows (``generator = "real"``) come from ``real_estimates_path`` (the output of
@@ -64,7 +69,10 @@ def run_ate_preservation(
     data recover the real effect?); ``engine_truth`` is the synthetic population's own known
     effect for hybrid pools, read from ``meta_path`` (default: ``meta.json`` beside
     ``data_path``; NaN when it has none). ``real_ate`` is the same estimator and learner on the
-    real data. Columns: ``vocabulary.ATE``.
+    real data. ``covered`` is NA unless the card's truth is exact or Monte Carlo (a reference
+    value is another estimate); ``covered_engine`` is coverage of ``engine_truth`` on hybrid
+    rows. The overlap diagnostics (``share_clipped`` ... ``warning``) come from the grid rows
+    (:func:`causalsynth.estimate.grid.estimate_grid`). Columns: ``vocabulary.ATE``.
     """
     p = check_params(params, grid_defaults(), ["estimators"], "run_ate_preservation")
     card, roles = read_card(card_path)

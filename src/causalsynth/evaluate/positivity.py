@@ -23,6 +23,7 @@ from causalsynth.estimate.grid import (
     grid_defaults,
     write_rows,
 )
+from causalsynth.estimate.real import DIAGNOSTICS
 
 
 def _positivity_truth(card: dict[str, Any]) -> float:
@@ -70,7 +71,9 @@ def run_positivity(
     the real units whose fitted g (the estimators' own) is below ``threshold`` or above
     1 - ``threshold`` (default 0.001, the paper's pairing threshold); ``n_added`` the synthetic
     rows of the paired set (0 for the other methods). ``truth`` is the card's positivity truth,
-    else its truth. ``params``: the grid params of :func:`run_ate_preservation` and
+    else its truth. ``share_clipped`` ... ``warning`` are the overlap diagnostics of the weights
+    each estimate used (:mod:`causalsynth.estimate.weights`): the clipped method's are those of
+    the clipped g, the truncated method's those of the capped weights. ``params``: the grid params of :func:`run_ate_preservation` and
     ``threshold``. Columns: ``vocabulary.POSITIVITY``.
     """
     p = check_params(
@@ -133,6 +136,7 @@ def run_positivity(
                             "n_extreme": n_extreme,
                             "n_added": n_added if method == "paired" else 0,
                             "status": r["status"],
+                            **{k: r[k] for k in DIAGNOSTICS},
                         }
                     )
-    return write_rows(rows, list(POSITIVITY.columns), out_path)
+    return write_rows(rows, list(POSITIVITY.columns), out_path, dtypes={"warning": "string"})

@@ -7,6 +7,13 @@ the nearest unused hybrid unit with A~ = 0, by Euclidean distance in covariates 
 with an encoder fitted on the real set (:class:`CovariateEncoder`). The added units are
 appended to the real set and flagged ``synthetic = 1``.
 
+Estimand (the card's ``estimand``): under the ATE both sides are paired. Under the ATT only
+the high side is: units with g(W) > 1 - threshold get synthetic controls, and units with
+g(W) < threshold get nothing. Why: the ATT is defined on the treated population, so adding
+synthetic treated rows would change the target itself (on lalonde_cps, twins for thousands of
+CPS controls), while a low-propensity unit lies where controls abound, and the ATT needs no
+treated comparison for a control. The skipped units are counted (``n_skipped_low``).
+
 Matching order (deterministic): within each arm, pairs are formed greedily in increasing
 order of distance over all (extreme unit, candidate) pairs, i.e. the closest remaining pair
 is always taken first; ties go to the earlier real row, then to the earlier pool row. Each
@@ -41,7 +48,14 @@ __all__ = [
     "SyntheticPairing",
     "greedy_nearest_matching",
     "run_pairing",
+    "skipped_sides",
 ]
+
+
+def skipped_sides(estimand: str) -> list[str]:
+    """Sides left unpaired: under the ATT, ``low`` (its units would get synthetic treated rows)."""
+    # an ATT's target population is the treated: synthetic treated rows would redefine it
+    return ["low"] if estimand == "ATT" else []
 
 
 # ----------------------------------------------------------------------------- matching
@@ -127,7 +141,7 @@ class SyntheticPairing:
 
     ``fit(real)`` fits the propensity learner and the covariate encoder on the real set and
     stores the in-sample propensities ``propensity_``; ``pair(real, pool)`` returns the augmented set
-    and the counts.
+    and the counts. The estimand is ``roles.estimand``: under the ATT the low side is skipped.
     """
 
     def __init__(
@@ -194,15 +208,21 @@ class SyntheticPairing:
         real_x = self.encoder_.transform(real)
         pool_x = self.encoder_.transform(pool)
         pool_a = pool[roles.treatment].to_numpy(dtype=np.int64)
+        skip = skipped_sides(roles.estimand)
         counts: dict[str, Any] = {
+            "estimand": roles.estimand,
             "n_real": len(real),
             "n_extreme_low": int(low.size),
             "n_extreme_high": int(high.size),
+            "n_skipped_low": int(low.size) if "low" in skip else 0,
+            "n_skipped_high": int(high.size) if "high" in skip else 0,
         }
         added: list[np.ndarray] = []
         distances: list[np.ndarray] = []
         # low propensity units lack treated twins; high ones lack controls
         for side, units, arm in (("low", low, 1), ("high", high, 0)):
+            if side in skip:
+                units = units[:0]
             cand = np.flatnonzero(pool_a == arm)
             match, dist = greedy_nearest_matching(real_x[units], pool_x[cand])
             hit = match >= 0
@@ -214,6 +234,8 @@ class SyntheticPairing:
         dist_all = np.concatenate(distances)
         counts["n_added"] = int(rows.size)
         counts["n_missed"] = counts["n_missed_low"] + counts["n_missed_high"]
+        counts["n_skipped"] = counts["n_skipped_low"] + counts["n_skipped_high"]
+        counts["skipped_sides"] = skip
         counts["match_distance_mean"] = float(dist_all.mean()) if dist_all.size else None
         counts["match_distance_max"] = float(dist_all.max()) if dist_all.size else None
 
@@ -242,7 +264,10 @@ def run_pairing(
     ``set``, ``synthetic`` (0 real, 1 added) and ``propensity`` (estimated on the real set).
     The JSON has the params, the pool's arm sizes and, per set (keyed by the set id as a
     string) and in total: n_real, n_extreme_low, n_extreme_high, n_matched_low,
-    n_matched_high, n_missed_low, n_missed_high, n_missed, n_added, match distances.
+    n_matched_high, n_missed_low, n_missed_high, n_missed, n_skipped_low, n_skipped_high,
+    n_skipped, n_added, match distances; per set also the estimand and the skipped sides
+    (``["low"]`` under the ATT, whose low-propensity units get no synthetic treated rows).
+    n_added = n_extreme_low + n_extreme_high - n_missed - n_skipped.
     """
     t0 = time.perf_counter()
     params = resolve_section(params, "pairing", "run_pairing")
@@ -290,6 +315,8 @@ def run_pairing(
             "categorical_weight": params["categorical_weight"],
         },
         "seed": int(seed),
+        "estimand": roles.estimand,
+        "skipped_sides": skipped_sides(roles.estimand),
         "matching_order": "greedy by increasing distance; ties: earlier real row, then earlier pool row",
         "pool": {
             "n_rows": len(pool),

@@ -20,7 +20,13 @@ formula as for a binary outcome with h the fitted probability. The noise does no
 W beyond the arm, a documented simplification.
 
 ``hybrid_real`` bootstraps W~ from the real training rows instead: an oracle that isolates
-the nuisance-model error from the covariate error; it is not releasable.
+the nuisance-model error from the covariate error; it is not releasable. Its g and h are
+cross-fitted (``n_folds`` folds stratified by treatment; encoder and models see only the
+training folds), and each bootstrap row keeps the out-of-fold mu0, mu1 and propensity of the
+real row it copies. Why: a flexible learner evaluated at the rows it was fit on memorizes
+them (a fully grown forest gives real treated units propensities near 1 on an RCT), so A~
+would mostly copy the real A and the pool would inherit the real rows' noise instead of the
+models' structure. The continuous-outcome residuals then come from the same folds.
 
 Propensities are used as the model gives them (no clipping); the share of extreme values is
 recorded in the metadata.
@@ -36,7 +42,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
@@ -72,8 +78,13 @@ class HybridGenerator:
 
     Parameters: ``learner`` (a name of :data:`causalsynth.core.learners.LEARNERS`), ``assignment``
     (``learned`` or ``randomized``), ``p_treat`` (treated probability when randomized),
-    ``n_folds`` (folds for the out-of-fold residuals of a continuous outcome), ``seed``
-    (base of the learners' seeds), ``n_jobs``.
+    ``n_folds`` (folds for the out-of-fold residuals of a continuous outcome, and of the
+    cross-fit behind :meth:`sample_training_rows`), ``seed`` (base of the learners' seeds),
+    ``n_jobs``.
+
+    ``fit(train)`` fits on all training rows, for new covariates (:meth:`sample`);
+    ``fit(train, out_of_fold=True)`` cross-fits instead and stores, for every training row, the
+    predictions of the models that did not see it (:meth:`sample_training_rows`).
     """
 
     def __init__(
@@ -104,7 +115,7 @@ class HybridGenerator:
         if not (isinstance(self.n_folds, int) and self.n_folds >= 2):
             raise ConfigError(f"hybrid n_folds must be an integer >= 2, got {self.n_folds!r}")
 
-    def fit(self, train: pd.DataFrame) -> HybridGenerator:
+    def fit(self, train: pd.DataFrame, out_of_fold: bool = False) -> HybridGenerator:
         """Fit on the real training table (role columns with canonical dtypes)."""
         self._check_params()
         roles = self.roles
@@ -122,24 +133,39 @@ class HybridGenerator:
                 "an outcome model needs both values"
             )
         t0 = time.perf_counter()
+        self.oof_: dict[str, Any] | None = None
         with limit_threads(self.n_jobs):
-            self._fit(train, a, y)
+            if out_of_fold:
+                self._cross_fit(train, a, y)
+            else:
+                self._fit(train, a, y)
         self.fit_seconds_ = time.perf_counter() - t0
         return self
 
-    def _fit(self, train: pd.DataFrame, a: np.ndarray, y: np.ndarray) -> None:
+    def _fit_models(self, train: pd.DataFrame, a: np.ndarray, y: np.ndarray, rep: int | str = "") -> None:
+        """Encoder, propensity model (learned assignment) and outcome model on ``train``."""
         roles = self.roles
         self.encoder_ = CovariateEncoder(roles).fit(train)
         w = self.encoder_.transform(train)
         self.propensity_model_ = None
         if self.assignment == "learned":
             self.propensity_model_ = make_learner(
-                self.learner, "classification", derive_seed(self.seed, "hybrid.propensity"), self.n_jobs
+                self.learner,
+                "classification",
+                derive_seed(self.seed, "hybrid.propensity", rep=rep),
+                self.n_jobs,
             ).fit(w, a)
         x = np.hstack([w, a[:, None].astype(float)])
         task = "classification" if roles.outcome_type == "binary" else "regression"
-        outcome_seed = derive_seed(self.seed, "hybrid.outcome")
+        outcome_seed = derive_seed(self.seed, "hybrid.outcome", rep=rep)
         self.outcome_model_ = make_learner(self.learner, task, outcome_seed, self.n_jobs).fit(x, y)
+
+    def _fit(self, train: pd.DataFrame, a: np.ndarray, y: np.ndarray) -> None:
+        self._fit_models(train, a, y)
+        w = self.encoder_.transform(train)
+        x = np.hstack([w, a[:, None].astype(float)])
+        task = "classification" if self.roles.outcome_type == "binary" else "regression"
+        outcome_seed = derive_seed(self.seed, "hybrid.outcome")
         self.residuals_: dict[int, np.ndarray] | None = None
         if task == "regression":
             folds = KFold(
@@ -153,15 +179,60 @@ class HybridGenerator:
             resid = y.astype(float) - oof
             self.residuals_ = {arm: resid[a == arm] - resid[a == arm].mean() for arm in (0, 1)}
 
+    def _cross_fit(self, train: pd.DataFrame, a: np.ndarray, y: np.ndarray) -> None:
+        roles = self.roles
+        k = self.n_folds
+        for arm in (0, 1):
+            if (a == arm).sum() < k:
+                raise ComponentFailure(
+                    f"only {int((a == arm).sum())} training units have {roles.treatment}={arm}, fewer than "
+                    f"the {k} cross-fitting folds of hybrid_real; lower hybrid n_folds"
+                )
+        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=derive_seed(self.seed, "hybrid.folds"))
+        n = len(train)
+        e, mu0, mu1 = np.empty(n), np.empty(n), np.empty(n)
+        for fold, (fit_idx, out_idx) in enumerate(folds.split(np.zeros(n), a)):
+            if roles.outcome_type == "binary" and np.unique(y[fit_idx]).size < 2:
+                raise ComponentFailure(
+                    f"the binary outcome '{roles.outcome}' takes a single value in cross-fitting fold "
+                    f"{fold + 1} of hybrid_real; lower hybrid n_folds"
+                )
+            self._fit_models(train.iloc[fit_idx], a[fit_idx], y[fit_idx], rep=fold)
+            held_out = train.iloc[out_idx]
+            e[out_idx] = self.propensity(held_out)
+            mu0[out_idx], mu1[out_idx] = self.outcome_means(held_out)
+        # the fold models answer only for their own held-out rows: none may serve new covariates
+        self.encoder_ = self.propensity_model_ = self.outcome_model_ = None
+        self.residuals_ = None
+        if roles.outcome_type != "binary":
+            resid = y.astype(float) - np.where(a == 1, mu1, mu0)
+            self.residuals_ = {arm: resid[a == arm] - resid[a == arm].mean() for arm in (0, 1)}
+        self.oof_ = {
+            "covariates": train[roles.covariate_names].reset_index(drop=True),
+            "treatment": a,
+            "propensity": e,
+            "mu0": mu0,
+            "mu1": mu1,
+        }
+
+    def _require_full_fit(self) -> None:
+        if getattr(self, "oof_", None) is not None:
+            raise ComponentFailure(
+                "this hybrid model was cross-fitted (fit(..., out_of_fold=True)) and only predicts its "
+                "training rows; use sample_training_rows, or fit(train) for new covariates"
+            )
+
     def propensity(self, covariates: pd.DataFrame) -> np.ndarray:
         """Assignment probability of each row: g(W) (learned) or ``p_treat`` (randomized)."""
-        if self.propensity_model_ is None:
+        self._require_full_fit()
+        if self.assignment != "learned":
             return np.full(len(covariates), float(self.p_treat))
         w = self.encoder_.transform(covariates)
         return self.propensity_model_.predict_proba(w)[:, 1].astype(float)
 
     def outcome_means(self, covariates: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(h(0, W), h(1, W)): outcome probabilities (binary) or means (continuous)."""
+        self._require_full_fit()
         w = self.encoder_.transform(covariates)
         means = []
         for arm in (0, 1):
@@ -174,12 +245,30 @@ class HybridGenerator:
 
     def sample(self, covariates: pd.DataFrame, seed: int) -> pd.DataFrame:
         """The pool: ``covariates`` with drawn treatment and outcome, plus mu0, mu1, propensity."""
-        roles = self.roles
-        rng = np.random.default_rng(seed)
-        n = len(covariates)
+        self._require_full_fit()
         with limit_threads(self.n_jobs):
             e = self.propensity(covariates)
             mu0, mu1 = self.outcome_means(covariates)
+        return self._draw(covariates, e, mu0, mu1, seed)
+
+    def sample_training_rows(self, rows: np.ndarray, seed: int) -> pd.DataFrame:
+        """The oracle pool: training rows ``rows`` (positions, repeats allowed) with their
+        out-of-fold predictions, drawn treatment and outcome. Needs ``fit(..., out_of_fold=True)``."""
+        if getattr(self, "oof_", None) is None:
+            raise ComponentFailure(
+                "sample_training_rows needs out-of-fold predictions; fit with fit(train, out_of_fold=True)"
+            )
+        rows = np.asarray(rows, dtype=np.int64)
+        oof = self.oof_
+        covariates = oof["covariates"].iloc[rows].reset_index(drop=True)
+        return self._draw(covariates, oof["propensity"][rows], oof["mu0"][rows], oof["mu1"][rows], seed)
+
+    def _draw(
+        self, covariates: pd.DataFrame, e: np.ndarray, mu0: np.ndarray, mu1: np.ndarray, seed: int
+    ) -> pd.DataFrame:
+        roles = self.roles
+        rng = np.random.default_rng(seed)
+        n = len(covariates)
         a = (rng.random(n) < e).astype(np.int64)
         mu = np.where(a == 1, mu1, mu0)
         if roles.outcome_type == "binary":
@@ -240,7 +329,8 @@ def run_hybrid(
     """Build one hybrid pool; write ``pool.parquet`` and ``meta.json``; return the meta.
 
     ``covariates_path`` is the base generator's DCR-filtered set (``None`` for
-    ``hybrid_real``, which bootstraps the training covariates). ``params``: the ``hybrid``
+    ``hybrid_real``, which bootstraps the training rows and takes cross-fitted predictions for
+    them; meta ``nuisance_predictions`` records which). ``params``: the ``hybrid``
     config block (defaults from the schema): ``learner``, ``assignment`` (``learned`` or
     ``randomized``), ``p_treat``, ``n_rows`` (pool size; null: all base rows, or n_train for
     ``hybrid_real``; a base with fewer rows gives them all), ``n_folds``. The pool has the role columns (canonical dtypes) plus float columns
@@ -262,11 +352,11 @@ def run_hybrid(
     roles = Roles.from_dict(read_json(card_path))
     train = roles.validate(read_parquet(train_path), str(train_path), reset_index=False)
 
+    pick = None
     if base is None:
         n_base = len(train)
         size = n_rows if n_rows is not None else n_base
         pick = np.random.default_rng(derive_seed(seed, "hybrid.bootstrap")).integers(0, n_base, size=size)
-        covariates = train[roles.covariate_names].iloc[pick].reset_index(drop=True)
     else:
         raw = read_parquet(covariates_path)
         covariates = roles.validate(raw, str(covariates_path), roles.covariate_names, reset_index=False)
@@ -292,9 +382,12 @@ def run_hybrid(
         n_jobs=threads,
     )
     try:
-        model.fit(train)
+        model.fit(train, out_of_fold=pick is not None)
         t0 = time.perf_counter()
-        pool = model.sample(covariates, derive_seed(seed, "hybrid.draw"))
+        if pick is None:
+            pool = model.sample(covariates, derive_seed(seed, "hybrid.draw"))
+        else:
+            pool = model.sample_training_rows(pick, derive_seed(seed, "hybrid.draw"))
         truth = engine_truth(pool, roles)
     except ComponentFailure as err:
         raise ComponentFailure(f"{where}: {err}") from err
@@ -303,6 +396,27 @@ def run_hybrid(
 
     diff = pool["mu1"].to_numpy() - pool["mu0"].to_numpy()
     treated = pool[roles.treatment].to_numpy() == 1
+    if pick is None:
+        predictions: dict[str, Any] = {
+            "method": "fit_on_all_training_rows",
+            "description": "g and h fitted once on all real training rows, predicted at the base's covariates",
+        }
+    else:
+        copied_a = train[roles.treatment].to_numpy(dtype=np.int64)[pick]
+        predictions = {
+            "method": "cross_fitted",
+            "n_folds": model.n_folds,
+            "folds": "stratified by treatment over the real training rows",
+            "description": "each bootstrap row keeps the out-of-fold mu0, mu1 and propensity of the "
+            "real row it copies, from models fitted without that row",
+            "share_treatment_equals_copied": float((pool[roles.treatment].to_numpy() == copied_a).mean()),
+            "mean_propensity_copied_treated": (
+                float(pool["propensity"].to_numpy()[copied_a == 1].mean()) if (copied_a == 1).any() else None
+            ),
+            "mean_propensity_copied_control": (
+                float(pool["propensity"].to_numpy()[copied_a == 0].mean()) if (copied_a == 0).any() else None
+            ),
+        }
     meta = {
         "dataset": dataset,
         "generator": generator,
@@ -326,6 +440,7 @@ def run_hybrid(
         "n_train": len(train),
         "share_treated": float(treated.mean()),
         "outcome_noise": "bernoulli" if roles.outcome_type == "binary" else "out_of_fold_residuals_by_arm",
+        "nuisance_predictions": predictions,
         "propensity_extremes": propensity_extremes(pool["propensity"].to_numpy()),
         "releasable": base is not None,
         "fit_seconds": model.fit_seconds_,

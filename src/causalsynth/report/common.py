@@ -64,40 +64,74 @@ def absolute_error(df: pd.DataFrame) -> pd.Series:
     return err.abs()
 
 
-def cell_errors(ate: pd.DataFrame) -> pd.DataFrame:
-    """Mean |error| over replicates per (dataset, generator, estimator, learner)."""
+ERROR_KEYS = ["dataset", "generator", "rep", "estimator", "learner"]
+
+
+def replicate_errors(ate: pd.DataFrame) -> pd.DataFrame:
+    """|error| per (dataset, generator, rep, estimator, learner), replicates kept apart.
+
+    Intervals are taken over generator replicates, so no mean over them may be taken here.
+    """
     ok = ok_rows(ate)
     if ok.empty:
-        return pd.DataFrame(columns=["dataset", "generator", "estimator", "learner", "abs_error"])
+        return pd.DataFrame(columns=[*ERROR_KEYS, "abs_error"])
     ok = ok.assign(abs_error=absolute_error(ok)).dropna(subset=["abs_error"])
     # dropna=False: an estimator without a learner (NaN) is still a cell
-    return ok.groupby(["dataset", "generator", "estimator", "learner"], as_index=False, dropna=False)[
-        "abs_error"
-    ].mean()
+    return ok.groupby(ERROR_KEYS, as_index=False, dropna=False)["abs_error"].mean()
 
 
-def paired_errors(cells: pd.DataFrame, gen_a: str, gen_b: str) -> pd.DataFrame:
-    """Per dataset, mean |error| of two generators over the estimator x learner cells both have."""
-    keys = ["dataset", "estimator", "learner"]
+def paired_replicate_errors(cells: pd.DataFrame, gen_a: str, gen_b: str) -> pd.DataFrame:
+    """Per (dataset, rep), mean |error| of two generators over the estimator x learner cells both
+    have in that replicate; for generators whose replicate r is built from the same draw (a base
+    and its hybrid), so that the replicates pair."""
+    keys = ["dataset", "rep", "estimator", "learner"]
     a = cells.loc[cells["generator"] == gen_a, [*keys, "abs_error"]]
     b = cells.loc[cells["generator"] == gen_b, [*keys, "abs_error"]]
     both = a.merge(b, on=keys, suffixes=("_a", "_b"))
     if both.empty:
-        return pd.DataFrame(columns=["dataset", "err_a", "err_b", "n_cells"])
+        return pd.DataFrame(columns=["dataset", "rep", "err_a", "err_b", "n_cells"])
     return (
-        both.groupby("dataset")
+        both.groupby(["dataset", "rep"])
         .agg(err_a=("abs_error_a", "mean"), err_b=("abs_error_b", "mean"), n_cells=("abs_error_a", "size"))
         .reset_index()
     )
 
 
-def tstr_with_baseline(tstr: pd.DataFrame) -> pd.DataFrame:
-    """Mean TSTR score per (dataset, generator, metric) beside the train-on-real score.
+def common_cell_errors(cells: pd.DataFrame, gen_a: str, gen_b: str) -> pd.DataFrame:
+    """Per (dataset, generator, rep), mean |error| over the estimator x learner cells both
+    generators have in the dataset; for generators whose replicates are independent draws,
+    compared replicate set against replicate set rather than pair by pair."""
+    keys = ["dataset", "estimator", "learner"]
+    sub = cells.loc[cells["generator"].isin([gen_a, gen_b])]
+    shared = (
+        sub[keys + ["generator"]]
+        .drop_duplicates()
+        .groupby(keys, dropna=False)["generator"]
+        .nunique()
+        .loc[lambda s: s == 2]
+        .reset_index()[keys]
+    )
+    if shared.empty:
+        return pd.DataFrame(columns=["dataset", "generator", "rep", "err", "n_cells"])
+    kept = sub.merge(shared, on=keys)
+    return (
+        kept.groupby(["dataset", "generator", "rep"])
+        .agg(err=("abs_error", "mean"), n_cells=("abs_error", "size"))
+        .reset_index()
+    )
+
+
+def tstr_with_baseline(tstr: pd.DataFrame, by_rep: bool = False) -> pd.DataFrame:
+    """Mean TSTR score per (dataset, generator, metric) beside the train-on-real score; with
+    `by_rep`, per (dataset, generator, metric, rep), for intervals over replicates.
 
     `train_on_real` is read either as the train-on-real score of the same test set (numeric
-    column) or as a flag marking the rows that trained on real data (boolean column).
+    column) or as a flag marking the rows that trained on real data (boolean column). Flagged
+    rows are one fit on the real data (their `rep` need not match any synthetic replicate), so
+    their mean per (dataset, metric) is every replicate's baseline.
     """
-    cols = ["dataset", "generator", "metric", "value", "baseline"]
+    group = ["dataset", "generator", "metric", *(["rep"] if by_rep else [])]
+    cols = [*group, "value", "baseline"]
     ok = ok_rows(tstr, "value")
     if ok.empty:
         return pd.DataFrame(columns=cols)
@@ -110,7 +144,7 @@ def tstr_with_baseline(tstr: pd.DataFrame) -> pd.DataFrame:
         is_base = flag.fillna(False).astype(bool)
         base = ok.loc[is_base].groupby(["dataset", "metric"])["value"].mean().rename("baseline")
         synth = ok.loc[~is_base]
-        out = synth.groupby(["dataset", "generator", "metric"], as_index=False)["value"].mean()
+        out = synth.groupby(group, as_index=False)["value"].mean()
         return out.merge(base.reset_index(), on=["dataset", "metric"], how="left")[cols]
     ok = ok.assign(baseline=pd.to_numeric(flag, errors="coerce"))
-    return ok.groupby(["dataset", "generator", "metric"], as_index=False)[["value", "baseline"]].mean()[cols]
+    return ok.groupby(group, as_index=False)[["value", "baseline"]].mean()[cols]

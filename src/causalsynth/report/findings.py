@@ -10,6 +10,7 @@ The table readers and generator helpers here are shared with `causalsynth.report
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 
@@ -17,6 +18,20 @@ import numpy as np
 import pandas as pd
 
 from causalsynth.core.io import write_text
+from causalsynth.core.uncertainty import (
+    FAILS,
+    HOLDS,
+    LEVEL,
+    UNDECIDED,
+    Interval,
+    combine_all,
+    decide,
+    mean_interval,
+    ratio_interval,
+    welch_interval,
+    widest,
+    wilson_interval,
+)
 from causalsynth.core.vocabulary import (
     HYBRID_PREFIX,
     POSITIVITY_METHODS,
@@ -27,14 +42,16 @@ from causalsynth.core.vocabulary import (
     find_table,
     read_table,
 )
-from causalsynth.evaluate.engine import engine_ranking
+from causalsynth.evaluate.engine import AGREES, DISAGREES, engine_ranking
+from causalsynth.evaluate.engine import SPEARMAN_AGREES as _ENGINE_SPEARMAN_AGREES
 from causalsynth.report.common import (
     absolute_error,
-    cell_errors,
+    common_cell_errors,
     generator_group,
     ok_rows,
     order_generators,
-    paired_errors,
+    paired_replicate_errors,
+    replicate_errors,
     tstr_with_baseline,
 )
 
@@ -49,14 +66,41 @@ HOLDOUT_NEAR_SHARE = 0.05  # by construction: the holdout's own share below its 
 
 SUPPORTED = "supported"
 CONTRADICTED = "contradicted"
+INCONCLUSIVE = "inconclusive"
 NOT_TESTED = "not tested in this run"
 
-# Thresholds of the verdict rules; printed verbatim in the findings.
+# Thresholds of the comparisons; printed verbatim in the findings.
 TSTR_GAP_MAX = 0.05  # "good fidelity": within 0.05 AUC or R² of training on real data
 FAR_ERROR_RATIO = 2.0  # "far from the truth": at least twice the error of its hybrid
-SPEARMAN_AGREES = 0.5  # an engine "ranks as the truth does" at Spearman >= 0.5
+# the engine stage decides agreement with its own bootstrap; one constant, so the rule text matches
+SPEARMAN_AGREES = _ENGINE_SPEARMAN_AGREES
 EXACT_COPY_EXCESS_MAX = 0.01  # exact copies beyond the holdout's own rate (discrete data repeats)
 NEAR_COPY_MAX = 2 * HOLDOUT_NEAR_SHARE
+
+# Minimum evidence of a verdict. One replicate gives no interval, one dataset no generality, and
+# a majority must be one that noise would rarely give: its Wilson interval must exclude one half.
+MIN_REPLICATES = 2
+MIN_DECIDED = 2
+MIN_DATASETS = 2
+MAJORITY = 0.5
+
+INTERVAL_RULE = (
+    f"Every interval is {LEVEL:.0%}. Per dataset, numbers are means over generator replicates "
+    f"(rep 1..R; rep 0 is the real data) with a t interval over the replicates; a dataset with "
+    f"fewer than {MIN_REPLICATES} replicates has no interval, and its comparisons are undecided. "
+    f"A comparison holds or fails when its interval lies wholly on one side of its threshold and "
+    f"is undecided when the interval contains the threshold."
+)
+
+
+def _verdict_rule(unit: str) -> str:
+    where = "" if unit == "dataset" else f", on at least {MIN_DATASETS} datasets,"
+    least = max(MIN_DECIDED, MIN_DATASETS) if unit == "dataset" else MIN_DECIDED
+    return (
+        f"Verdict: supported when at least {least} {unit}s{where} are decided and the share of decided {unit}s that hold has a {LEVEL:.0%} Wilson "
+        f"interval wholly above {MAJORITY:g}; contradicted when the share that fails does; "
+        f"inconclusive otherwise (in particular when the evidence rests on one dataset)."
+    )
 
 
 # --------------------------------------------------------------------------- formatting
@@ -83,6 +127,21 @@ def _pct(x: float) -> str:
     return "–" if not np.isfinite(x) else f"{100 * x:.1f}%".replace(".0%", "%")
 
 
+def _ci(iv: Interval, digits: int = 4, pct: bool = False) -> str:
+    """ "estimate [low, high]"; "[–]" says that no interval exists (a single replicate)."""
+    f = _pct if pct else (lambda v: _fmt(v, digits))
+    if not np.isfinite(iv.estimate):
+        return "–"
+    if not iv.defined:
+        return f"{f(iv.estimate)} [–]"
+    return f"{f(iv.estimate)} [{f(iv.low)}, {f(iv.high)}]"
+
+
+def _err_ci(iv: Interval) -> str:
+    # a t interval knows nothing of |error| >= 0; a negative bound would only confuse the reader
+    return _ci(iv.clip(0.0, math.inf))
+
+
 def _md_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "_(no rows)_"
@@ -91,10 +150,51 @@ def _md_table(df: pd.DataFrame) -> str:
     return cells.to_markdown(index=False, disable_numparse=True)
 
 
-def _majority(n_hold: int, n_tested: int) -> str:
-    if n_tested == 0:
-        return NOT_TESTED
-    return SUPPORTED if n_hold > n_tested / 2 else CONTRADICTED
+# --------------------------------------------------------------------------- verdicts
+
+
+@dataclass
+class Evidence:
+    """The decided comparisons a verdict rests on."""
+
+    unit: str
+    n_hold: int
+    n_fail: int
+    n_undecided: int
+    n_datasets: int  # datasets with at least one decided comparison
+    share: Interval  # of decided comparisons that hold, with its Wilson interval
+
+    @property
+    def n_decided(self) -> int:
+        return self.n_hold + self.n_fail
+
+    def counts(self) -> str:
+        return f"{self.n_hold} / {self.n_fail} / {self.n_undecided}"
+
+    def text(self) -> str:
+        if self.n_decided == 0:
+            return f"none of {self.n_undecided} {self.unit}s is decided"
+        return (
+            f"{self.n_hold} of {self.n_decided} decided {self.unit}s hold "
+            f"({_ci(self.share, pct=True)}), on {self.n_datasets} dataset(s); "
+            f"{self.n_undecided} undecided"
+        )
+
+
+def _judge(decisions: pd.DataFrame, unit: str) -> tuple[str, Evidence]:
+    """The verdict from a frame with one row per comparison: `dataset` and `decision`."""
+    dec = decisions["decision"]
+    decided = decisions.loc[dec != UNDECIDED]
+    n_hold, n_fail = int((dec == HOLDS).sum()), int((dec == FAILS).sum())
+    share = wilson_interval(n_hold, n_hold + n_fail)
+    ev = Evidence(unit, n_hold, n_fail, int((dec == UNDECIDED).sum()), decided["dataset"].nunique(), share)
+    if ev.n_decided < MIN_DECIDED or ev.n_datasets < MIN_DATASETS:
+        return INCONCLUSIVE, ev
+    if share.low > MAJORITY:
+        return SUPPORTED, ev
+    if share.high < MAJORITY:
+        return CONTRADICTED, ev
+    return INCONCLUSIVE, ev
 
 
 @dataclass
@@ -106,22 +206,36 @@ class Claim:
     verdict: str = NOT_TESTED
     headline: str = ""
     body: list[str] = field(default_factory=list)
+    evidence: Evidence | None = None
+
+    def judge(self, decisions: pd.DataFrame, unit: str) -> None:
+        self.verdict, self.evidence = _judge(decisions, unit)
 
     def to_markdown(self) -> str:
         if self.verdict == SUPPORTED:
             verdict = "**Verdict: supported.** This run reproduces the paper's finding."
         elif self.verdict == CONTRADICTED:
             verdict = "**Verdict: contradicted.** This run does not reproduce the paper's finding."
+        elif self.verdict == INCONCLUSIVE:
+            verdict = (
+                "**Verdict: inconclusive.** This run's evidence is too thin or too noisy to "
+                "reproduce or contradict the paper's finding."
+            )
         else:
             verdict = "**Verdict: not tested in this run.**"
+        evidence = f"Evidence: {self.evidence.text()}." if self.evidence else ""
         parts = [
             f"## ({self.key}) {self.title}",
             f"**Paper.** {self.paper}",
             f"**Rule.** {self.rule}",
-            f"{verdict} {self.headline}".rstrip(),
+            f"{verdict} {evidence} {self.headline}".replace("  ", " ").rstrip(),
             *self.body,
         ]
         return "\n\n".join(parts)
+
+
+def _reps(values: pd.Series) -> int:
+    return int(pd.Series(values).nunique())
 
 
 # --------------------------------------------------------------------------- claims
@@ -133,15 +247,17 @@ def claim_fidelity_vs_effect(ate: pd.DataFrame, tstr: pd.DataFrame) -> Claim:
         "Good predictive fidelity, wrong effect",
         "Fully generative generators (CTGAN, TVAE, GReaT, ...) reach good train-on-synthetic-"
         "test-on-real (TSTR) scores, yet their ATE estimates are far from the truth.",
-        f"For each fully generative generator g and dataset, the claim holds when g's mean TSTR "
-        f"score is at most {TSTR_GAP_MAX} below the train-on-real score (AUC for binary, R² for "
-        f"continuous outcomes) and g's mean |ATE error| is at least {FAR_ERROR_RATIO:g} times "
-        f"that of its hybrid counterpart hybrid_g on the same estimator and learner cells. "
-        f"Supported when it holds for more than half of the (generator, dataset) pairs with all "
-        f"numbers available; contradicted otherwise.",
+        f"For each fully generative generator g and dataset, two comparisons. Good fidelity: the "
+        f"TSTR gap (train-on-real score minus g's TSTR score; AUC for binary, R² for continuous "
+        f"outcomes), per replicate, has its interval below {TSTR_GAP_MAX}. Far from the truth: the "
+        f"ratio of g's mean |ATE error| to that of its hybrid hybrid_g in the same replicate (over "
+        f"the estimator and learner cells both have; hybrid_g's replicate r is built from g's), as "
+        f"a geometric mean over replicates with the t interval of the log ratios, has its interval "
+        f"above {FAR_ERROR_RATIO:g}. The pair holds when both hold, fails when either fails, and is "
+        f"undecided otherwise. {INTERVAL_RULE} {_verdict_rule('(generator, dataset) pair')}",
     )
-    cells = cell_errors(ate)
-    fidelity = tstr_with_baseline(tstr)
+    cells = replicate_errors(ate)
+    fidelity = tstr_with_baseline(tstr, by_rep=True)
     rows = []
     for g in order_generators(set(cells["generator"]) | set(fidelity["generator"])):
         if generator_group(g) != "fully generative":
@@ -150,50 +266,53 @@ def claim_fidelity_vs_effect(ate: pd.DataFrame, tstr: pd.DataFrame) -> Claim:
             set(cells.loc[cells["generator"] == g, "dataset"])
             | set(fidelity.loc[fidelity["generator"] == g, "dataset"])
         )
-        errs = paired_errors(cells, g, HYBRID_PREFIX + g).set_index("dataset")
+        errs = paired_replicate_errors(cells, g, HYBRID_PREFIX + g)
         for d in datasets:
             f = fidelity[(fidelity["generator"] == g) & (fidelity["dataset"] == d)]
-            score = f["value"].mean() if len(f) else np.nan
-            base = f["baseline"].mean() if len(f) else np.nan
-            metric = ", ".join(sorted(f["metric"].astype(str).unique())) if len(f) else "–"
-            err_g = errs.at[d, "err_a"] if d in errs.index else np.nan
-            err_h = errs.at[d, "err_b"] if d in errs.index else np.nan
-            ratio = err_g / err_h if np.isfinite(err_h) and err_h > 0 else np.nan
-            gap = base - score
-            tested = bool(np.isfinite(gap) and np.isfinite(err_g) and np.isfinite(err_h))
-            holds = tested and gap <= TSTR_GAP_MAX and (err_h == 0 and err_g > 0 or ratio >= FAR_ERROR_RATIO)
+            # several metrics of one replicate are one observation of its fidelity
+            gaps = (f["baseline"] - f["value"]).groupby(f["rep"]).mean() if len(f) else pd.Series(dtype=float)
+            gap = mean_interval(gaps)
+            e = errs[errs["dataset"] == d]
+            ratio = ratio_interval(e["err_a"], e["err_b"])
+            tested = bool(np.isfinite(gap.estimate) and np.isfinite(ratio.estimate))
+            good = decide(gap, TSTR_GAP_MAX, holds_above=False)
+            far = decide(ratio, FAR_ERROR_RATIO)
             rows.append(
                 {
                     "generator": g,
                     "dataset": d,
-                    "metric": metric,
-                    "TSTR": score,
-                    "train on real": base,
-                    "gap": gap,
-                    "mean abs error": err_g,
-                    "hybrid mean abs error": err_h,
-                    "error ratio": ratio,
-                    "holds": "yes" if holds else ("no" if tested else "not tested"),
+                    "metric": ", ".join(sorted(f["metric"].astype(str).unique())) if len(f) else "–",
+                    "TSTR reps": _reps(gaps.index),
+                    "TSTR": f["value"].mean() if len(f) else np.nan,
+                    "train on real": f["baseline"].mean() if len(f) else np.nan,
+                    "gap [CI]": _ci(gap),
+                    "good TSTR": good if np.isfinite(gap.estimate) else "–",
+                    "ATE reps": _reps(e["rep"]),
+                    "mean abs error": _err_ci(mean_interval(e["err_a"])),
+                    "hybrid mean abs error": _err_ci(mean_interval(e["err_b"])),
+                    "error ratio [CI]": _ci(ratio),
+                    "far": far if np.isfinite(ratio.estimate) else "–",
+                    "claim": combine_all([good, far]) if tested else "not tested",
+                    "_ratio": ratio.estimate,
                 }
             )
     table = pd.DataFrame(rows)
     if table.empty:
         claim.headline = "No fully generative generator has both ATE and TSTR results in this run."
         return claim
-    n_tested = int((table["holds"] != "not tested").sum())
-    n_hold = int((table["holds"] == "yes").sum())
-    claim.verdict = _majority(n_hold, n_tested)
-    if n_tested:
-        good = table.loc[table["holds"] != "not tested"]
-        claim.headline = (
-            f"The claim holds for {n_hold} of {n_tested} (generator, dataset) pairs; "
-            f"{int((good['gap'] <= TSTR_GAP_MAX).sum())} have good TSTR and "
-            f"{int((good['error ratio'] >= FAR_ERROR_RATIO).sum())} have at least {FAR_ERROR_RATIO:g}x "
-            f"the error of their hybrid."
-        )
-    else:
+    tested = table[table["claim"] != "not tested"]
+    if tested.empty:
         claim.headline = "No pair has TSTR, train-on-real and both ATE errors at once."
-    claim.body.append(_md_table(table))
+    else:
+        claim.judge(tested.rename(columns={"claim": "decision"}), "(generator, dataset) pair")
+        across = mean_interval(np.log(tested["_ratio"].where(tested["_ratio"] > 0))).map(np.exp)
+        claim.headline = (
+            f"Of the tested pairs, {int((tested['good TSTR'] == HOLDS).sum())} decidedly have good TSTR "
+            f"and {int((tested['far'] == HOLDS).sum())} decidedly at least {FAR_ERROR_RATIO:g}x the "
+            f"error of their hybrid; geometric-mean error ratio over the {len(tested)} pairs "
+            f"{_ci(across, 3)} (t interval over pairs, log scale)."
+        )
+    claim.body.append(_md_table(table.drop(columns="_ratio")))
     return claim
 
 
@@ -204,58 +323,70 @@ def claim_hybrid_beats_generative(ate: pd.DataFrame) -> Claim:
         "Hybrid synthetic data (synthetic covariates, treatment and outcome drawn from models "
         "learned on the real data) gives ATE estimates much closer to the truth than fully "
         "generative data from the same generator.",
-        "For each base generator b and dataset, hybrid_b wins when its mean |ATE error| over the "
-        "estimator and learner cells both have is lower than b's. Supported when the hybrid wins "
-        "in more than half of all (base, dataset) pairs; contradicted otherwise.",
+        "For each base generator b and dataset, the paired difference over replicates of mean "
+        "|ATE error| (b minus hybrid_b in the same replicate, over the estimator and learner cells "
+        "both have; hybrid_b's replicate r is built from b's) holds when its interval is above 0 "
+        f"and fails when it is below 0. {INTERVAL_RULE} {_verdict_rule('(base, dataset) pair')}",
     )
-    cells = cell_errors(ate)
+    cells = replicate_errors(ate)
     gens = set(cells["generator"])
     per_dataset, per_base = [], []
     for b in order_generators(g for g in gens if generator_group(g) == "fully generative"):
         if HYBRID_PREFIX + b not in gens:
             continue
-        errs = paired_errors(cells, b, HYBRID_PREFIX + b)
+        errs = paired_replicate_errors(cells, b, HYBRID_PREFIX + b)
         if errs.empty:
             continue
-        wins = errs["err_b"] < errs["err_a"]
-        for row, win in zip(errs.itertuples(index=False), wins, strict=True):
-            per_dataset.append(
+        rows = []
+        for d, e in errs.groupby("dataset", sort=True):
+            diff = mean_interval(e["err_a"] - e["err_b"])
+            rows.append(
                 {
                     "base": b,
-                    "dataset": row.dataset,
-                    "base mean abs error": row.err_a,
-                    "hybrid mean abs error": row.err_b,
-                    "cells": row.n_cells,
-                    "hybrid wins": bool(win),
+                    "dataset": d,
+                    "reps": _reps(e["rep"]),
+                    "cells": int(e["n_cells"].max()),
+                    "base mean abs error": _err_ci(mean_interval(e["err_a"])),
+                    "hybrid mean abs error": _err_ci(mean_interval(e["err_b"])),
+                    "base - hybrid [CI]": _ci(diff),
+                    "hybrid better": decide(diff, 0.0),
+                    "_base": e["err_a"].mean(),
+                    "_hybrid": e["err_b"].mean(),
                 }
             )
-        # a ratio per dataset, because the datasets' outcome scales differ by orders of magnitude
-        ratio = (errs["err_b"] / errs["err_a"].where(errs["err_a"] > 0)).median()
+        per_dataset += rows
+        sub = pd.DataFrame(rows)
         per_base.append(
             {
                 "base": b,
-                "datasets": len(errs),
-                "median error ratio hybrid / base": ratio,
-                "share of datasets hybrid wins": _pct(wins.mean()),
+                "datasets": len(sub),
+                "holds / fails / undecided": " / ".join(
+                    str(int((sub["hybrid better"] == v).sum())) for v in (HOLDS, FAILS, UNDECIDED)
+                ),
+                # a ratio per dataset, because the datasets' outcome scales differ by orders of magnitude
+                "geometric-mean error ratio hybrid / base [CI over datasets]": _ci(
+                    ratio_interval(sub["_hybrid"], sub["_base"])
+                ),
             }
         )
     if not per_dataset:
         claim.headline = "No base generator has both its fully generative and hybrid results in this run."
         return claim
     detail = pd.DataFrame(per_dataset)
-    n_win = int(detail["hybrid wins"].sum())
-    claim.verdict = _majority(n_win, len(detail))
+    claim.judge(detail.rename(columns={"hybrid better": "decision"}), "(base, dataset) pair")
+    across = ratio_interval(detail["_hybrid"], detail["_base"])
     claim.headline = (
-        f"The hybrid has the lower mean |ATE error| in {n_win} of {len(detail)} (base, dataset) pairs."
+        f"Geometric-mean error ratio hybrid / base over the {len(detail)} pairs: {_ci(across, 3)} "
+        f"(t interval over pairs, log scale)."
     )
-    losing = sorted(set(detail["base"]) - set(detail.loc[detail["hybrid wins"], "base"]))
+    losing = sorted(set(detail.loc[detail["hybrid better"] == FAILS, "base"]))
     if losing:
-        claim.headline += f" It never wins for: {', '.join(losing)}."
+        claim.headline += f" The hybrid is decidedly worse for some dataset with: {', '.join(losing)}."
     claim.body += [
-        "Per base (the error ratio is taken per dataset, then the median over datasets):",
+        "Per base (the error ratio is taken per dataset, then its geometric mean over datasets):",
         _md_table(pd.DataFrame(per_base)),
-        "Per dataset:",
-        _md_table(detail),
+        "Per dataset (mean over replicates [t interval]):",
+        _md_table(detail.drop(columns=["_base", "_hybrid"])),
     ]
     return claim
 
@@ -266,35 +397,60 @@ def claim_llm_vs_ctgan(ate: pd.DataFrame) -> Claim:
         "LLM-based covariates beat CTGAN-based covariates",
         "In the follow-up paper, hybrid data with covariates from an LLM generator (GReaT) often "
         "gives ATE estimates closer to the truth than hybrid data with CTGAN covariates.",
-        "Per dataset, hybrid_great wins when its mean |ATE error| over the estimator and learner "
-        "cells both have is lower than hybrid_ctgan's. Supported when hybrid_great wins in more "
-        "than half of the datasets; contradicted otherwise.",
+        "Per dataset, each replicate's mean |ATE error| over the estimator and learner cells both "
+        "generators have; the difference hybrid_ctgan minus hybrid_great of the means over "
+        "replicates (with Welch's t interval: the two generators' replicates are independent "
+        "draws, not pairs) holds when its interval is above 0 and fails when it is below 0. "
+        f"{INTERVAL_RULE} {_verdict_rule('dataset')}",
     )
-    cells = cell_errors(ate)
-    errs = paired_errors(cells, "hybrid_great", "hybrid_ctgan")
+    great, ctgan = "hybrid_great", "hybrid_ctgan"
+    cells = replicate_errors(ate)
+    errs = common_cell_errors(cells, great, ctgan)
     if errs.empty:
-        present = sorted({"hybrid_great", "hybrid_ctgan"} & set(cells["generator"]))
+        present = sorted({great, ctgan} & set(cells["generator"]))
         claim.headline = (
             "Needs ok ATE results of both hybrid_great and hybrid_ctgan on a common dataset; "
             f"present: {', '.join(present) or 'neither'}."
         )
         return claim
-    wins = errs["err_a"] < errs["err_b"]
-    claim.verdict = _majority(int(wins.sum()), len(errs))
-    ratio = (errs["err_a"] / errs["err_b"].where(errs["err_b"] > 0)).median()
+    rows = []
+    for d, e in errs.groupby("dataset", sort=True):
+        a, b = e.loc[e["generator"] == great, "err"], e.loc[e["generator"] == ctgan, "err"]
+        diff = welch_interval(b, a)
+        rows.append(
+            {
+                "dataset": d,
+                "reps great / ctgan": f"{len(a)} / {len(b)}",
+                "cells": int(e["n_cells"].max()),
+                "hybrid_great mean abs error": _err_ci(mean_interval(a)),
+                "hybrid_ctgan mean abs error": _err_ci(mean_interval(b)),
+                "ctgan - great [CI]": _ci(diff),
+                "hybrid_great better": decide(diff, 0.0),
+                "_a": a.mean(),
+                "_b": b.mean(),
+            }
+        )
+    table = pd.DataFrame(rows)
+    claim.judge(table.rename(columns={"hybrid_great better": "decision"}), "dataset")
+    across = ratio_interval(table["_a"], table["_b"])
     claim.headline = (
-        f"hybrid_great has the lower mean |ATE error| in {int(wins.sum())} of {len(errs)} datasets "
-        f"(median error ratio hybrid_great / hybrid_ctgan: {_fmt(ratio, 3)})."
+        f"Geometric-mean error ratio hybrid_great / hybrid_ctgan over the {len(table)} dataset(s): "
+        f"{_ci(across, 3)} (t interval over datasets, log scale)."
     )
-    table = errs.rename(
-        columns={
-            "err_a": "hybrid_great mean abs error",
-            "err_b": "hybrid_ctgan mean abs error",
-            "n_cells": "cells",
-        }
-    ).assign(**{"hybrid_great wins": wins.to_numpy()})
-    claim.body.append(_md_table(table))
+    claim.body.append(_md_table(table.drop(columns=["_a", "_b"])))
     return claim
+
+
+def _set_rep_interval(values: pd.Series) -> Interval:
+    """Interval of a mean over a (rep, set) design: the wider of the t intervals over sets (each
+    averaged over replicates) and over replicates (each averaged over sets), so that neither the
+    real sets' noise nor the synthetic pools' noise is left out."""
+    return widest(
+        [
+            mean_interval(values.groupby(level="set").mean()),
+            mean_interval(values.groupby(level="rep").mean()),
+        ]
+    )
 
 
 def claim_pairing(positivity: pd.DataFrame) -> Claim:
@@ -304,10 +460,12 @@ def claim_pairing(positivity: pd.DataFrame) -> Claim:
         "Appending nearest synthetic hybrid units of the missing treatment arm to units with "
         "extreme propensities (synthetic pairing) reduces the ATE error compared with the raw "
         "estimate, IPTW weight truncation and propensity clipping.",
-        "Per dataset, mean |ATE error| of each method over the (replicate, set, estimator, learner) cells "
-        "that are ok for every method present. Pairing wins a dataset when its mean |error| is "
-        "below that of every other method present. Supported when pairing wins in more than half "
-        "of the datasets; contradicted otherwise.",
+        "Per dataset and (replicate, set), the mean |ATE error| of each method over the estimator "
+        "and learner cells that are ok for every method present. For each other method m, the "
+        "difference m minus paired has an interval: the wider of the t intervals over sets "
+        "(each averaged over replicates) and over replicates (each averaged over sets); fewer "
+        f"than {MIN_REPLICATES} of both gives none. The dataset holds when every difference is "
+        f"above 0, fails when any is below 0, and is undecided otherwise. {_verdict_rule('dataset')}",
     )
     ok = ok_rows(positivity)
     if not ok.empty:
@@ -319,34 +477,44 @@ def claim_pairing(positivity: pd.DataFrame) -> Claim:
             f"baseline; methods present: {', '.join(methods) or 'none'}."
         )
         return claim
-    keys = [k for k in ("dataset", "rep", "set", "estimator", "learner") if k in ok.columns]
+    keys = ["dataset", "rep", "set", "estimator", "learner"]
     # pivot_table drops rows with a missing key (an estimator without a learner); strings keep them
     ok = ok.assign(**{k: ok[k].astype(str) for k in keys if k != "dataset"})
     wide = ok.pivot_table(index=keys, columns="method", values="abs_error", aggfunc="mean")[methods]
-    rows = []
+    means, diffs = [], []
     for d, grp in wide.groupby(level="dataset"):
         complete = grp.dropna()
         if complete.empty:
             continue
-        means = complete.mean()
-        others = means.drop("paired")
-        rows.append(
-            {
-                "dataset": d,
-                **means.to_dict(),
-                "cells": len(complete),
-                "paired wins": bool((means["paired"] < others).all()),
-            }
+        units = complete.groupby(level=["rep", "set"]).mean()
+        size = {
+            "dataset": d,
+            "sets": units.index.get_level_values("set").nunique(),
+            "reps": units.index.get_level_values("rep").nunique(),
+        }
+        means.append(
+            {**size, **{m: _err_ci(_set_rep_interval(units[m])) for m in methods}, "cells": len(complete)}
         )
-    if not rows:
+        row, decisions = dict(size), []
+        for m in methods:
+            if m == "paired":
+                continue
+            iv = _set_rep_interval(units[m] - units["paired"])
+            decisions.append(decide(iv, 0.0))
+            row[f"{m} - paired"] = _ci(iv)
+        diffs.append({**row, "pairing lowest": combine_all(decisions)})
+    if not means:
         claim.headline = "No (replicate, set, estimator, learner) cell is ok for all methods."
         return claim
-    table = pd.DataFrame(rows)
-    n_win = int(table["paired wins"].sum())
-    claim.verdict = _majority(n_win, len(table))
-    claim.headline = f"Pairing has the lowest mean |ATE error| in {n_win} of {len(table)} datasets."
-    claim.body.append("Mean |ATE error| per method:")
-    claim.body.append(_md_table(table))
+    table = pd.DataFrame(diffs)
+    claim.judge(table.rename(columns={"pairing lowest": "decision"}), "dataset")
+    claim.headline = f"Pairing has decidedly the lowest mean |ATE error| in {int((table['pairing lowest'] == HOLDS).sum())} of {len(table)} datasets."
+    claim.body += [
+        "Mean |ATE error| per method [interval]:",
+        _md_table(pd.DataFrame(means)),
+        "Differences to pairing (positive: pairing has the lower error):",
+        _md_table(table),
+    ]
     return claim
 
 
@@ -357,30 +525,47 @@ def claim_engine(engine: pd.DataFrame, ranking: pd.DataFrame) -> Claim:
         "A large hybrid pool used as a known-truth population ranks estimators by error the same "
         "way the true data-generating process does.",
         f"Spearman correlation, per dataset and hybrid engine, between the estimators' RMSE "
-        f"under the engine and under the true process (from the engine_ranking table, else "
-        f"computed from the engine table with RMSE averaged over n). An engine agrees when "
-        f"Spearman >= {SPEARMAN_AGREES}. Supported when more than half of the (dataset, engine) "
-        f"pairs agree; contradicted otherwise. Pairs with an undefined correlation are not counted.",
+        f"under the engine and under the true process, with the engine stage's {LEVEL:.0%} "
+        f"bootstrap interval over its replicates (engine_ranking columns spearman_low, "
+        f"spearman_high, verdict). A pair holds when the engine stage calls it '{AGREES}' (interval "
+        f"at or above {SPEARMAN_AGREES}), fails at '{DISAGREES}' (below it), and is undecided "
+        f"otherwise; without those columns (or without the engine_ranking table, when the ranking "
+        f"is recomputed from the engine table) the point Spearman is shown but every pair is "
+        f"undecided. {_verdict_rule('(dataset, engine) pair')}",
     )
     source = "engine_ranking"
     if ranking.empty:
-        ranking, source = engine_ranking(engine), "engine (RMSE averaged over n)"
+        ranking, source = engine_ranking(engine), "engine (RMSE averaged over n, no replicates)"
     ranking = ranking[ranking["engine"] != TRUTH_ENGINE]
     if ranking.empty:
         claim.headline = "No hybrid engine was compared with the true process in this run."
         return claim
     rho = pd.to_numeric(ranking["spearman_vs_truth"], errors="coerce")
-    tested = rho.notna()
-    agrees = rho >= SPEARMAN_AGREES
-    claim.verdict = _majority(int(agrees.sum()), int(tested.sum()))
+    has_interval = {"spearman_low", "spearman_high", "verdict"} <= set(ranking.columns)
+    if has_interval:
+        low = pd.to_numeric(ranking["spearman_low"], errors="coerce")
+        high = pd.to_numeric(ranking["spearman_high"], errors="coerce")
+        verdict = ranking["verdict"].astype(str).str.strip()
+        decision = verdict.map({AGREES: HOLDS, DISAGREES: FAILS}).fillna(UNDECIDED)
+    else:
+        low = high = pd.Series(np.nan, index=ranking.index)
+        decision = pd.Series(UNDECIDED, index=ranking.index)
+        source += "; no intervals, so every pair is undecided"
+    table = pd.DataFrame(
+        {
+            "dataset": ranking["dataset"].to_numpy(),
+            "engine": ranking["engine"].to_numpy(),
+            "spearman [CI]": [_ci(Interval(r, lo, hi)) for r, lo, hi in zip(rho, low, high, strict=True)],
+            "point rule": np.where(rho.notna(), np.where(rho >= SPEARMAN_AGREES, "agrees", "no"), "–"),
+            "decision": decision.to_numpy(),
+        }
+    ).sort_values(["dataset", "engine"])
+    claim.judge(table, "(dataset, engine) pair")
     claim.headline = (
-        f"{int(agrees.sum())} of {int(tested.sum())} (dataset, engine) pairs agree with the truth "
-        f"(median Spearman {_fmt(rho.median(), 3)}; source: {source})."
+        f"Mean Spearman over the {int(rho.notna().sum())} pairs with one: "
+        f"{_ci(mean_interval(rho).clip(-1.0, 1.0), 3)} (t interval over pairs; source: {source})."
     )
-    table = ranking[["dataset", "engine"]].assign(
-        spearman=rho.to_numpy(), agrees=np.where(tested, agrees, None)
-    )
-    claim.body.append(_md_table(table.sort_values(["dataset", "engine"])))
+    claim.body.append(_md_table(table.rename(columns={"decision": "ranks as the truth"})))
     return claim
 
 
@@ -391,14 +576,15 @@ def claim_dcr(dcr: pd.DataFrame) -> Claim:
         "Synthetic data can stand in for real data only if it does not copy real training rows; "
         "the distance to closest record (DCR) screen flags rows far closer to the training data "
         "than real holdout rows are (near-copies).",
-        f"Per generator, means over datasets and replicates of the unfiltered synthetic covariates: "
-        f"the share that exactly copies a training row, beside the real holdout's own share (rows "
-        f"repeat in discrete data), and the share of near-copies, closer to the training data than "
-        f"the holdout's 5th DCR percentile (a generator as close as unseen real rows has about "
-        f"{_pct(HOLDOUT_NEAR_SHARE)}). Supported when every generator has at most "
-        f"{EXACT_COPY_EXCESS_MAX * 100:g} percentage point more exact copies than the holdout and at "
-        f"most {_pct(NEAR_COPY_MAX)} near-copies; contradicted otherwise. hybrid_real reuses the real "
-        f"covariates by design and is shown but not counted.",
+        f"Per generator and dataset, over replicates of the unfiltered synthetic covariates: the "
+        f"excess of exact copies of a training row over the real holdout's own share (rows repeat "
+        f"in discrete data), and the share of near-copies, closer to the training data than the "
+        f"holdout's 5th DCR percentile (a generator as close as unseen real rows has about "
+        f"{_pct(HOLDOUT_NEAR_SHARE)}). The pair holds when the excess's interval is below "
+        f"{EXACT_COPY_EXCESS_MAX * 100:g} percentage point and the near-copy share's is below "
+        f"{_pct(NEAR_COPY_MAX)}, fails when either lies above its limit, and is undecided "
+        f"otherwise. hybrid_real reuses the real covariates by design and is shown but not "
+        f"counted. {INTERVAL_RULE} {_verdict_rule('(generator, dataset) pair')}",
     )
     needed = (DCR_EXACT_COPY_COLUMN, DCR_HOLDOUT_EXACT_COLUMN, DCR_NEAR_COPY_COLUMN)
     missing = [c for c in needed if c not in dcr.columns]
@@ -408,33 +594,52 @@ def claim_dcr(dcr: pd.DataFrame) -> Claim:
         )
         return claim
     cols = [*needed, *([DCR_RECORD_EXACT_COLUMN] if DCR_RECORD_EXACT_COLUMN in dcr.columns else [])]
-    values = dcr[cols].apply(pd.to_numeric, errors="coerce").assign(generator=dcr["generator"].astype(str))
-    per_gen = values.groupby("generator")[cols].mean().reindex(order_generators(values["generator"]))
-    excess = per_gen[DCR_EXACT_COPY_COLUMN] - per_gen[DCR_HOLDOUT_EXACT_COLUMN].fillna(0.0)
-    near = per_gen[DCR_NEAR_COPY_COLUMN]
-    counted = ~per_gen.index.isin([REAL, HYBRID_PREFIX + REAL]) & excess.notna() & near.notna()
-    within = (excess <= EXACT_COPY_EXCESS_MAX) & (near <= NEAR_COPY_MAX)
-    n_tested = int(counted.sum())
-    if n_tested == 0:
+    values = (
+        dcr[cols]
+        .apply(pd.to_numeric, errors="coerce")
+        .assign(generator=dcr["generator"].astype(str), dataset=dcr["dataset"].astype(str), rep=dcr["rep"])
+    )
+    values["excess"] = values[DCR_EXACT_COPY_COLUMN] - values[DCR_HOLDOUT_EXACT_COLUMN].fillna(0.0)
+    rank = {g: i for i, g in enumerate(order_generators(values["generator"]))}
+    rows = []
+    for (g, d), v in sorted(
+        values.groupby(["generator", "dataset"]), key=lambda kv: (rank[kv[0][0]], kv[0][1])
+    ):
+        excess = mean_interval(v["excess"]).clip(-1.0, 1.0)
+        near = mean_interval(v[DCR_NEAR_COPY_COLUMN]).clip(0.0, 1.0)
+        counted = g not in (REAL, HYBRID_PREFIX + REAL) and bool(
+            np.isfinite(excess.estimate) and np.isfinite(near.estimate)
+        )
+        decision = combine_all(
+            [
+                decide(excess, EXACT_COPY_EXCESS_MAX, holds_above=False),
+                decide(near, NEAR_COPY_MAX, holds_above=False),
+            ]
+        )
+        row = {
+            "generator": g,
+            "dataset": d,
+            "reps": _reps(v["rep"]),
+            "exact copies": _pct(v[DCR_EXACT_COPY_COLUMN].mean()),
+            "holdout exact copies": _pct(v[DCR_HOLDOUT_EXACT_COLUMN].mean()),
+            "excess [CI]": _ci(excess, pct=True),
+            "near-copies [CI]": _ci(near, pct=True),
+            "counted": counted,
+            "within limits": decision if counted else "–",
+        }
+        if DCR_RECORD_EXACT_COLUMN in v.columns:
+            row["whole-record copies"] = _pct(v[DCR_RECORD_EXACT_COLUMN].mean())
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if "whole-record copies" in table.columns:
+        table.insert(4, "whole-record copies", table.pop("whole-record copies"))
+    counted = table[table["counted"]]
+    if counted.empty:
         claim.headline = "No generator with DCR results to count (hybrid_real reuses real rows by design)."
     else:
-        failing = per_gen.index[counted & ~within].tolist()
-        claim.verdict = SUPPORTED if not failing else CONTRADICTED
-        claim.headline = f"{n_tested - len(failing)} of {n_tested} generators stay within both limits" + (
-            f"; over a limit: {', '.join(failing)}." if failing else "."
-        )
-    table = pd.DataFrame(
-        {
-            "generator": per_gen.index,
-            "exact copies": per_gen[DCR_EXACT_COPY_COLUMN].map(_pct).to_numpy(),
-            "holdout exact copies": per_gen[DCR_HOLDOUT_EXACT_COLUMN].map(_pct).to_numpy(),
-            "near-copies": near.map(_pct).to_numpy(),
-            "counted": counted,
-            "within limits": np.where(counted, within, None),
-        }
-    )
-    if DCR_RECORD_EXACT_COLUMN in per_gen.columns:
-        table.insert(2, "whole-record copies", per_gen[DCR_RECORD_EXACT_COLUMN].map(_pct).to_numpy())
+        claim.judge(counted.rename(columns={"within limits": "decision"}), "(generator, dataset) pair")
+        failing = order_generators(counted.loc[counted["within limits"] == FAILS, "generator"])
+        claim.headline = f"Generators decidedly over a limit on some dataset: {', '.join(failing) or 'none'}."
     claim.body.append(_md_table(table))
     return claim
 
@@ -485,10 +690,15 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
         {
             "claim": [f"({c.key}) {c.title}" for c in claims],
             "verdict": [c.verdict for c in claims],
+            "holds / fails / undecided": [c.evidence.counts() if c.evidence else "–" for c in claims],
+            f"share of decided that hold [{LEVEL:.0%} Wilson]": [
+                _ci(c.evidence.share, pct=True) if c.evidence else "–" for c in claims
+            ],
             "evidence": [c.headline for c in claims],
         }
     )
     contradicted = [f"({c.key})" for c in claims if c.verdict == CONTRADICTED]
+    inconclusive = [f"({c.key})" for c in claims if c.verdict == INCONCLUSIVE]
     parts = [
         "# Findings of this run",
         "Generated by `causalsynth.report.findings.write_findings` from the result tables; do not edit by "
@@ -503,6 +713,11 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
             f"**This run contradicts the paper on claim(s) {', '.join(contradicted)}.**"
             if contradicted
             else "This run contradicts none of the claims it tests."
+        )
+        + (
+            f" Inconclusive (too few decided comparisons, or a split one): {', '.join(inconclusive)}."
+            if inconclusive
+            else ""
         ),
         "## Summary",
         _md_table(summary),

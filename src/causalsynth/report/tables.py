@@ -62,8 +62,14 @@ def collect_tables(
     positivity: list[str],
     engine: list[str],
     outputs: dict[str, str],
+    engine_replicates: list[str] | None = None,
+    seed: int = 0,
 ) -> dict[str, pd.DataFrame]:
-    """Write every table to ``outputs[name]`` (CSV) and ``outputs[name + '_md']`` (Markdown)."""
+    """Write every table to ``outputs[name]`` (CSV) and ``outputs[name + '_md']`` (Markdown).
+
+    ``engine_replicates`` (every engine replicate's estimates) give the ranking's bootstrap
+    intervals, seeded by ``seed``.
+    """
     tables = {
         "ate_preservation": deduplicate_real(concat_cells(estimates)),
         "tstr": concat_cells(tstr),
@@ -71,7 +77,10 @@ def collect_tables(
         "positivity": concat_cells(positivity),
         "engine": concat_cells(engine),
     }
-    tables["engine_ranking"] = engine_ranking(tables["engine"]) if len(tables["engine"]) else pd.DataFrame()
+    replicates = concat_cells(engine_replicates) if engine_replicates else None
+    tables["engine_ranking"] = (
+        engine_ranking(tables["engine"], replicates, seed) if len(tables["engine"]) else pd.DataFrame()
+    )
     assert set(tables) == set(TABLES)
     for name, df in tables.items():
         tables[name] = order_columns(df, name)
