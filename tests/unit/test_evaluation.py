@@ -138,7 +138,7 @@ def test_ate_preservation_reports_failing_cells_and_bad_input(tmp_path, card):
     assert bad["status"].str.contains("treatment arm A=1 has 2 unit").all()
     assert bad["ate"].isna().all() and bad["covered"].isna().all()
     missing = _parquet(table(50, 1).drop(columns="w1"), tmp_path / "missing.parquet")
-    with pytest.raises(DataError, match=r"missing\.parquet, column 'w1': column is missing"):
+    with pytest.raises(DataError, match=r"missing\.parquet, column 'w1': column not found"):
         run_ate_preservation(missing, real, str(card), GRID, 5, 1, str(tmp_path / "x.parquet"), "toy", "g", 1)
     with pytest.raises(ConfigError, match=r"unknown param\(s\) \['estimator'\]"):
         run_ate_preservation(

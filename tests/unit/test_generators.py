@@ -133,7 +133,7 @@ def test_an_empty_treatment_arm_is_refused(generator, table):
         (lambda t: t.assign(w_bin=t["w_bin"] * 2), "w_bin", "values other than 0/1"),
         (lambda t: t.assign(w_cont=t["w_cont"].where(t.index > 0)), "w_cont", "missing value"),
         (lambda t: t.assign(Y=t["Y"].where(t.index > 0, np.inf)), "Y", "infinite"),
-        (lambda t: t.drop(columns="w_cat"), "w_cat", "column is missing"),
+        (lambda t: t.drop(columns="w_cat"), "w_cat", "column not found"),
     ],
 )
 def test_other_bad_tables_name_column_and_problem(table, change, column, problem):

@@ -86,14 +86,7 @@ class Roles:
         """
         columns = list(self.columns if columns is None else columns)
         types = self.column_types()
-        absent = [c for c in columns if c not in df.columns]
-        if absent:
-            raise DataError(
-                source,
-                absent[0],
-                f"column is missing (the table has: {', '.join(map(str, df.columns))})",
-                f"write the role columns of the dataset card: {self.columns}",
-            )
+        require_columns(df, columns, source, f"write the role columns of the dataset card: {self.columns}")
         if len(df) < min_rows:
             raise DataError(
                 source,
@@ -166,6 +159,18 @@ def _canonical_column(s: pd.Series, col: str, kind: str, source: str) -> np.ndar
             )
         return x.astype(np.int64)
     return x
+
+
+def require_columns(df: pd.DataFrame, columns: list[str], source: str, fix: str) -> None:
+    """The one check that a table has the columns it must have; ``fix`` says what to do."""
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(
+            source,
+            missing[0],
+            f"column not found (missing: {missing}; the table has: {list(df.columns)})",
+            fix,
+        )
 
 
 def read_card(card_path: str | os.PathLike) -> tuple[dict[str, Any], Roles]:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from causalsynth.core.errors import ConfigError, DataError
+from causalsynth.core.errors import ConfigError
+from causalsynth.core.roles import require_columns
 
 # ----------------------------------------------------------------------------- generator ids
 
@@ -199,14 +200,12 @@ def find_table(tables_dir: str | os.PathLike, name: str) -> Path | None:
 
 
 def check_columns(df: pd.DataFrame, required: Iterable[str], source: str) -> None:
-    missing = [c for c in required if c not in df.columns]
-    if missing:
-        raise DataError(
-            source,
-            missing[0],
-            f"missing column(s) {missing}; present: {list(df.columns)}",
-            "regenerate the table with the rule that writes it, or pass the right file",
-        )
+    require_columns(
+        df,
+        list(required),
+        source,
+        "regenerate the table with the rule that writes it, or pass the right file",
+    )
 
 
 def read_table(tables_dir: str | os.PathLike, name: str) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from causalsynth.core.errors import DataError
-from causalsynth.core.roles import Roles
+from causalsynth.core.roles import Roles, require_columns
 
 # Beyond this magnitude squared distances and standardizations overflow or lose all precision.
 MAX_ABS_VALUE = 1e12
@@ -19,14 +19,9 @@ MAX_CATEGORICAL_LEVELS = 50
 
 
 def check_columns_present(df: pd.DataFrame, columns: list[str], source: str) -> None:
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise DataError(
-            source,
-            missing[0],
-            f"column not found (missing: {missing}; the file has: {list(df.columns)})",
-            "correct the column name in the config or add the column to the file",
-        )
+    require_columns(
+        df, columns, source, "correct the column name in the config or add the column to the file"
+    )
 
 
 def missing_rows(df: pd.DataFrame, roles: Roles) -> pd.Series:
