@@ -1,5 +1,5 @@
-from causalsynth.core.provenance import write_provenance
 from causalsynth.core.runner import logged
+from causalsynth.report.provenance import write_provenance
 
 with logged(snakemake.log[0], snakemake.threads):
     write_provenance(

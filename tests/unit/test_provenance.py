@@ -2,7 +2,8 @@ import re
 
 import numpy as np
 
-from causalsynth.core.provenance import CORE_PACKAGES, package_versions, provenance_record, write_provenance
+from causalsynth.core.provenance import CORE_PACKAGES, package_versions, provenance_record
+from causalsynth.report.provenance import write_provenance
 
 
 def test_record_names_versions_and_commit():

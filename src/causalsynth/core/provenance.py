@@ -8,8 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from causalsynth.core.io import read_json, write_json
-
 # The packages every result depends on; a component adds its own (a generator's library).
 CORE_PACKAGES = ("causalsynth", "numpy", "pandas", "scikit-learn", "scipy")
 PACKAGES = (
@@ -59,12 +57,3 @@ def provenance_record(packages: tuple[str, ...] = PACKAGES) -> dict[str, Any]:
         "git_commit": git_commit(),
         "platform": platform.platform(),
     }
-
-
-def write_provenance(config: dict[str, Any], cards: list[str], metas: list[str], out_path: str) -> None:
-    """Gather the run's resolved config, dataset cards and every job's metadata in one file."""
-    record = provenance_record()
-    record["config"] = config
-    record["datasets"] = {read_json(p)["dataset"]: read_json(p) for p in cards}
-    record["jobs"] = {str(p): read_json(p) for p in metas}
-    write_json(record, out_path)

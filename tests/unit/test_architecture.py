@@ -1,0 +1,52 @@
+"""The package is shaped like the workflow: a stage imports the core and stages upstream of it
+in the DAG, never a sibling downstream; the core imports no stage."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "causalsynth"
+# Each stage and the stages it may import: its upstream neighbours in the workflow's DAG.
+ALLOWED = {
+    "core": set(),
+    "data": {"core"},
+    "generate": {"core"},
+    "privacy": {"core"},
+    "hybrid": {"core"},
+    "estimate": {"core"},
+    "evaluate": {"core", "data", "estimate", "hybrid"},
+    "report": {"core", "evaluate"},
+    "config": {"core", "data", "generate", "estimate"},
+}
+
+
+def imports_by_stage() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).parts
+        stage = parts[0] if len(parts) > 1 else parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("causalsynth."):
+                target = node.module.split(".")[1]
+                if target != stage:
+                    found.setdefault(stage, set()).add(target)
+    return found
+
+
+def test_every_stage_imports_only_what_is_upstream_of_it():
+    found = imports_by_stage()
+    assert set(found) <= set(ALLOWED) | {"__init__"}, f"unknown stage(s): {set(found) - set(ALLOWED)}"
+    for stage, targets in found.items():
+        assert targets <= ALLOWED[stage], (
+            f"{stage} imports {sorted(targets - ALLOWED[stage])}, not upstream of it"
+        )
+
+
+def test_every_rule_has_its_stage():
+    rules = {"prepare_dataset": "data", "generate": "generate", "prepare_llm": "generate", "dcr_filter": "privacy",
+             "hybrid": "hybrid", "pairing": "hybrid", "estimate_real": "estimate", "evaluate_synthetic": "evaluate",
+             "positivity": "evaluate", "engine": "evaluate", "collect_tables": "report", "figures": "report",
+             "findings": "report", "provenance": "report"}  # fmt: skip
+    scripts = Path(__file__).resolve().parents[2] / "scripts"
+    for rule, stage in rules.items():
+        text = (scripts / f"{rule}.py").read_text()
+        assert f"from causalsynth.{stage}" in text, f"scripts/{rule}.py does not call the {stage} stage"
