@@ -125,7 +125,7 @@ def main() -> int:
             print(
                 f"{learner:<18}{plain:>12.2f}{rates['aipw']:>13.2f}{plain / rates['aipw']:>7.2f}x{rates['grid']:>13.2f}"
             )
-    print("ratio = plain / engine time per replicate (1.0: as fast as the plain loop; target <= 1.5)")
+    print("ratio = engine time / plain time per replicate (1.0: as fast as the plain loop; target <= 1.5)")
     return 0
 
 
