@@ -160,9 +160,10 @@ def engine_source(wildcards):
 # ---- target lists (pure functions of the validated config) ----
 
 
-def cells(pattern, generators_of):
+def cells(pattern, generators_of, key="generator"):
+    """Every (dataset, generator, replicate) instance of a rule's output pattern."""
     return [
-        pattern.format(dataset=d, generator=g, rep=r)
+        pattern.format(**{"dataset": d, key: g, "rep": r})
         for d in DATASETS
         for g in generators_of(d)
         for r in PLAN.reps_for(g)
@@ -170,51 +171,47 @@ def cells(pattern, generators_of):
 
 
 def synthetic_metas():
-    return cells(
-        "results/synthetic/{dataset}/{generator}/rep{rep}/meta.json",
-        PLAN.generators_for,
-    )
+    return cells(rules.generate.output.meta, PLAN.generators_for)
 
 
 def dcr_jsons():
-    return cells(
-        "results/privacy/{dataset}/{generator}/rep{rep}/dcr.json", PLAN.generators_for
-    )
+    return cells(rules.dcr_filter.output.summary, PLAN.generators_for)
 
 
 def hybrid_targets():
-    return cells(
-        "results/hybrid/{dataset}/{generator}/rep{rep}/meta.json", PLAN.hybrids_for
-    )
+    return cells(rules.hybrid.output.meta, PLAN.hybrids_for, key="hybrid")
 
 
 def ate_cells():
-    real = [f"results/estimates/{d}/real/estimates.parquet" for d in DATASETS]
+    real = [rules.estimate_real.output.estimates.format(dataset=d) for d in DATASETS]
     return real + cells(
-        "results/estimates/{dataset}/{generator}/rep{rep}/estimates.parquet",
+        rules.evaluate_synthetic.output.estimates,
         PLAN.all_generators_for,
+        key="any_generator",
     )
 
 
 def tstr_cells():
     return cells(
-        "results/tstr/{dataset}/{generator}/rep{rep}/tstr.parquet",
+        rules.evaluate_synthetic.output.tstr,
         PLAN.all_generators_for,
+        key="any_generator",
     )
 
 
 def positivity_cells():
     pool = config["pairing"]["pool"]
     return [
-        f"results/positivity/{d}/{pool}/rep{r}/positivity.parquet"
+        rules.positivity.output.table.format(dataset=d, hybrid=pool, rep=r)
         for d in PLAN.positivity_datasets()
         for r in PLAN.reps_for(pool)
     ]
 
 
-def engine_cells():
+def engine_cells(output="table"):
+    pattern = getattr(rules.engine.output, output)
     return [
-        f"results/engine/{d}/{e}/n{n}.parquet"
+        pattern.format(dataset=d, engine=e, n=n)
         for d in PLAN.engine_datasets()
         for e in PLAN.engines_for(d)
         for n in N_GRID
@@ -222,7 +219,7 @@ def engine_cells():
 
 
 def engine_replicate_cells():
-    return [p.replace(".parquet", ".replicates.parquet") for p in engine_cells()]
+    return engine_cells("replicates")
 
 
 def benchmark_records():
