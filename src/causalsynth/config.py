@@ -15,7 +15,7 @@ import jsonschema
 import yaml
 
 from causalsynth.core.errors import ConfigError
-from causalsynth.core.schema import SCHEMA_PATH
+from causalsynth.core.schema import SCHEMA_PATH, load_schema
 from causalsynth.core.vocabulary import REAL, TRUTH_ENGINE, generator_base, hybrid_name
 
 
@@ -41,7 +41,10 @@ def _where(error: jsonschema.ValidationError) -> str:
 
 def validate_schema(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     """Validate against the schema and fill in defaults (in a copy)."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
+    # the shipped schema is read once per process (core.schema); another path is read as given
+    schema = (
+        load_schema() if Path(schema_path) == SCHEMA_PATH else yaml.safe_load(Path(schema_path).read_text())
+    )
     config = copy.deepcopy(config)
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
