@@ -43,8 +43,11 @@ def limit_threads(threads: int | None, *, torch_and_joblib: bool = False) -> Ite
     """Cap BLAS and OpenMP pools at ``threads`` for the block.
 
     ``torch_and_joblib`` also caps torch's intra-op threads (restored after the block) and
-    makes joblib use the sequential or threading backend with ``threads`` workers, never a
-    process pool: for the generators, whose libraries call joblib and torch themselves.
+    makes joblib run sequentially: for the generators, whose libraries call joblib and torch
+    themselves. Sequential, not threaded, because ctgan's data transformer fits one mixture
+    per column in joblib workers that draw from the shared global random state, so with two
+    workers the draws follow the thread schedule and the same job gave different rows run to
+    run; torch's intra-op threads gave bitwise-identical rows at 1 and 2 threads.
     """
     threads = resolve_threads(threads)
     with ExitStack() as stack:
@@ -56,6 +59,5 @@ def limit_threads(threads: int | None, *, torch_and_joblib: bool = False) -> Ite
             previous = torch.get_num_threads()
             torch.set_num_threads(threads)
             stack.callback(torch.set_num_threads, previous)
-            backend = "sequential" if threads == 1 else "threading"
-            stack.enter_context(parallel_config(backend=backend, n_jobs=threads))
+            stack.enter_context(parallel_config(backend="sequential", n_jobs=1))
         yield
