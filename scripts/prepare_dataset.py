@@ -10,4 +10,5 @@ with logged(snakemake.log[0], snakemake.threads):
         out_holdout=snakemake.output.holdout,
         out_card=snakemake.output.card,
         out_positivity=snakemake.output.positivity,
+        checks=snakemake.params.checks,
     )

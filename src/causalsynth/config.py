@@ -125,9 +125,25 @@ def resolve_defaults(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def check_dataset_overrides(config: dict[str, Any]) -> None:
+    """A dataset's own ``checks`` keys obey the top-level section's schema (without its defaults,
+    which would mask the run's settings)."""
+    section = load_schema()["properties"]["checks"]
+    for ds, opts in config["datasets"].items():
+        override = opts.get("checks")
+        if override is None:
+            continue
+        errors = list(jsonschema.Draft202012Validator(section).iter_errors(override))
+        if errors:
+            where = f"datasets/{ds}/checks"
+            lines = [f"- at '{where}/{_where(e)}': {e.message}".replace("/(top level)", "") for e in errors]
+            raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+
+
 def load_config(config: dict[str, Any], check_components: bool = True) -> dict[str, Any]:
     """Schema validation with defaults, then the name checks."""
     config = resolve_defaults(validate_schema(config))
+    check_dataset_overrides(config)
     if check_components:
         check_names(config)
     return config
@@ -167,11 +183,28 @@ class Plan:
         loader = self.config["datasets"][dataset].get("loader", dataset)
         return issubclass(DATASETS.get(loader), SimulatedDataset)
 
+    def loader_options(self, dataset: str) -> tuple[str | None, dict[str, Any]]:
+        """The dataset's loader id (None: the dataset id) and the options its loader takes."""
+        opts = dict(self.config["datasets"][dataset])
+        loader = opts.pop("loader", None)
+        opts.pop("checks", None)
+        return loader, opts
+
+    def dataset_checks(self, dataset: str) -> dict[str, Any]:
+        """The ``checks`` settings of one dataset, with the pairing threshold and the folds."""
+        est = self.config["estimation"]
+        return {
+            **self.config["checks"],
+            **(self.config["datasets"][dataset].get("checks") or {}),
+            "propensity_threshold": self.config["pairing"]["threshold"],
+            "folds": est["folds"] if est["cross_fit"] else 1,
+        }
+
     def has_positivity(self, dataset: str) -> bool:
         from causalsynth.data import get_dataset
 
-        opts = dict(self.config["datasets"][dataset])
-        return bool(get_dataset(dataset, opts.pop("loader", None), **opts).has_positivity_study)
+        loader, opts = self.loader_options(dataset)
+        return bool(get_dataset(dataset, loader, **opts).has_positivity_study)
 
     def generators_for(self, dataset: str) -> list[str]:
         gens = self.config["generators"]

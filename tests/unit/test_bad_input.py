@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from causalsynth.core.errors import DataError
+from causalsynth.core.schema import section_defaults
 from causalsynth.data import get_dataset, prepare_dataset
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
@@ -70,6 +71,8 @@ def test_missing_policy_drop_counts_rows(tmp_path):
         out_train=tmp_path / "t.parquet",
         out_holdout=tmp_path / "h.parquet",
         out_card=tmp_path / "c.json",
+        # a 40-row file: below the default arm minimum, which is not what this test is about
+        checks={**section_defaults("checks"), "min_rows_per_arm": 5, "propensity_threshold": 0.001},
     )
     assert card["n_dropped"] == 1
     assert card["n_train"] + card["n_holdout"] == 39

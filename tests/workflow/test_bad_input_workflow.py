@@ -48,5 +48,12 @@ def test_bad_file_stops_its_job_with_its_message(name, bad_run):
     log = (root / "logs" / "data" / f"{dataset_id(name)}.log").read_text()
     assert expected in log
     assert expected in proc.stdout + proc.stderr  # shown to the user, not only in the log
+    assert f"causalsynth error: {expected}" in log.splitlines()  # the message alone, on one line
+    assert "Traceback" not in log
+
+
+def test_a_users_mistake_reaches_the_terminal_without_a_traceback(bad_run):
+    _, proc = bad_run
+    assert "Traceback" not in proc.stdout + proc.stderr
     out = root / "results" / "data" / dataset_id(name)
     assert not out.exists() or not any(out.iterdir())

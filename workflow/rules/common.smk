@@ -3,12 +3,15 @@ import re
 from pathlib import Path
 
 from causalsynth.config import Plan, load_config
+from causalsynth.core.runner import user_errors_as_one_line
 from causalsynth.core.vocabulary import FIGURES, REAL, TABLES, TRUTH_ENGINE, hybrid_base
 from causalsynth.core.seeds import derive_seed
 
-# Validate (and fill defaults) before anything runs; a bad config stops here with the key named.
-config.update(load_config(config))
-PLAN = Plan(config)
+# Validate (and fill defaults) before anything runs; a bad config stops here with the key
+# named, as one line rather than a traceback.
+with user_errors_as_one_line():
+    config.update(load_config(config))
+    PLAN = Plan(config)
 DATASETS = PLAN.datasets
 GENERATORS = sorted({g for d in DATASETS for g in PLAN.generators_for(d)})
 HYBRIDS = sorted({h for d in DATASETS for h in PLAN.hybrids_for(d)})
@@ -42,6 +45,10 @@ def dataset_seed(wildcards):
 
 def dataset_options(wildcards):
     return config["datasets"][wildcards.dataset]
+
+
+def dataset_checks(wildcards):
+    return PLAN.dataset_checks(wildcards.dataset)
 
 
 def dataset_inputs(wildcards):

@@ -16,6 +16,7 @@ rule prepare_dataset:
         runtime=10,
     params:
         options=dataset_options,
+        checks=dataset_checks,
         seed=dataset_seed,
     script:
         "../../scripts/prepare_dataset.py"

@@ -23,6 +23,10 @@ COVARIATE_TYPES = ("binary", "categorical", "continuous")
 OUTCOME_TYPES = ("binary", "continuous")
 ESTIMANDS = ("ATE", "ATT")
 
+# Below this many units in an arm no nuisance model (and no effect estimate) is meaningful:
+# estimate cells with smaller arms get a status, and prepare_dataset refuses such data.
+MIN_ARM_UNITS = 5
+
 
 @dataclass(frozen=True)
 class Roles:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from causalsynth.core.registry import Registry
+from causalsynth.core.seeds import derive_seed
 from causalsynth.data.base import DatasetLoader, PreparedDataset, Truth
+from causalsynth.data.checks import CheckSettings, run_checks
 from causalsynth.data.csv import CSVDataset
 from causalsynth.data.real import ACIC16, IHDP, NHEFS, LalondeCPS, LalondeNSW
 from causalsynth.data.simulated import SimContinuous, SimPaper, SimulatedDataset
@@ -68,14 +70,38 @@ def prepare_dataset(
     out_holdout: str,
     out_card: str,
     out_positivity: str | None = None,
+    checks: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Load, validate and split one dataset; write train, holdout, card (and positivity sets)."""
+    """Load, validate, split and check one dataset; write train, holdout, card (and positivity sets).
+
+    ``checks`` are the dataset's check settings (``Plan.dataset_checks``; default: the schema's
+    with no cross-fitting), see :mod:`causalsynth.data.checks`.
+    """
     from causalsynth.core.io import write_json, write_parquet
+    from causalsynth.core.schema import default, section_defaults
 
     opts = dict(options)
+    opts.pop("checks", None)  # the workflow hands them over resolved, as `checks`
     loader = get_dataset(dataset_id, opts.pop("loader", None), **opts)
     prepared = loader.prepare(seed)
+    settings = CheckSettings.from_config(
+        checks or {**section_defaults("checks"), "propensity_threshold": default("pairing", "threshold")}
+    )
+    source = loader.source()
+    frames, report = run_checks(
+        {"train": prepared.train, "holdout": prepared.holdout, "positivity": prepared.positivity},
+        prepared.roles,
+        settings,
+        derive_seed(seed, "checks"),
+        source,
+    )
+    prepared.train, prepared.holdout, prepared.positivity = (
+        frames["train"],
+        frames["holdout"],
+        frames["positivity"],
+    )
     card = build_card(dataset_id, prepared, seed, options)
+    card["checks"] = report
     write_parquet(prepared.train, out_train)
     write_parquet(prepared.holdout, out_holdout)
     if out_positivity is not None:

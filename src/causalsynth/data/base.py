@@ -66,6 +66,10 @@ class DatasetLoader:
         self.dataset_id = dataset_id
         self.params = {**self.options, **options}
 
+    def source(self) -> str:
+        """How error messages name this dataset (a user's file adds its path)."""
+        return f"dataset '{self.dataset_id}'"
+
     def prepare(self, seed: int) -> PreparedDataset:
         raise NotImplementedError
 

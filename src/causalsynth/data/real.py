@@ -47,9 +47,6 @@ class RealDataset(DatasetLoader):
     def truth(self, full: pd.DataFrame, train: pd.DataFrame) -> Truth:
         raise NotImplementedError
 
-    def source(self) -> str:
-        return f"dataset '{self.dataset_id}'"
-
     carried_columns: tuple[str, ...] = ()  # kept through the split for truth(), never written
 
     def prepare(self, seed: int) -> PreparedDataset:

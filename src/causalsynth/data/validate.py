@@ -15,7 +15,6 @@ from causalsynth.core.roles import Roles, require_columns
 
 # Beyond this magnitude squared distances and standardizations overflow or lose all precision.
 MAX_ABS_VALUE = 1e12
-MAX_CATEGORICAL_LEVELS = 50
 
 
 def check_columns_present(df: pd.DataFrame, columns: list[str], source: str) -> None:
@@ -147,15 +146,6 @@ def check_covariates(df: pd.DataFrame, roles: Roles, source: str) -> None:
             )
         if kind == "continuous":
             check_numeric(df, col, source, "covariate")
-        if kind == "categorical":
-            levels = df[col].nunique()
-            if levels > MAX_CATEGORICAL_LEVELS:
-                raise DataError(
-                    source,
-                    col,
-                    f"categorical covariate has {levels} levels (at most {MAX_CATEGORICAL_LEVELS})",
-                    "declare it `continuous` if it is a number, or merge rare levels",
-                )
 
 
 def validate_table(df: pd.DataFrame, roles: Roles, source: str) -> None:

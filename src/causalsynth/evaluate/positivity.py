@@ -10,6 +10,7 @@ import pandas as pd
 
 from causalsynth.core.errors import DataError
 from causalsynth.core.io import read_parquet
+from causalsynth.core.progress import Progress
 from causalsynth.core.roles import read_card
 from causalsynth.core.schema import default
 from causalsynth.core.seeds import derive_seed
@@ -102,6 +103,7 @@ def run_positivity(
     }
     grid = dict(folds=p["folds"], cross_fit=p["cross_fit"], n_jobs=n_jobs)
     rows = []
+    progress = Progress("positivity study: (set, learner) cells", len(set_ids) * len(p["learners"]))
     for s in set_ids:
         real = roles.validate(positivity[positivity["set"] == s], f"{positivity_path} (set {s})")
         paired_raw = paired_sets[s]
@@ -139,4 +141,5 @@ def run_positivity(
                             **{k: r[k] for k in DIAGNOSTICS},
                         }
                     )
+            progress.step()
     return write_rows(rows, list(POSITIVITY.columns), out_path, dtypes={"warning": "string"})
