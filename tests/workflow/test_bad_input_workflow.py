@@ -50,10 +50,10 @@ def test_bad_file_stops_its_job_with_its_message(name, bad_run):
     assert expected in proc.stdout + proc.stderr  # shown to the user, not only in the log
     assert f"causalsynth error: {expected}" in log.splitlines()  # the message alone, on one line
     assert "Traceback" not in log
+    out = root / "results" / "data" / dataset_id(name)
+    assert not out.exists() or not any(out.iterdir())
 
 
 def test_a_users_mistake_reaches_the_terminal_without_a_traceback(bad_run):
     _, proc = bad_run
     assert "Traceback" not in proc.stdout + proc.stderr
-    out = root / "results" / "data" / dataset_id(name)
-    assert not out.exists() or not any(out.iterdir())

@@ -1,7 +1,6 @@
 """Rule prepare_dataset on every dataset of the default config, in a fresh directory."""
 
 import json
-import time
 
 import pandas as pd
 
@@ -11,21 +10,20 @@ from .conftest import ROOT, snakemake
 
 CARD_KEYS = {
     "dataset", "kind", "treatment", "outcome", "outcome_type", "covariates", "estimand",
-    "n_train", "n_holdout", "n_dropped", "seed", "truth",
+    "n_train", "n_holdout", "n_dropped", "seed", "truth", "checks",
 }  # fmt: skip
 
 
 def test_prepare_every_dataset(workdir):
     datasets = list(read_config(ROOT / "config" / "config.yaml")["datasets"])
     targets = [f"results/data/{d}/card.json" for d in datasets]
-    start = time.perf_counter()
+    # no timing here: a timed assertion fails on a loaded machine (benchmarks/ measure speed)
     snakemake("--cores", "2", *targets, cwd=workdir)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 120, f"preparing all datasets took {elapsed:.0f} s"
     for d in datasets:
         card = json.loads((workdir / f"results/data/{d}/card.json").read_text())
         assert CARD_KEYS <= set(card), CARD_KEYS - set(card)
         assert card["truth"]["ate"] is not None and card["truth"]["source"], d
         train = pd.read_parquet(workdir / f"results/data/{d}/train.parquet")
         assert len(train) == card["n_train"]
+        assert card["checks"]["arms"]["n_treated"] + card["checks"]["arms"]["n_control"] == len(train)
         assert (workdir / f"logs/data/{d}.log").exists()
