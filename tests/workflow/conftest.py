@@ -3,9 +3,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+from causalsynth.core.vocabulary import TABLES
+
 ROOT = Path(__file__).resolve().parents[2]
+TINY = "tests/config/tiny.yaml"
+# Columns that measure time, not results
+TIMING = {"seconds", "fit_seconds", "sample_seconds"}
 
 
 def snakemake(*args, cwd=ROOT, check=True, timeout=1500):
@@ -31,3 +37,20 @@ def copy_workflow(root: Path) -> Path:
 @pytest.fixture
 def workdir(tmp_path):
     return copy_workflow(tmp_path)
+
+
+def read_tables(root: Path) -> dict[str, pd.DataFrame]:
+    """The result tables of a run in ``root``, without the columns that measure time."""
+    out = {}
+    for t in TABLES:
+        df = pd.read_csv(root / f"results/tables/{t}.csv")
+        out[t] = df.drop(columns=[c for c in df.columns if c in TIMING or c.endswith("_seconds")])
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_local_run(tmp_path_factory) -> Path:
+    """The tiny config run once straight through on this machine; the run other runs are compared to."""
+    root = copy_workflow(tmp_path_factory.mktemp("straight"))
+    snakemake("--cores", "2", "--configfile", TINY, cwd=root)
+    return root

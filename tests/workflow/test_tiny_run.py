@@ -16,21 +16,10 @@ import pytest
 from causalsynth.core.vocabulary import FIGURES, TABLES
 from causalsynth.report.findings import CONTRADICTED, INCONCLUSIVE, NOT_TESTED, SUPPORTED, build_findings
 
-from .conftest import copy_workflow, snakemake
-
-TINY = "tests/config/tiny.yaml"
-# Columns that measure time, not results
-TIMING = {"seconds", "fit_seconds", "sample_seconds"}
+from .conftest import TINY, copy_workflow, snakemake
+from .conftest import read_tables as _tables
 
 pytestmark = [pytest.mark.workflow, pytest.mark.slow]
-
-
-def _tables(root):
-    out = {}
-    for t in TABLES:
-        df = pd.read_csv(root / f"results/tables/{t}.csv")
-        out[t] = df.drop(columns=[c for c in df.columns if c in TIMING or c.endswith("_seconds")])
-    return out
 
 
 def _killed_then_resumed(root):
@@ -55,9 +44,8 @@ def _killed_then_resumed(root):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    straight = copy_workflow(tmp_path_factory.mktemp("straight"))
-    snakemake("--cores", "2", "--configfile", TINY, cwd=straight)
+def runs(tmp_path_factory, tiny_local_run):
+    straight = tiny_local_run
     resumed = copy_workflow(tmp_path_factory.mktemp("resumed"))
     before, after = _killed_then_resumed(resumed)
     return straight, resumed, before, after
