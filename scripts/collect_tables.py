@@ -10,6 +10,7 @@ with logged(snakemake.log[0], snakemake.threads):
         positivity=list(snakemake.input.positivity),
         engine=list(snakemake.input.engine),
         engine_replicates=list(snakemake.input.engine_replicates),
+        privacy=list(snakemake.input.privacy),
         seed=snakemake.params.seed,
         outputs={k: snakemake.output[k] for k in [*TABLES, *(f"{t}_md" for t in TABLES)]},
     )

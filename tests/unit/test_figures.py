@@ -165,6 +165,35 @@ def runtime_table() -> pd.DataFrame:
     )
 
 
+def privacy_table(seed: int = 0) -> pd.DataFrame:
+    """Attack rows of every releasable set: base generators before and after the filter, hybrids
+    after; ctgan carries a differential-privacy epsilon."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for dataset in TRUTH:
+        for gen in ("ctgan", "great", "hybrid_ctgan", "hybrid_great"):
+            sets = ("filtered",) if gen.startswith("hybrid_") else ("unfiltered", "filtered")
+            for rep in range(2):
+                for s in sets:
+                    for metric in ("singling_out_risk", "linkability_risk", "inference_risk", "dcr_share"):
+                        value = rng.uniform(0.0, 0.2) + (0.1 if s == "unfiltered" else 0.0)
+                        rows.append(
+                            {
+                                "dataset": dataset,
+                                "generator": gen,
+                                "rep": rep,
+                                "set": s,
+                                "metric": metric,
+                                "value": 0.5 + value if metric == "dcr_share" else value,
+                                "baseline": 0.5 if metric == "dcr_share" else 0.0,
+                                "higher_is_riskier": True,
+                                "epsilon": 3.0 if gen == "ctgan" else np.nan,
+                                "status": "ok",
+                            }
+                        )
+    return pd.DataFrame(rows)
+
+
 def assert_figure_files(png, pdf, min_png_kb: float = 5.0) -> None:
     data = png.read_bytes()
     assert data[:8] == PNG_MAGIC
@@ -184,6 +213,10 @@ CASES = {
     "positivity": lambda: (figures.plot_positivity, positivity_table()),
     "engine": lambda: (figures.plot_engine, engine_table()),
     "runtime": lambda: (figures.plot_runtime, runtime_table()),
+    "privacy_utility": lambda: (
+        figures.plot_privacy_utility,
+        figures.privacy_utility_table(privacy_table(), ate_table()),
+    ),
 }
 
 EMPTY = {
@@ -196,6 +229,10 @@ EMPTY = {
     "positivity": (figures.plot_positivity, positivity_table().iloc[:0]),
     "engine": (figures.plot_engine, engine_table().iloc[:0]),
     "runtime": (figures.plot_runtime, figures.read_benchmarks([])),
+    "privacy_utility": (
+        figures.plot_privacy_utility,
+        figures.privacy_utility_table(privacy_table().iloc[:0], ate_table()),
+    ),
 }
 
 
@@ -335,6 +372,35 @@ def test_load_dcr_records_rejects_other_json(tmp_path):
     path.write_text(json.dumps({"dataset": "sim_paper", "generator": "ctgan", "rep": 1}))
     with pytest.raises(DataError, match="quantile_levels"):
         figures.load_dcr_records([path])
+
+
+def test_privacy_utility_table_takes_the_worst_attack_and_replicate_intervals():
+    privacy = privacy_table()
+    table = figures.privacy_utility_table(privacy, ate_table())
+    # base generators at both sets, hybrids at their one set; the real data is never attacked
+    assert set(zip(table["generator"], table["set"], strict=True)) == {
+        ("ctgan", "unfiltered"),
+        ("ctgan", "filtered"),
+        ("great", "unfiltered"),
+        ("great", "filtered"),
+        ("hybrid_ctgan", "filtered"),
+        ("hybrid_great", "filtered"),
+    }
+    row = table[
+        (table["dataset"] == "lalonde") & (table["generator"] == "great") & (table["set"] == "filtered")
+    ]
+    cell = privacy[
+        (privacy["dataset"] == "lalonde")
+        & (privacy["generator"] == "great")
+        & (privacy["set"] == "filtered")
+        & (privacy["metric"] != "dcr_share")  # a distance metric, not an attack risk
+    ]
+    worst = cell.groupby("rep")["value"].max()
+    assert row["risk"].item() == pytest.approx(worst.mean())
+    assert row["risk_low"].item() < worst.mean() < row["risk_high"].item()
+    assert row["reps"].item() == 2
+    assert (table.loc[table["generator"] == "ctgan", "epsilon"] == 3.0).all()
+    assert table.loc[table["generator"] != "ctgan", "epsilon"].isna().all()
 
 
 def test_make_all_figures_from_disk(tmp_path):

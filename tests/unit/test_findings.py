@@ -220,6 +220,47 @@ def dcr_table(
     )
 
 
+def privacy_table(
+    risk: dict[str, float], datasets=tuple(TRUTH), reps=REPS, noise=0.005, seed=5, filter_gain=0.05
+) -> pd.DataFrame:
+    """Attack rows: `risk[g]` is the worst attack risk of g's released set (a base's filtered set,
+    its unfiltered set `filter_gain` higher), per replicate; the other attacks sit below it."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in datasets:
+        for g, r in risk.items():
+            sets = (
+                {"filtered": r} if g.startswith("hybrid_") else {"unfiltered": r + filter_gain, "filtered": r}
+            )
+            for rep in range(1, reps + 1):
+                for s, v in sets.items():
+                    worst = float(np.clip(v + noise * rng.standard_normal(), 0.0, 1.0))
+                    for metric, value in (
+                        ("singling_out_risk", worst),
+                        ("linkability_risk", worst / 2),
+                        ("inference_risk", 0.0),
+                        ("dcr_share", 0.9),  # a distance metric: never the attack risk
+                    ):
+                        rows.append(
+                            {
+                                "dataset": d,
+                                "generator": g,
+                                "rep": rep,
+                                "set": s,
+                                "metric": metric,
+                                "value": value,
+                                "baseline": 0.0,
+                                "higher_is_riskier": True,
+                                "status": "ok",
+                            }
+                        )
+    return pd.DataFrame(rows)
+
+
+GOOD_PRIVACY = {"ctgan": 0.10, "great": 0.08, "hybrid_ctgan": 0.10, "hybrid_great": 0.07}
+BAD_PRIVACY = {"ctgan": 0.05, "great": 0.05, "hybrid_ctgan": 0.40, "hybrid_great": 0.30}
+
+
 def write_tables(root, **tables) -> None:
     root.mkdir(parents=True, exist_ok=True)
     for name, df in tables.items():
@@ -259,6 +300,7 @@ def paper_like_tables(**overrides) -> dict[str, pd.DataFrame]:
             {"ctgan": 0.0, "great": 0.0, "hybrid_real": 1.0},
             {"ctgan": 0.04, "great": 0.05, "hybrid_real": 1.0},
         ),
+        "privacy": privacy_table(GOOD_PRIVACY),
     }
     return {**tables, **overrides}
 
@@ -280,6 +322,7 @@ def paper_contradicted(tmp_path):
         engine=engine_table(swap=True),
         engine_ranking=ranking_table(-0.2, 0.3),
         dcr=dcr_table({"ctgan": 0.2, "great": 0.1}, {"ctgan": 0.3, "great": 0.25}),
+        privacy=privacy_table(BAD_PRIVACY, filter_gain=-0.05),
     )
     return tmp_path
 
@@ -321,7 +364,7 @@ def test_decisions_need_the_whole_interval_on_one_side():
 def test_paper_like_tables_support_every_claim(paper_like):
     out = paper_like / "results" / "findings.md"
     claims = findings.write_findings(paper_like / "tables", out)
-    assert verdicts(claims) == dict.fromkeys("abcdef", findings.SUPPORTED)
+    assert verdicts(claims) == dict.fromkeys("abcdefg", findings.SUPPORTED)
     text = out.read_text()
     assert "This run contradicts none of the claims it tests." in text
     assert "**Verdict: supported.** This run reproduces the paper's finding." in section(text, "b")
@@ -333,15 +376,18 @@ def test_paper_like_tables_support_every_claim(paper_like):
         "d": "4 / 0 / 0",
         "e": "6 / 0 / 0",
         "f": "8 / 0 / 0",
+        "g": "8 / 0 / 0",
     }
+    assert "decidedly lowers the attack risk on 8 and raises it on 0 of 8" in section(text, "g")
 
 
 def test_contradicting_tables_are_called_contradicted(paper_contradicted):
     out = paper_contradicted / "findings.md"
     claims = findings.write_findings(paper_contradicted / "tables", out)
-    assert verdicts(claims) == dict.fromkeys("abcdef", findings.CONTRADICTED)
+    assert verdicts(claims) == dict.fromkeys("abcdefg", findings.CONTRADICTED)
     text = out.read_text()
-    assert "**This run contradicts the paper on claim(s) (a), (b), (c), (d), (e), (f).**" in text
+    assert "**This run contradicts the paper on claim(s) (a), (b), (c), (d), (e), (f), (g).**" in text
+    assert "decidedly lowers the attack risk on 0 and raises it on 8 of 8" in section(text, "g")
     assert "**Verdict: contradicted.** This run does not reproduce the paper's finding." in section(text, "b")
     assert "0 of 8 decided (base, dataset) pairs hold" in section(text, "b")
     assert "decidedly worse for some dataset with: ctgan, great." in section(text, "b")
@@ -357,10 +403,11 @@ def test_one_dataset_is_inconclusive_however_clear(tmp_path):
         positivity=positivity_table(GOOD_POSITIVITY, datasets=one),
         engine_ranking=ranking_table(0.9, 0.1, datasets=one),
         dcr=dcr_table({"ctgan": 0.0, "great": 0.0}, {"ctgan": 0.04, "great": 0.05}, datasets=one),
+        privacy=privacy_table(GOOD_PRIVACY, datasets=one),
     )
     write_tables(tmp_path / "t", **tables)
     claims = findings.write_findings(tmp_path / "t", tmp_path / "f.md")
-    assert verdicts(claims) == dict.fromkeys("abcdef", findings.INCONCLUSIVE)
+    assert verdicts(claims) == dict.fromkeys("abcdefg", findings.INCONCLUSIVE)
     # decided, and all holding, yet one dataset: the minimum evidence is what is missing
     assert claim(claims, "b").evidence.counts() == "2 / 0 / 0"
     # five decided generators would make a unanimous majority; one dataset still is not enough
@@ -368,7 +415,7 @@ def test_one_dataset_is_inconclusive_however_clear(tmp_path):
     dcr = findings.claim_dcr(dcr_table(dict.fromkeys(gens, 0.0), dict.fromkeys(gens, 0.04), datasets=one))
     assert dcr.evidence.counts() == "5 / 0 / 0" and dcr.verdict == findings.INCONCLUSIVE
     assert (
-        "Inconclusive (too few decided comparisons, or a split one): (a), (b), (c), (d), (e), (f)."
+        "Inconclusive (too few decided comparisons, or a split one): (a), (b), (c), (d), (e), (f), (g)."
         in (tmp_path / "f.md").read_text()
     )
 
@@ -380,10 +427,11 @@ def test_one_replicate_decides_nothing(tmp_path):
         tstr=tstr_table(GOOD_TSTR, reps=1),
         dcr=dcr_table({"ctgan": 0.0, "great": 0.0}, {"ctgan": 0.04, "great": 0.05}, reps=1),
         positivity=positivity_table(GOOD_POSITIVITY, sets=1),
+        privacy=privacy_table(GOOD_PRIVACY, reps=1),
     )
     write_tables(tmp_path / "t", **tables)
     claims = {c.key: c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md")}
-    for key in "abcdf":
+    for key in "abcdfg":
         assert claims[key].verdict == findings.INCONCLUSIVE, key
         assert claims[key].evidence.n_decided == 0, key
     assert "| ctgan | sim_paper | 1 | 2 | 0.2 [–] | 0.02 [–] | 0.18 [–] | undecided |" in squash(
@@ -409,10 +457,14 @@ def _noisy(key: str) -> findings.Claim:
         return findings.claim_pairing(positivity_table({"raw": 0.3, "paired": 0.3}, noise=0.1, sets=3))
     if key == "e":
         return findings.claim_engine(engine_table(swap=False), ranking_table(0.6, 0.3))
+    if key == "g":
+        # the hybrid 0.05 riskier than its base, the margin itself, give or take the noise
+        risk = {"ctgan": 0.10, "hybrid_ctgan": 0.15}
+        return findings.claim_privacy(privacy_table(risk, noise=0.03, reps=3, seed=14))
     return findings.claim_dcr(dcr_table({"ctgan": 0.005}, {"ctgan": 0.1}, noise=0.01, reps=3))
 
 
-@pytest.mark.parametrize("key", list("abcdef"))
+@pytest.mark.parametrize("key", list("abcdefg"))
 def test_noisy_tables_are_inconclusive(key):
     c = _noisy(key)
     assert c.verdict == findings.INCONCLUSIVE
@@ -489,10 +541,13 @@ def test_dcr_rows_and_the_oracle(paper_like):
 def test_missing_tables_are_not_tested(tmp_path):
     out = tmp_path / "findings.md"
     claims = findings.write_findings(tmp_path / "no_tables", out)
-    assert verdicts(claims) == dict.fromkeys("abcdef", findings.NOT_TESTED)
+    assert verdicts(claims) == dict.fromkeys("abcdefg", findings.NOT_TESTED)
     text = out.read_text()
-    assert text.count("**Verdict: not tested in this run.**") == 6
-    assert "Absent: `ate_preservation`, `tstr`, `dcr`, `positivity`, `engine`, `engine_ranking`." in text
+    assert text.count("**Verdict: not tested in this run.**") == 7
+    assert (
+        "Absent: `ate_preservation`, `tstr`, `dcr`, `positivity`, `engine`, `engine_ranking`, `privacy`."
+        in text
+    )
     assert "- `ate_preservation`: no rows in this run." in text
 
 
@@ -507,6 +562,7 @@ def test_partial_tables_test_only_what_they_can(tmp_path):
         "d": findings.NOT_TESTED,
         "e": findings.NOT_TESTED,
         "f": findings.NOT_TESTED,
+        "g": findings.NOT_TESTED,
     }
     assert "present: hybrid_ctgan" in section((tmp_path / "f.md").read_text(), "c")
 
@@ -572,7 +628,7 @@ def test_summary_table_is_well_formed(paper_like):
     text = (paper_like / "f.md").read_text()
     summary = section_between(text, "## Summary", "## Failed cells")
     rows = [line for line in summary.splitlines() if line.startswith("|")]
-    assert len(rows) == 2 + 6
+    assert len(rows) == 2 + 7
     # "|ATE error|" inside a cell is escaped, so every row has exactly the five columns
     assert all(len(re.split(r"(?<!\\)\|", row)) == 7 for row in rows)
     assert (

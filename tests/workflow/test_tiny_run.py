@@ -13,7 +13,7 @@ import time
 import pandas as pd
 import pytest
 
-from causalsynth.core.vocabulary import FIGURES, TABLES
+from causalsynth.core.vocabulary import FIGURES, PRIVACY_METRICS, PRIVACY_SETS, TABLES
 from causalsynth.report.findings import CONTRADICTED, INCONCLUSIVE, NOT_TESTED, SUPPORTED, build_findings
 
 from .conftest import TINY, copy_workflow, snakemake
@@ -61,13 +61,27 @@ def test_tiny_run_writes_every_output(runs):
     assert (ate["status"] == "ok").mean() > 0.8
     assert len(tables["engine"]) and tables["engine"]["coverage"].notna().all()
     assert {"raw", "truncated", "clipped", "paired"} <= set(tables["positivity"]["method"])
+    # every releasable set is attacked: base generators before and after the DCR filter,
+    # hybrids on their filtered covariates; the hybrid_real oracle is never released
+    privacy = tables["privacy"]
+    sets = set(zip(privacy["dataset"], privacy["generator"], privacy["set"], strict=True))
+    expected = {
+        (d, g, s)
+        for d in ("sim_paper", "sim_continuous")
+        for g, s in [(b, s) for b in ("gaussian_copula", "tvae") for s in PRIVACY_SETS]
+        + [("hybrid_gaussian_copula", "filtered"), ("hybrid_tvae", "filtered")]
+    }
+    assert sets == expected
+    per_set = privacy.groupby(["dataset", "generator", "set"])["metric"].agg(set)
+    assert (per_set == set(PRIVACY_METRICS)).all()
+    assert (privacy["status"] == "ok").all() and privacy["value"].notna().all()
     for fig in FIGURES:
         assert (root / f"results/figures/{fig}.png").stat().st_size > 5000
         assert (root / f"results/figures/{fig}.pdf").exists()
     # findings.md states, claim by claim, the verdict its rule gives on this run's own tables
     findings = (root / "results/findings.md").read_text()
     _, claims = build_findings(root / "results/tables")
-    assert [c.key for c in claims] == list("abcdef")
+    assert [c.key for c in claims] == list("abcdefg")
     for c in claims:
         assert c.verdict in (SUPPORTED, CONTRADICTED, INCONCLUSIVE, NOT_TESTED)
         assert f"| ({c.key}) {c.title} | {c.verdict} |" in re.sub(r" {2,}", " ", findings)

@@ -4,7 +4,14 @@ from pathlib import Path
 
 from causalsynth.config import Plan, load_config
 from causalsynth.core.runner import user_errors_as_one_line
-from causalsynth.core.vocabulary import FIGURES, REAL, TABLES, TRUTH_ENGINE, hybrid_base
+from causalsynth.core.vocabulary import (
+    FIGURES,
+    ORACLE,
+    REAL,
+    TABLES,
+    TRUTH_ENGINE,
+    hybrid_base,
+)
 from causalsynth.core.seeds import derive_seed
 
 # Validate (and fill defaults) before anything runs; a bad config stops here with the key
@@ -150,6 +157,35 @@ def synthetic_release(wildcards):
     }
 
 
+def privacy_seed(wildcards):
+    return seed_for(
+        "privacy", wildcards.dataset, wildcards.any_generator, rep=wildcards.rep
+    )
+
+
+def privacy_inputs(wildcards):
+    """A base generator's set before and after the DCR filter, or a hybrid's pool (built on its
+    base's filtered covariates, so there is no unfiltered hybrid set), with its meta.json.
+    """
+    release = synthetic_release(wildcards)
+    inputs = {
+        "train": prepared("train", wildcards),
+        "holdout": prepared("holdout", wildcards),
+        "card": prepared("card", wildcards),
+        "meta": release["meta"],
+    }
+    if wildcards.any_generator in HYBRIDS:
+        inputs["filtered"] = release["data"]
+    else:
+        inputs["unfiltered"] = release["data"]
+        inputs["filtered"] = rules.dcr_filter.output.filtered.format(
+            dataset=wildcards.dataset,
+            generator=wildcards.any_generator,
+            rep=wildcards.rep,
+        )
+    return inputs
+
+
 def engine_source(wildcards):
     inputs = {"card": prepared("card", wildcards)}
     if wildcards.engine != TRUTH_ENGINE:
@@ -187,6 +223,19 @@ def dcr_jsons():
 
 def hybrid_targets():
     return cells(rules.hybrid.output.meta, PLAN.hybrids_for, key="hybrid")
+
+
+def releasable_generators(dataset):
+    """Every generator whose set may be shared: the base generators and their hybrids (the
+    hybrid_real oracle reuses the real covariates and is never released)."""
+    hybrids = [h for h in PLAN.hybrids_for(dataset) if h != ORACLE]
+    return PLAN.generators_for(dataset) + hybrids
+
+
+def privacy_cells():
+    return cells(
+        rules.privacy_attacks.output.table, releasable_generators, key="any_generator"
+    )
 
 
 def ate_cells():
@@ -237,6 +286,7 @@ def benchmark_records():
         ("dcr_filter", PLAN.generators_for),
         ("hybrid", PLAN.hybrids_for),
         ("evaluate_synthetic", PLAN.all_generators_for),
+        ("privacy_attacks", releasable_generators),
     ]
     records = [
         (path.format(rule=rule, dataset=d, generator=g, rep=r), rule, d, g)

@@ -21,3 +21,26 @@ rule dcr_filter:
         dcr=config["dcr"],
     script:
         "../../scripts/dcr_filter.py"
+
+
+rule privacy_attacks:
+    input:
+        unpack(privacy_inputs),
+    output:
+        table="results/privacy/{dataset}/{any_generator}/rep{rep}/attacks.parquet",
+    log:
+        "logs/privacy_attacks/{dataset}/{any_generator}/rep{rep}.log",
+    benchmark:
+        "results/benchmarks/privacy_attacks/{dataset}/{any_generator}/rep{rep}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=20,
+    params:
+        privacy=config["privacy"],
+        dcr=config["dcr"],
+        seed=privacy_seed,
+    script:
+        "../../scripts/privacy_attacks.py"

@@ -6,6 +6,7 @@ rule collect_tables:
         positivity=positivity_cells(),
         engine=engine_cells(),
         engine_replicates=engine_replicate_cells(),
+        privacy=privacy_cells(),
     output:
         **{
             t: report(

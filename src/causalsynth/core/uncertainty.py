@@ -103,6 +103,21 @@ def wilson_interval(k: int, n: int, level: float = LEVEL) -> Interval:
     return Interval(p, max(0.0, centre - half), min(1.0, centre + half), n)
 
 
+def median_interval(values: Iterable[float], level: float = LEVEL) -> Interval:
+    """The median with its distribution-free interval: the order statistics whose ranks bound
+    the binomial(n, 1/2) quantiles, so it holds for any continuous distribution."""
+    a = np.sort(_finite(values))
+    n = len(a)
+    if n == 0:
+        return Interval(math.nan)
+    m = float(np.median(a))
+    if n < 2:
+        return Interval(m, n=1)
+    lo = int(stats.binom.ppf((1 - level) / 2, n, 0.5))
+    hi = int(stats.binom.isf((1 - level) / 2, n, 0.5))
+    return Interval(m, float(a[max(lo - 1, 0)]), float(a[min(hi, n - 1)]), n)
+
+
 def decide(interval: Interval, threshold: float, holds_above: bool = True) -> str:
     """HOLDS when the whole interval lies on the claimed side of `threshold`, FAILS when it lies
     wholly on the other side, UNDECIDED when it contains the threshold or does not exist."""

@@ -179,12 +179,45 @@ RANKING = TableSchema(
     ("dataset", "engine", "spearman_vs_truth", "spearman_low", "spearman_high", "verdict", "n_estimators"),
     ("dataset", "engine", "spearman_vs_truth"),
 )
-TABLES: dict[str, TableSchema] = {t.name: t for t in (ATE, TSTR, DCR, POSITIVITY, ENGINE, RANKING)}
+# Attack-based risk of every releasable set (causalsynth.privacy.attacks): one row per metric.
+# `set` is the base generator's set before or after the DCR filter (a hybrid's set is built on
+# the filtered covariates, so it is `filtered` only); `higher_is_riskier` states each metric's
+# direction and `baseline` the value of a set that never saw the training rows.
+PRIVACY = TableSchema(
+    "privacy",
+    (
+        "dataset",
+        "generator",
+        "rep",
+        "set",
+        "metric",
+        "value",
+        "ci_low",
+        "ci_high",
+        "baseline",
+        "higher_is_riskier",
+        "epsilon",
+        "n_synthetic",
+        "n_attacks",
+        "attack_rate",
+        "control_rate",
+        "naive_rate",
+        "status",
+        "warning",
+        "seconds",
+    ),
+    ("dataset", "generator", "rep", "set", "metric", "value", "baseline", "higher_is_riskier", "status"),
+)
+PRIVACY_SETS = ("unfiltered", "filtered")  # before and after the DCR filter
+# anonymeter's three attacks, each measured against the real holdout as control (risk 0 = none)
+PRIVACY_ATTACKS = ("singling_out_risk", "linkability_risk", "inference_risk")
+PRIVACY_METRICS = (*PRIVACY_ATTACKS, "dcr_share", "nndr")
+TABLES: dict[str, TableSchema] = {t.name: t for t in (ATE, TSTR, DCR, POSITIVITY, ENGINE, RANKING, PRIVACY)}
 
 # Every replicate of an engine job, when asked for (evaluate.engine.run_engine).
 ENGINE_REPLICATE_COLUMNS = ["dataset", "engine", "n", "replicate", *GRID_COLUMNS]
 
-FIGURES = ("ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime")
+FIGURES = ("ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime", "privacy_utility")
 
 
 # ----------------------------------------------------------------------------- readers

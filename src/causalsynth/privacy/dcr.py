@@ -47,6 +47,8 @@ __all__ = [
     "dcr_summary",
     "distribution_summary",
     "nearest_neighbors",
+    "record_encoder",
+    "two_nearest_distances",
     "has_record_columns",
     "run_dcr_filter",
 ]
@@ -157,6 +159,34 @@ def nearest_neighbors(
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 list(pool.map(work, starts))
     return distances, indices
+
+
+def two_nearest_distances(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Distances from every row of ``query`` to its closest and second-closest row of ``reference``.
+
+    Returns an ``(n_query, 2)`` float64 array, computed with the direct formula of
+    :func:`nearest_neighbors` (``sqrt(sum((t - x) ** 2))``), so the first column equals its
+    distances bit for bit. For the nearest-neighbour distance ratio; needs two reference rows.
+    """
+    q = np.ascontiguousarray(query, dtype=np.float64)
+    r = np.ascontiguousarray(reference, dtype=np.float64)
+    if q.ndim != 2 or r.ndim != 2 or q.shape[1] != r.shape[1]:
+        raise ValueError(f"query and reference must be 2-D with equal widths, got {q.shape} and {r.shape}")
+    if len(r) < 2:
+        raise ValueError(f"a second nearest neighbour needs at least two reference rows, got {len(r)}")
+    out = np.empty((len(q), 2), dtype=np.float64)
+    # the full distance block of a chunk is held once; its size is bounded like nearest_neighbors'
+    chunk = int(np.clip(_BLOCK_BYTES // (8 * len(r) * max(r.shape[1], 1)), 1, _MAX_CHUNK))
+    for start in range(0, len(q), chunk):
+        block = q[start : start + chunk]
+        d = np.sqrt(np.sum((r[None, :, :] - block[:, None, :]) ** 2, axis=2))
+        out[start : start + len(block)] = np.partition(d, 1, axis=1)[:, :2]
+    return out
+
+
+def record_encoder(roles: Roles, train: pd.DataFrame, categorical_weight: float) -> CovariateEncoder:
+    """The whole-record space (covariates, treatment, outcome) of the DCR, fitted on ``train``."""
+    return CovariateEncoder(roles, columns=roles.columns, categorical_weight=categorical_weight).fit(train)
 
 
 # ----------------------------------------------------------------------------- input checks
@@ -271,9 +301,7 @@ class DCRFilter:
         self.covariate_encoder_ = CovariateEncoder(roles, categorical_weight=self.categorical_weight).fit(
             train
         )
-        self.record_encoder_ = CovariateEncoder(
-            roles, columns=roles.columns, categorical_weight=self.categorical_weight
-        ).fit(train)
+        self.record_encoder_ = record_encoder(roles, train, self.categorical_weight)
         self.train_covariates_ = self.covariate_encoder_.transform(train)
         self.train_records_ = self.record_encoder_.transform(train)
         self.holdout_dcr_ = self._nn(self.covariate_encoder_.transform(holdout), self.train_covariates_)

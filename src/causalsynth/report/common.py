@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from causalsynth.core.vocabulary import REAL, generator_base, is_hybrid
+from causalsynth.core.vocabulary import PRIVACY_ATTACKS, REAL, generator_base, is_hybrid
 
 # The papers' fully generative baselines, shown first within their group; others follow by name.
 PAPER_GENERATORS = ("ctgan", "tvae", "gaussian_copula", "great")
@@ -148,3 +148,22 @@ def tstr_with_baseline(tstr: pd.DataFrame, by_rep: bool = False) -> pd.DataFrame
         return out.merge(base.reset_index(), on=["dataset", "metric"], how="left")[cols]
     ok = ok.assign(baseline=pd.to_numeric(flag, errors="coerce"))
     return ok.groupby(group, as_index=False)[["value", "baseline"]].mean()[cols]
+
+
+def attack_risk(privacy: pd.DataFrame) -> pd.DataFrame:
+    """The worst of anonymeter's attack risks per (dataset, generator, rep, set), over the
+    attacks whose status is "ok" (an attacker uses the attack that works best), with the
+    generator's differential-privacy epsilon where it has one."""
+    cols = ["dataset", "generator", "rep", "set", "risk", "epsilon"]
+    if privacy.empty:
+        return pd.DataFrame(columns=cols)
+    ok = ok_rows(privacy[privacy["metric"].isin(PRIVACY_ATTACKS)], "value")
+    if ok.empty:
+        return pd.DataFrame(columns=cols)
+    eps = pd.to_numeric(ok["epsilon"], errors="coerce") if "epsilon" in ok.columns else np.nan
+    ok = ok.assign(value=pd.to_numeric(ok["value"]), epsilon=eps)
+    return (
+        ok.groupby(["dataset", "generator", "rep", "set"], as_index=False)
+        .agg(risk=("value", "max"), epsilon=("epsilon", "first"))
+        .reindex(columns=cols)
+    )

@@ -21,6 +21,7 @@ from matplotlib.patches import Patch
 
 from causalsynth.core.errors import DataError
 from causalsynth.core.io import read_json
+from causalsynth.core.uncertainty import mean_interval
 from causalsynth.core.vocabulary import (
     FIGURES,
     HYBRID_PREFIX,
@@ -35,10 +36,12 @@ from causalsynth.core.vocabulary import (
 )
 from causalsynth.report.common import (
     absolute_error,
+    attack_risk,
     generator_group,
     ok_rows,
     order_generators,
     reference_value,
+    replicate_errors,
     tstr_with_baseline,
 )
 from causalsynth.report.style import (
@@ -660,6 +663,124 @@ def plot_runtime(table: pd.DataFrame, out_png, out_pdf) -> None:
         save_figure(fig, out_png, out_pdf, title)
 
 
+# --------------------------------------------------------------------------- privacy vs utility
+
+PRIVACY_UTILITY_COLUMNS = (
+    "dataset",
+    "generator",
+    "set",
+    "risk",
+    "risk_low",
+    "risk_high",
+    "error",
+    "error_low",
+    "error_high",
+    "reps",
+    "epsilon",
+)
+
+
+def privacy_utility_table(privacy: pd.DataFrame, ate: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, generator, set): the worst attack risk and the mean |ATE error|,
+    each a mean over replicates with its t interval (no interval from one replicate).
+
+    The ATE error of a replicate is its mean over the estimator and learner cells; a base
+    generator's is that of its unfiltered set (the one the ATE stage estimates on), drawn at
+    both of its sets' risks.
+    """
+    risk = attack_risk(privacy)
+    errors = replicate_errors(ate)
+    if risk.empty or errors.empty:
+        return pd.DataFrame(columns=list(PRIVACY_UTILITY_COLUMNS))
+    per_rep = errors.groupby(["dataset", "generator", "rep"], as_index=False)["abs_error"].mean()
+    per_rep["rep"] = pd.to_numeric(per_rep["rep"])
+    risk = risk.assign(rep=pd.to_numeric(risk["rep"]))
+    rows = []
+    for (d, g, s), r in risk.groupby(["dataset", "generator", "set"]):
+        e = per_rep[(per_rep["dataset"] == d) & (per_rep["generator"] == g)]
+        if e.empty:
+            continue
+        ri, ei = mean_interval(r["risk"]).clip(0.0, 1.0), mean_interval(e["abs_error"]).clip(0.0, np.inf)
+        rows.append(
+            {
+                "dataset": d,
+                "generator": g,
+                "set": s,
+                "risk": ri.estimate,
+                "risk_low": ri.low,
+                "risk_high": ri.high,
+                "error": ei.estimate,
+                "error_low": ei.low,
+                "error_high": ei.high,
+                "reps": int(r["rep"].nunique()),
+                "epsilon": pd.to_numeric(r["epsilon"], errors="coerce").dropna().max(),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(PRIVACY_UTILITY_COLUMNS))
+
+
+def plot_privacy_utility(table: pd.DataFrame, out_png, out_pdf) -> None:
+    """Worst attack risk against mean |ATE error|, one panel per dataset, intervals over replicates.
+
+    `table` is `privacy_utility_table(privacy, ate)`. A base generator's filtered set is the
+    filled marker, its unfiltered set a small grey one joined to it (what the DCR filter buys);
+    a hybrid is hollow; a generator trained with differential privacy carries its epsilon.
+    """
+    title = "Attack risk vs ATE error"
+    if table.empty:
+        reason = "needs attack risks (privacy) and ok ATE estimates for the same generator and dataset"
+        return no_data_figure(title, reason, out_png, out_pdf)
+    check_columns(table, PRIVACY_UTILITY_COLUMNS, "privacy-utility table")
+    datasets = sorted(table["dataset"].unique())
+    with figure_style():
+        fig, axes = panel_grid(len(datasets), max_cols=2, panel_height=2.3)
+        for ax, dataset in zip(axes, datasets, strict=True):
+            sub = table[table["dataset"] == dataset]
+            for g in order_generators(sub["generator"]):
+                rows = sub[sub["generator"] == g].set_index("set")
+                c = base_colour(generator_base(g))
+                release = rows.loc["filtered"] if "filtered" in rows.index else rows.iloc[0]
+                if "unfiltered" in rows.index and "filtered" in rows.index:
+                    raw = rows.loc["unfiltered"]
+                    ax.plot([raw.error, release.error], [raw.risk, release.risk], color=c, lw=0.7, alpha=0.6)
+                    ax.plot(raw.error, raw.risk, "o", color=c, alpha=0.45, ms=3, mew=0)
+                ax.errorbar(
+                    release.error,
+                    release.risk,
+                    xerr=yerr(release.error, release.error_low, release.error_high),
+                    yerr=yerr(release.risk, release.risk_low, release.risk_high),
+                    fmt="s" if is_hybrid(g) else "o",
+                    color=c,
+                    mfc="white" if is_hybrid(g) else c,
+                    elinewidth=0.8,
+                )
+                if np.isfinite(release.epsilon):
+                    ax.annotate(
+                        f"ε={release.epsilon:g}",
+                        (release.error, release.risk),
+                        textcoords="offset points",
+                        xytext=(4, 4),
+                        fontsize=6,
+                    )
+            ax.set_ylim(-0.02, max(0.2, 1.1 * float(np.nanmax(sub[["risk", "risk_high"]].to_numpy()))))
+            ax.set_xlim(left=0)
+            ax.set_xlabel("mean |ATE error| (outcome units)")
+            ax.set_ylabel("worst attack risk")
+            ax.set_title(str(dataset))
+            ax.grid(True, axis="both")
+        handles = [
+            Patch(color=base_colour(b), label="real covariates" if b == REAL else display_name(b))
+            for b in _bases(table["generator"])
+        ]
+        handles += [
+            Line2D([], [], ls="", marker="o", color="#555555", label="fully generative, DCR-filtered"),
+            Line2D([], [], ls="", marker="o", color="#555555", alpha=0.45, ms=3, label="same, unfiltered"),
+            Line2D([], [], ls="", marker="s", color="#555555", mfc="white", label="hybrid"),
+        ]
+        figure_legend(fig, handles, ncol=4)
+        save_figure(fig, out_png, out_pdf, title)
+
+
 # --------------------------------------------------------------------------- entry point
 
 
@@ -679,6 +800,9 @@ def make_all_figures(
     plot_positivity(read_table(tables_dir, "positivity"), *paths["positivity"])
     plot_engine(read_table(tables_dir, "engine"), *paths["engine"])
     plot_runtime(read_benchmarks(benchmark_files), *paths["runtime"])
+    plot_privacy_utility(
+        privacy_utility_table(read_table(tables_dir, "privacy"), ate), *paths["privacy_utility"]
+    )
     return paths
 
 
@@ -695,6 +819,8 @@ __all__ = [
     "plot_engine",
     "plot_tstr_vs_bias",
     "plot_positivity",
+    "plot_privacy_utility",
     "plot_runtime",
+    "privacy_utility_table",
     "read_benchmarks",
 ]

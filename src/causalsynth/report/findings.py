@@ -46,6 +46,7 @@ from causalsynth.evaluate.engine import AGREES, DISAGREES, engine_ranking
 from causalsynth.evaluate.engine import SPEARMAN_AGREES as _ENGINE_SPEARMAN_AGREES
 from causalsynth.report.common import (
     absolute_error,
+    attack_risk,
     common_cell_errors,
     generator_group,
     ok_rows,
@@ -644,6 +645,81 @@ def claim_dcr(dcr: pd.DataFrame) -> Claim:
     return claim
 
 
+# Privacy claim (g): how much more attack risk a hybrid release may carry than its base's
+# filtered set before the claim fails, in units of anonymeter's risk (0 none, 1 every record).
+PRIVACY_RISK_MARGIN = 0.05
+
+
+def claim_privacy(privacy: pd.DataFrame) -> Claim:
+    claim = Claim(
+        "g",
+        "The hybrid release carries no more attack risk than its base",
+        "The papers release synthetic data once a DCR screen has passed it, and the hybrid keeps "
+        "only the screened synthetic covariates of its base, drawing treatment and outcome from "
+        "models; it should then reveal no more about the training rows than the base's screened "
+        "set. DCR is a screen, not a guarantee, so the risk is measured by attacks.",
+        f"Attack risk of a set: the worst of anonymeter's singling-out, linkability and inference "
+        f"risks (each the success on training rows in excess of that on the real holdout, the "
+        f"control). For each base generator b with a hybrid hybrid_b and each dataset, the "
+        f"paired difference over replicates (hybrid_b minus b's DCR-filtered set in the same "
+        f"replicate; hybrid_b's replicate r is built from b's) holds when its interval lies below "
+        f"{PRIVACY_RISK_MARGIN:g} and fails when it lies above {PRIVACY_RISK_MARGIN:g}. The filter's "
+        f"own effect (b's filtered minus unfiltered set) is shown beside it and not counted. "
+        f"{INTERVAL_RULE} {_verdict_rule('(base, dataset) pair')}",
+    )
+    risk = attack_risk(privacy)
+    if risk.empty:
+        claim.headline = "The privacy table is absent or has no ok attack risk."
+        return claim
+    risk = risk.assign(rep=pd.to_numeric(risk["rep"]))
+    filtered = risk[risk["set"] == "filtered"]
+    rows = []
+    bases = order_generators(g for g in risk["generator"] if generator_group(g) == "fully generative")
+    for b in bases:
+        hybrid = HYBRID_PREFIX + b
+        for d in sorted(risk.loc[risk["generator"] == b, "dataset"].unique()):
+            base_f = filtered[(filtered["generator"] == b) & (filtered["dataset"] == d)]
+            base_u = risk[(risk["generator"] == b) & (risk["dataset"] == d) & (risk["set"] == "unfiltered")]
+            hyb = filtered[(filtered["generator"] == hybrid) & (filtered["dataset"] == d)]
+            paired = hyb.merge(base_f, on="rep", suffixes=("_h", "_b"))
+            filt = base_f.merge(base_u, on="rep", suffixes=("_f", "_u"))
+            diff = mean_interval(paired["risk_h"] - paired["risk_b"])
+            buys = mean_interval(filt["risk_f"] - filt["risk_u"])
+            eps = pd.concat([base_f["epsilon"], hyb["epsilon"]]).dropna()
+            rows.append(
+                {
+                    "base": b,
+                    "dataset": d,
+                    "reps": _reps(paired["rep"]),
+                    "epsilon": eps.max() if len(eps) else None,
+                    "unfiltered risk": _ci(mean_interval(base_u["risk"]).clip(0.0, 1.0)),
+                    "filtered risk": _ci(mean_interval(base_f["risk"]).clip(0.0, 1.0)),
+                    "hybrid risk": _ci(mean_interval(hyb["risk"]).clip(0.0, 1.0)),
+                    "hybrid - filtered [CI]": _ci(diff),
+                    "no more risk": decide(diff, PRIVACY_RISK_MARGIN, holds_above=False)
+                    if len(paired)
+                    else "not tested",
+                    "filtered - unfiltered [CI]": _ci(buys),
+                    "filter lowers risk": decide(buys, 0.0, holds_above=False) if len(filt) else "–",
+                }
+            )
+    table = pd.DataFrame(rows)
+    tested = table[table["no more risk"] != "not tested"] if len(table) else table
+    if tested.empty:
+        claim.headline = "No base generator has both its filtered set and its hybrid attacked."
+    else:
+        claim.judge(tested.rename(columns={"no more risk": "decision"}), "(base, dataset) pair")
+        lowers = int((table["filter lowers risk"] == HOLDS).sum())
+        raises = int((table["filter lowers risk"] == FAILS).sum())
+        claim.headline = (
+            f"The DCR filter decidedly lowers the attack risk on {lowers} and raises it on {raises} "
+            f"of {len(table)} (base, dataset) pairs."
+        )
+    if len(table):
+        claim.body.append(_md_table(table))
+    return claim
+
+
 # --------------------------------------------------------------------------- failed cells
 
 
@@ -685,6 +761,7 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
         claim_pairing(tables["positivity"]),
         claim_engine(tables["engine"], tables["engine_ranking"]),
         claim_dcr(tables["dcr"]),
+        claim_privacy(tables["privacy"]),
     ]
     summary = pd.DataFrame(
         {

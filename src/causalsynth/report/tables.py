@@ -64,11 +64,13 @@ def collect_tables(
     outputs: dict[str, str],
     engine_replicates: list[str] | None = None,
     seed: int = 0,
+    privacy: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Write every table to ``outputs[name]`` (CSV) and ``outputs[name + '_md']`` (Markdown).
 
     ``engine_replicates`` (every engine replicate's estimates) give the ranking's bootstrap
-    intervals, seeded by ``seed``.
+    intervals, seeded by ``seed``. ``privacy``: every releasable set's attack rows
+    (causalsynth.privacy.attacks).
     """
     tables = {
         "ate_preservation": deduplicate_real(concat_cells(estimates)),
@@ -76,6 +78,7 @@ def collect_tables(
         "dcr": dcr_table(dcr),
         "positivity": concat_cells(positivity),
         "engine": concat_cells(engine),
+        "privacy": concat_cells(privacy or []),
     }
     replicates = concat_cells(engine_replicates) if engine_replicates else None
     tables["engine_ranking"] = (

@@ -1,0 +1,220 @@
+"""Attack-based privacy risk: the metrics' seeded properties, the bad-input statuses, the entry."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalsynth.core.roles import Roles
+from causalsynth.core.schema import section_defaults
+from causalsynth.core.uncertainty import median_interval
+from causalsynth.core.vocabulary import PRIVACY, PRIVACY_ATTACKS, PRIVACY_METRICS
+from causalsynth.privacy.attacks import (
+    HIGHER_IS_RISKIER,
+    _random_link_rate,
+    attack_set,
+    epsilon_of,
+    run_privacy_attacks,
+)
+from causalsynth.privacy.dcr import nearest_neighbors, two_nearest_distances
+
+ROLES = Roles(
+    treatment="A",
+    outcome="Y",
+    outcome_type="binary",
+    covariates={"x1": "continuous", "x2": "continuous", "b": "binary", "c": "categorical"},
+)
+PARAMS = section_defaults("privacy")
+
+
+def make_table(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame(
+        {
+            "x1": rng.normal(size=n),
+            "x2": rng.normal(3.0, 2.0, size=n),
+            "b": rng.integers(0, 2, size=n),
+            "c": rng.choice(["red", "green", "blue"], size=n).astype(object),
+            "A": rng.integers(0, 2, size=n),
+            "Y": rng.integers(0, 2, size=n),
+        }
+    )
+    return ROLES.validate(df, "test table")
+
+
+def by_metric(rows: list[dict]) -> dict[str, dict]:
+    return {r["metric"]: r for r in rows}
+
+
+@pytest.fixture(scope="module")
+def copy_and_fresh():
+    """A set that copies the training rows and one drawn afresh from the same distribution,
+    against one train / holdout split of equal sizes (so the DCR share's baseline is 0.5)."""
+    train, holdout = make_table(600, 1), make_table(600, 2)
+    copy = by_metric(attack_set(ROLES, train.copy(), train, holdout, PARAMS, 1.0, seed=11))
+    fresh = by_metric(attack_set(ROLES, make_table(600, 3), train, holdout, PARAMS, 1.0, seed=11))
+    return copy, fresh
+
+
+def test_two_nearest_distances_first_column_is_the_dcr_bit_for_bit():
+    rng = np.random.default_rng(4)
+    q, r = rng.normal(size=(300, 5)), rng.normal(size=(200, 5))
+    d = two_nearest_distances(q, r)
+    assert np.array_equal(d[:, 0], nearest_neighbors(q, r)[0])
+    brute = np.sort(np.sqrt(((q[:, None, :] - r[None, :, :]) ** 2).sum(axis=2)), axis=1)[:, :2]
+    np.testing.assert_allclose(d, brute, rtol=1e-12)
+    with pytest.raises(ValueError, match="two reference rows"):
+        two_nearest_distances(q, r[:1])
+
+
+def test_a_copy_of_the_training_rows_is_caught_by_every_metric(copy_and_fresh):
+    copy, _ = copy_and_fresh
+    assert all(r["status"] == "ok" for r in copy.values())
+    assert copy["dcr_share"]["value"] == 1.0  # every row sits on a training row
+    assert copy["dcr_share"]["baseline"] == 0.5
+    assert copy["nndr"]["value"] == 0.0 and copy["nndr"]["baseline"] > 0.5
+    for metric in PRIVACY_ATTACKS:
+        assert copy[metric]["ci_low"] > 0.2, metric  # decidedly above no risk
+        assert copy[metric]["attack_rate"] > copy[metric]["control_rate"]
+
+
+def test_a_fresh_draw_from_the_population_shows_no_risk(copy_and_fresh):
+    copy, fresh = copy_and_fresh
+    share = fresh["dcr_share"]
+    assert share["ci_low"] < 0.5 < share["ci_high"]
+    # the holdout's median ratio is itself a sample median: equal within its own noise
+    assert fresh["nndr"]["value"] == pytest.approx(fresh["nndr"]["baseline"], abs=0.05)
+    for metric in PRIVACY_ATTACKS:
+        assert fresh[metric]["ci_low"] == 0.0, metric  # no risk it can tell from none
+        assert fresh[metric]["value"] < copy[metric]["ci_low"], metric
+
+
+def test_every_metric_states_its_direction_and_baseline(copy_and_fresh):
+    copy, _ = copy_and_fresh
+    assert set(copy) == set(PRIVACY_METRICS)
+    for metric, row in copy.items():
+        assert row["higher_is_riskier"] is HIGHER_IS_RISKIER[metric]
+        assert np.isfinite(row["baseline"])
+    assert HIGHER_IS_RISKIER["nndr"] is False and HIGHER_IS_RISKIER["dcr_share"] is True
+
+
+def test_the_same_seed_gives_the_same_rows_and_leaves_numpy_global_state_alone():
+    train, holdout, synthetic = make_table(200, 5), make_table(200, 6), make_table(200, 7)
+    # the legacy global state is what anonymeter reads, so it is what this test watches
+    np.random.seed(123)  # noqa: NPY002
+    expected_next = np.random.random()  # noqa: NPY002
+    np.random.seed(123)  # noqa: NPY002
+    a = attack_set(ROLES, synthetic, train, holdout, PARAMS, 1.0, seed=3)
+    assert np.random.random() == expected_next  # noqa: NPY002 -- the seeding was undone
+    b = attack_set(ROLES, synthetic, train, holdout, PARAMS, 1.0, seed=3)
+    pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b))
+
+
+def test_a_holdout_too_small_for_a_control_set_is_a_status_naming_the_minimum():
+    train, holdout, synthetic = make_table(200, 8), make_table(20, 9), make_table(200, 10)
+    rows = by_metric(attack_set(ROLES, synthetic, train, holdout, PARAMS | {"min_control_rows": 50}, 1.0, 1))
+    for metric in PRIVACY_ATTACKS:
+        status = rows[metric]["status"]
+        assert "holdout too small: 20 rows" in status and "at least 50" in status, status
+        assert "value" not in rows[metric]
+    # the distance metrics need no control set of that size
+    assert rows["dcr_share"]["status"] == "ok" and rows["nndr"]["status"] == "ok"
+
+
+def test_an_empty_set_is_a_status_for_every_metric():
+    train, holdout = make_table(100, 11), make_table(100, 12)
+    rows = attack_set(ROLES, train.iloc[:0], train, holdout, PARAMS, 1.0, 1)
+    assert [r["metric"] for r in rows] == list(PRIVACY_METRICS)
+    assert all(r["status"].startswith("no synthetic rows") for r in rows)
+
+
+def test_random_link_rate_is_exact():
+    assert _random_link_rate(100, 1) == pytest.approx(0.01)
+    # two 2-subsets of 4 rows miss each other only as complements: 1 of 6
+    assert _random_link_rate(4, 2) == pytest.approx(5 / 6)
+    assert _random_link_rate(5, 5) == 1.0
+
+
+def test_median_interval_brackets_the_median_with_order_statistics():
+    values = np.arange(1.0, 101.0)
+    iv = median_interval(values)
+    assert iv.estimate == 50.5 and iv.low < 50.5 < iv.high
+    assert iv.low in values and iv.high in values
+    assert 50.5 - iv.low == pytest.approx(iv.high - 50.5)
+    assert not median_interval([3.0]).defined
+
+
+def test_epsilon_is_read_from_the_meta_where_recorded():
+    assert epsilon_of({"epsilon": 2}) == 2.0
+    assert epsilon_of({"params": {"epsilon": 0.5}}) == 0.5
+    assert epsilon_of({"params": {"epochs": 3}}) is None
+
+
+def write_cell(tmp_path, meta: dict) -> dict[str, str]:
+    paths = {}
+    for name, df in (("train", make_table(150, 13)), ("holdout", make_table(100, 14))):
+        paths[name] = str(tmp_path / f"{name}.parquet")
+        df.to_parquet(paths[name])
+    raw = make_table(120, 15)
+    paths["unfiltered"] = str(tmp_path / "synthetic.parquet")
+    raw.to_parquet(paths["unfiltered"])
+    # a pool's extra columns (mu0, mu1, propensity) are not released and not attacked
+    paths["filtered"] = str(tmp_path / "pool.parquet")
+    raw.iloc[:100].assign(mu0=0.1, mu1=0.2, propensity=0.5).to_parquet(paths["filtered"])
+    paths["card"] = str(tmp_path / "card.json")
+    (tmp_path / "card.json").write_text(json.dumps({"dataset": "toy", **ROLES.to_dict()}))
+    paths["meta"] = str(tmp_path / "meta.json")
+    (tmp_path / "meta.json").write_text(json.dumps(meta))
+    return paths
+
+
+def test_run_privacy_attacks_writes_the_cell_rows_with_epsilon(tmp_path):
+    p = write_cell(tmp_path, {"params": {"epsilon": 4.0}})
+    out = tmp_path / "out" / "attacks.parquet"
+    df = run_privacy_attacks(
+        p["train"],
+        p["holdout"],
+        p["card"],
+        {"unfiltered": p["unfiltered"], "filtered": p["filtered"]},
+        p["meta"],
+        {"n_attacks": 50},
+        {},
+        seed=9,
+        out_table=str(out),
+        generator="ctgan",
+        rep=2,
+    )
+    written = pd.read_parquet(out)
+    assert list(written.columns) == list(PRIVACY.columns)
+    assert len(written) == 2 * len(PRIVACY_METRICS)
+    assert set(written["set"]) == {"unfiltered", "filtered"}
+    assert (written["dataset"] == "toy").all() and (written["rep"] == 2).all()
+    assert (written["epsilon"] == 4.0).all()
+    assert (written["status"] == "ok").all()
+    filtered = written[written["set"] == "filtered"]
+    assert (filtered["n_synthetic"] == 100).all()
+    assert (written.loc[written["metric"].isin(PRIVACY_ATTACKS), "n_attacks"] == 50).all()
+    pd.testing.assert_frame_equal(df.reset_index(drop=True), written)
+
+
+def test_run_privacy_attacks_without_epsilon_leaves_it_empty(tmp_path):
+    p = write_cell(tmp_path, {"params": {}})
+    df = run_privacy_attacks(
+        p["train"],
+        p["holdout"],
+        p["card"],
+        {"filtered": p["filtered"]},
+        p["meta"],
+        {"n_attacks": 30},
+        {},
+        seed=9,
+        out_table=str(tmp_path / "a.parquet"),
+        generator="hybrid_ctgan",
+        rep=1,
+    )
+    assert df["epsilon"].isna().all() and set(df["set"]) == {"filtered"}
+    assert all(math.isfinite(v) for v in df["value"])
