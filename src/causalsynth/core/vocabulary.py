@@ -179,12 +179,54 @@ RANKING = TableSchema(
     ("dataset", "engine", "spearman_vs_truth", "spearman_low", "spearman_high", "verdict", "n_estimators"),
     ("dataset", "engine", "spearman_vs_truth"),
 )
-TABLES: dict[str, TableSchema] = {t.name: t for t in (ATE, TSTR, DCR, POSITIVITY, ENGINE, RANKING)}
+# One row per (synthetic set, metric): evaluate.fidelity; real_value is the metric of a real sample
+# in the set's place (or, for a statistic, its value on the real training table).
+FIDELITY = TableSchema(
+    "fidelity",
+    ("dataset", "generator", "rep", "metric", "value", "real_value", "status", "detail"),
+    ("dataset", "generator", "rep", "metric", "value", "real_value"),
+)
+# Coverage of as-if-real intervals computed on synthetic sets of n_rows rows: evaluate.inference.
+INFERENTIAL_UTILITY = TableSchema(
+    "inferential_utility",
+    (
+        "dataset",
+        "generator",
+        "n_rows",
+        "estimator",
+        "learner",
+        "coverage",
+        "coverage_mcse",
+        "ci_width",
+        "reps",
+        "n_fits",
+        "n_failed",
+        "truth",
+        "truth_kind",
+        "truth_se",
+        "bias",
+        "design",
+        "status",
+    ),
+    ("dataset", "generator", "n_rows", "estimator", "coverage", "ci_width", "reps"),
+)
+TABLES: dict[str, TableSchema] = {
+    t.name: t for t in (ATE, TSTR, DCR, POSITIVITY, ENGINE, RANKING, FIDELITY, INFERENTIAL_UTILITY)
+}
 
 # Every replicate of an engine job, when asked for (evaluate.engine.run_engine).
 ENGINE_REPLICATE_COLUMNS = ["dataset", "engine", "n", "replicate", *GRID_COLUMNS]
 
-FIGURES = ("ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime")
+FIGURES = (
+    "ate_by_generator",
+    "tstr_vs_bias",
+    "dcr",
+    "positivity",
+    "engine",
+    "runtime",
+    "fidelity",
+    "inferential_utility",
+)
 
 
 # ----------------------------------------------------------------------------- readers
