@@ -10,6 +10,8 @@ with logged(snakemake.log[0], snakemake.threads):
         positivity=list(snakemake.input.positivity),
         engine=list(snakemake.input.engine),
         engine_replicates=list(snakemake.input.engine_replicates),
+        fidelity=list(snakemake.input.fidelity),
+        inferential_utility=list(snakemake.input.inferential_utility),
         seed=snakemake.params.seed,
         outputs={k: snakemake.output[k] for k in [*TABLES, *(f"{t}_md" for t in TABLES)]},
     )

@@ -45,7 +45,8 @@ def test_every_rule_has_its_stage():
     rules = {"prepare_dataset": "data", "generate": "generate", "prepare_llm": "generate", "dcr_filter": "privacy",
              "hybrid": "hybrid", "pairing": "hybrid", "estimate_real": "estimate", "evaluate_synthetic": "evaluate",
              "positivity": "evaluate", "engine": "evaluate", "collect_tables": "report", "figures": "report",
-             "findings": "report", "provenance": "report"}  # fmt: skip
+             "findings": "report", "provenance": "report", "fidelity": "evaluate",
+             "inferential_utility": "evaluate"}  # fmt: skip
     scripts = Path(__file__).resolve().parents[2] / "scripts"
     for rule, stage in rules.items():
         text = (scripts / f"{rule}.py").read_text()

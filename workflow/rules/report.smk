@@ -6,6 +6,8 @@ rule collect_tables:
         positivity=positivity_cells(),
         engine=engine_cells(),
         engine_replicates=engine_replicate_cells(),
+        fidelity=fidelity_cells(),
+        inferential_utility=inferential_cells(),
     output:
         **{
             t: report(

@@ -64,6 +64,8 @@ def collect_tables(
     outputs: dict[str, str],
     engine_replicates: list[str] | None = None,
     seed: int = 0,
+    fidelity: list[str] | None = None,
+    inferential_utility: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Write every table to ``outputs[name]`` (CSV) and ``outputs[name + '_md']`` (Markdown).
 
@@ -76,6 +78,8 @@ def collect_tables(
         "dcr": dcr_table(dcr),
         "positivity": concat_cells(positivity),
         "engine": concat_cells(engine),
+        "fidelity": concat_cells(fidelity or []),
+        "inferential_utility": concat_cells(inferential_utility or []),
     }
     replicates = concat_cells(engine_replicates) if engine_replicates else None
     tables["engine_ranking"] = (
