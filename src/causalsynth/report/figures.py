@@ -41,6 +41,7 @@ from causalsynth.report.common import (
     reference_value,
     tstr_with_baseline,
 )
+from causalsynth.report.fidelity_figures import plot_fidelity, plot_inferential_utility
 from causalsynth.report.style import (
     COLUMN_WIDTH_IN,
     DISPLAY_NAMES,
@@ -679,6 +680,8 @@ def make_all_figures(
     plot_positivity(read_table(tables_dir, "positivity"), *paths["positivity"])
     plot_engine(read_table(tables_dir, "engine"), *paths["engine"])
     plot_runtime(read_benchmarks(benchmark_files), *paths["runtime"])
+    plot_fidelity(read_table(tables_dir, "fidelity"), *paths["fidelity"])
+    plot_inferential_utility(read_table(tables_dir, "inferential_utility"), *paths["inferential_utility"])
     return paths
 
 
