@@ -219,3 +219,26 @@ def test_subsamples_stop_at_the_released_rows(tmp_path):
     # a reference truth is another study's estimate: the real-data estimate is the target instead
     assert (out["truth_kind"] == "real_estimate").all() and out["truth_se"].gt(0).all()
     assert (out["design"] == "subsample").all()
+
+
+def test_a_pool_without_an_arm_is_a_status_not_a_crash(tmp_path):
+    pool = tmp_path / "p" / "pool.parquet"
+    pool.parent.mkdir()
+    _write_pool(draw(300, 31).assign(a=0), ROLES, pool)
+    train = tmp_path / "train.parquet"
+    write_parquet(draw(300, 32), train)
+    card = tmp_path / "card.json"
+    write_json({"dataset": "toy", **ROLES.to_dict(), "truth": {"ate": 1.0, "kind": "exact"}}, card)
+    params = {"sizes": [100], "reps": 2, "estimators": ["aipw"], "learner": "linear"}
+    out = run_inferential_utility(
+        [str(pool)],
+        str(train),
+        str(card),
+        params,
+        {"folds": 2},
+        3,
+        str(tmp_path / "o.parquet"),
+        "toy",
+        "hybrid_g",
+    ).iloc[0]
+    assert out["reps"] == 0 and "the pool cannot be simulated" in out["status"] and "a=1" in out["status"]

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalsynth.core.errors import ConfigError
+from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_parquet
 from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles, read_card
@@ -80,13 +80,19 @@ class SetSource:
     def __init__(self, table: pd.DataFrame, roles: Roles, design: str, source: str):
         self.design = design
         self.roles = roles
+        self.problem: str | None = None
         if design == HYBRID_PROCESS:
-            self.process = PoolProcess(table, roles, source)
+            try:
+                self.process = PoolProcess(table, roles, source)
+            except DataError as err:  # a pool without an arm has no process to draw from
+                self.problem = f"the pool cannot be simulated: {err}"
         else:
             self.table = roles.validate(table, source)[roles.columns].reset_index(drop=True)
 
     def available(self, n: int) -> str | None:
         """Why sets of ``n`` rows cannot be drawn, or None."""
+        if self.problem:
+            return self.problem
         if self.design == SUBSAMPLE and n > len(self.table):
             return (
                 f"{n} rows exceed the {len(self.table)} released rows; the fitted generator is not kept, "
