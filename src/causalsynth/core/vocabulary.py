@@ -183,7 +183,7 @@ RANKING = TableSchema(
 # in the set's place (or, for a statistic, its value on the real training table).
 FIDELITY = TableSchema(
     "fidelity",
-    ("dataset", "generator", "rep", "metric", "value", "real_value", "status", "detail"),
+    ("dataset", "generator", "rep", "metric", "value", "real_value", "status", "detail", "seconds"),
     ("dataset", "generator", "rep", "metric", "value", "real_value"),
 )
 # Coverage of as-if-real intervals computed on synthetic sets of n_rows rows: evaluate.inference.
