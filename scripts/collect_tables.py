@@ -11,6 +11,8 @@ with logged(snakemake.log[0], snakemake.threads):
         engine=list(snakemake.input.engine),
         engine_replicates=list(snakemake.input.engine_replicates),
         privacy=list(snakemake.input.privacy),
+        fidelity=list(snakemake.input.fidelity),
+        inferential_utility=list(snakemake.input.inferential_utility),
         seed=snakemake.params.seed,
         outputs={k: snakemake.output[k] for k in [*TABLES, *(f"{t}_md" for t in TABLES)]},
     )

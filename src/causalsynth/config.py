@@ -110,6 +110,18 @@ def check_names(config: dict[str, Any]) -> None:
         )
     if config["engine"]["datasets"] is not None:
         _check_names("dataset", config["engine"]["datasets"], list(config["datasets"]), "engine/datasets")
+    for where, name in (
+        ("fidelity/learner", config["fidelity"]["learner"]),
+        ("fidelity/c2st_learner", config["fidelity"]["c2st_learner"]),
+        ("inferential_utility/learner", config["inferential_utility"]["learner"]),
+    ):
+        _check_names("learner", [name], LEARNERS.names(), where)
+    iu = config["inferential_utility"]
+    _check_names("estimator", iu["estimators"], ESTIMATORS.names(), "inferential_utility/estimators")
+    if iu["datasets"] is not None:
+        _check_names("dataset", iu["datasets"], list(config["datasets"]), "inferential_utility/datasets")
+    if iu["generators"] is not None:
+        _check_names("generator", iu["generators"], [*gens, *hybrids, REAL], "inferential_utility/generators")
 
 
 def resolve_defaults(config: dict[str, Any]) -> dict[str, Any]:
@@ -245,6 +257,16 @@ class Plan:
     @property
     def engine_estimators(self) -> list[str]:
         return self.config["engine"]["estimators"] or self.config["estimation"]["estimators"]
+
+    def inferential_datasets(self) -> list[str]:
+        chosen = self.config["inferential_utility"]["datasets"]
+        return self.datasets if chosen is None else list(chosen)
+
+    def inferential_generators_for(self, dataset: str) -> list[str]:
+        """The coverage study's generators of a dataset; ``real`` (the true process) for simulated ones."""
+        chosen = self.config["inferential_utility"]["generators"]
+        every = self.all_generators_for(dataset) + ([REAL] if self.is_simulated(dataset) else [])
+        return [g for g in every if chosen is None or g in chosen or g == REAL]
 
     @property
     def engine_learner(self) -> str:

@@ -46,7 +46,8 @@ def test_every_rule_has_its_stage():
              "hybrid": "hybrid", "pairing": "hybrid", "estimate_real": "estimate", "evaluate_synthetic": "evaluate",
              "positivity": "evaluate", "engine": "evaluate", "collect_tables": "report", "figures": "report",
              "findings": "report", "provenance": "report",
-             "privacy_attacks": "privacy"}  # fmt: skip
+             "privacy_attacks": "privacy", "fidelity": "evaluate",
+             "inferential_utility": "evaluate"}  # fmt: skip
     scripts = Path(__file__).resolve().parents[2] / "scripts"
     for rule, stage in rules.items():
         text = (scripts / f"{rule}.py").read_text()

@@ -511,7 +511,10 @@ def test_right_numbers_appear(tmp_path):
     assert "| great | 4 | 4 / 0 / 0 | 0.06667 [0.06667, 0.06667] |" in b
     # (a) TSTR 0.78 vs 0.8: gap 0.02 in every replicate; error ratio 10 in every replicate
     a = squash(section(text, "a"))
-    assert "| ctgan | sim_paper | auc | 5 | 0.78 | 0.8 | 0.02 [0.02, 0.02] | holds | 3 |" in a
+    assert (
+        "| ctgan | sim_paper | auc | 5 | 0.78 | 0.8 | 0.02 [0.02, 0.02] | holds | not measured | not measured | holds | 3 |"
+        in a
+    )
     assert "| 10 [10, 10] | holds | holds |" in a
     # (c) hybrid_great 0.008 +- 0.001987 against hybrid_ctgan 0.02 +- 0.004968
     c = squash(section(text, "c"))
@@ -545,7 +548,7 @@ def test_missing_tables_are_not_tested(tmp_path):
     text = out.read_text()
     assert text.count("**Verdict: not tested in this run.**") == 7
     assert (
-        "Absent: `ate_preservation`, `tstr`, `dcr`, `positivity`, `engine`, `engine_ranking`, `privacy`."
+        "Absent: `ate_preservation`, `tstr`, `dcr`, `positivity`, `engine`, `engine_ranking`, `privacy`, `fidelity`, `inferential_utility`."
         in text
     )
     assert "- `ate_preservation`: no rows in this run." in text
@@ -699,3 +702,33 @@ def test_cells_without_a_learner_still_count(tmp_path):
     claims = {c.key: c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md")}
     assert claims["d"].verdict == findings.SUPPORTED and claims["d"].evidence.counts() == "4 / 0 / 0"
     assert claims["b"].verdict == findings.SUPPORTED and claims["b"].evidence.counts() == "4 / 0 / 0"
+
+
+def test_measured_fidelity_joins_tstr_in_claim_a():
+    # TSTR alone is good and the error ratio far above 2 (every pair holds without the fidelity
+    # table); a classifier that tells every set from real rows (AUC 0.95) makes fidelity fail
+    ate = ate_table(GOOD_ATE)
+    tstr = tstr_table(GOOD_TSTR)
+    keys = ate.loc[
+        ate["generator"].isin(["ctgan", "great"]), ["dataset", "generator", "rep"]
+    ].drop_duplicates()
+    rows = []
+    for k in keys.to_dict("records"):
+        rows += [
+            {
+                **k,
+                "metric": "c2st_auc",
+                "value": 0.95 + 0.01 * (k["rep"] % 2),
+                "real_value": 0.5,
+                "status": "ok",
+            },
+            {**k, "metric": "shape", "value": 0.93, "real_value": 0.95, "status": "ok"},
+        ]
+    fid = pd.DataFrame(rows)
+    without = findings.claim_fidelity_vs_effect(ate, tstr)
+    with_fid = findings.claim_fidelity_vs_effect(ate, tstr, fid)
+    assert without.verdict == findings.SUPPORTED
+    assert with_fid.verdict == findings.CONTRADICTED
+    assert with_fid.evidence.n_fail == without.evidence.n_hold
+    assert "| fails |" in squash(with_fid.body[0]) and "not measured" not in with_fid.body[0]
+    assert "not measured" in without.body[0]

@@ -75,6 +75,19 @@ def test_tiny_run_writes_every_output(runs):
     per_set = privacy.groupby(["dataset", "generator", "set"])["metric"].agg(set)
     assert (per_set == set(PRIVACY_METRICS)).all()
     assert (privacy["status"] == "ok").all() and privacy["value"].notna().all()
+    # fidelity of every released set, base and hybrid, with STEAM's mechanism metrics
+    fid = tables["fidelity"]
+    released = ate.loc[ate["generator"] != "real", ["dataset", "generator", "rep"]].drop_duplicates()
+    scored = fid[["dataset", "generator", "rep"]].drop_duplicates()
+    assert len(released.merge(scored)) == len(released)
+    metrics = set(fid["metric"])
+    for part in ("alpha", "beta", "jsd", "pehe", "c2st", "shape", "trend", "treatment_share"):
+        assert any(part in m for m in metrics), part
+    assert fid.loc[fid["metric"] == "c2st_auc", "real_value"].between(0.3, 0.7).all()
+    iu = tables["inferential_utility"]
+    assert {"real", "hybrid_real", "gaussian_copula"} <= set(iu["generator"])
+    assert set(iu["n_rows"]) == {100, 300} and (iu["reps"] > 0).any()
+    assert iu.loc[iu["reps"] > 0, "coverage"].between(0, 1).all()
     for fig in FIGURES:
         assert (root / f"results/figures/{fig}.png").stat().st_size > 5000
         assert (root / f"results/figures/{fig}.pdf").exists()

@@ -1,6 +1,7 @@
 # Validation, id lists, wildcard constraints and the named input / param functions of every rule.
 import re
 from pathlib import Path
+from types import SimpleNamespace
 
 from causalsynth.config import Plan, load_config
 from causalsynth.core.runner import user_errors_as_one_line
@@ -386,3 +387,87 @@ def input_dir(wildcards, input):
 
 def output_dir(wildcards, output):
     return str(Path(output[0]).parent)
+
+
+# ---- fidelity and inferential utility (workflow/rules/fidelity.smk) ----
+
+
+INFERENTIAL_GENERATORS = sorted(
+    {g for d in PLAN.inferential_datasets() for g in PLAN.inferential_generators_for(d)}
+)
+
+
+wildcard_constraints:
+    iu_generator=_alternatives(INFERENTIAL_GENERATORS),
+
+
+def _releases(dataset, generator):
+    """The released table and meta.json of every replicate of a generator (base or hybrid)."""
+    out = []
+    for rep in PLAN.reps_for(generator):
+        wc = SimpleNamespace(dataset=dataset, any_generator=generator, rep=str(rep))
+        out.append(synthetic_release(wc))
+    return out
+
+
+def fidelity_sets(wildcards):
+    """(generator, rep) of every set of the dataset, in the order of the job's inputs."""
+    return [
+        (g, r)
+        for g in PLAN.all_generators_for(wildcards.dataset)
+        for r in PLAN.reps_for(g)
+    ]
+
+
+def fidelity_inputs(wildcards):
+    releases = [
+        rel
+        for g in PLAN.all_generators_for(wildcards.dataset)
+        for rel in _releases(wildcards.dataset, g)
+    ]
+    return {
+        "sets": [r["data"] for r in releases],
+        "metas": [r["meta"] for r in releases],
+        "train": prepared("train", wildcards),
+        "holdout": prepared("holdout", wildcards),
+        "card": prepared("card", wildcards),
+    }
+
+
+def fidelity_seeds(wildcards):
+    return [
+        seed_for("fidelity", wildcards.dataset, g, rep=r)
+        for g, r in fidelity_sets(wildcards)
+    ]
+
+
+def fidelity_real_seed(wildcards):
+    return seed_for("fidelity", wildcards.dataset, REAL)
+
+
+def inferential_inputs(wildcards):
+    inputs = {
+        "train": prepared("train", wildcards),
+        "card": prepared("card", wildcards),
+    }
+    if wildcards.iu_generator != REAL:
+        inputs["sets"] = [
+            r["data"] for r in _releases(wildcards.dataset, wildcards.iu_generator)
+        ]
+    return inputs
+
+
+def inferential_seed(wildcards):
+    return seed_for("inferential_utility", wildcards.dataset, wildcards.iu_generator)
+
+
+def fidelity_cells():
+    return expand(rules.fidelity.output.table, dataset=DATASETS)
+
+
+def inferential_cells():
+    return [
+        rules.inferential_utility.output.table.format(dataset=d, iu_generator=g)
+        for d in PLAN.inferential_datasets()
+        for g in PLAN.inferential_generators_for(d)
+    ]

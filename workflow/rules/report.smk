@@ -7,6 +7,8 @@ rule collect_tables:
         engine=engine_cells(),
         engine_replicates=engine_replicate_cells(),
         privacy=privacy_cells(),
+        fidelity=fidelity_cells(),
+        inferential_utility=inferential_cells(),
     output:
         **{
             t: report(

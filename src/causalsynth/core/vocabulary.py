@@ -212,12 +212,55 @@ PRIVACY_SETS = ("unfiltered", "filtered")  # before and after the DCR filter
 # anonymeter's three attacks, each measured against the real holdout as control (risk 0 = none)
 PRIVACY_ATTACKS = ("singling_out_risk", "linkability_risk", "inference_risk")
 PRIVACY_METRICS = (*PRIVACY_ATTACKS, "dcr_share", "nndr")
-TABLES: dict[str, TableSchema] = {t.name: t for t in (ATE, TSTR, DCR, POSITIVITY, ENGINE, RANKING, PRIVACY)}
+# One row per (synthetic set, metric): evaluate.fidelity; real_value is the metric of a real sample
+# in the set's place (or, for a statistic, its value on the real training table).
+FIDELITY = TableSchema(
+    "fidelity",
+    ("dataset", "generator", "rep", "metric", "value", "real_value", "status", "detail", "seconds"),
+    ("dataset", "generator", "rep", "metric", "value", "real_value"),
+)
+# Coverage of as-if-real intervals computed on synthetic sets of n_rows rows: evaluate.inference.
+INFERENTIAL_UTILITY = TableSchema(
+    "inferential_utility",
+    (
+        "dataset",
+        "generator",
+        "n_rows",
+        "estimator",
+        "learner",
+        "coverage",
+        "coverage_mcse",
+        "ci_width",
+        "reps",
+        "n_fits",
+        "n_failed",
+        "truth",
+        "truth_kind",
+        "truth_se",
+        "bias",
+        "design",
+        "status",
+    ),
+    ("dataset", "generator", "n_rows", "estimator", "coverage", "ci_width", "reps"),
+)
+TABLES: dict[str, TableSchema] = {
+    t.name: t for t in (ATE, TSTR, DCR, POSITIVITY, ENGINE, RANKING, PRIVACY, FIDELITY, INFERENTIAL_UTILITY)
+}
 
 # Every replicate of an engine job, when asked for (evaluate.engine.run_engine).
 ENGINE_REPLICATE_COLUMNS = ["dataset", "engine", "n", "replicate", *GRID_COLUMNS]
 
-FIGURES = ("ate_by_generator", "tstr_vs_bias", "dcr", "positivity", "engine", "runtime", "privacy_utility")
+FIGURES = (
+    "ate_by_generator",
+    "tstr_vs_bias",
+    "dcr",
+    "positivity",
+    "engine",
+    "runtime",
+    "privacy_utility",
+    "fidelity",
+    "inferential_utility",
+)
 
 
 # ----------------------------------------------------------------------------- readers

@@ -44,6 +44,7 @@ from causalsynth.report.common import (
     replicate_errors,
     tstr_with_baseline,
 )
+from causalsynth.report.fidelity_figures import plot_fidelity, plot_inferential_utility
 from causalsynth.report.style import (
     COLUMN_WIDTH_IN,
     DISPLAY_NAMES,
@@ -803,6 +804,8 @@ def make_all_figures(
     plot_privacy_utility(
         privacy_utility_table(read_table(tables_dir, "privacy"), ate), *paths["privacy_utility"]
     )
+    plot_fidelity(read_table(tables_dir, "fidelity"), *paths["fidelity"])
+    plot_inferential_utility(read_table(tables_dir, "inferential_utility"), *paths["inferential_utility"])
     return paths
 
 

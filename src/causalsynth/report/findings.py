@@ -72,6 +72,11 @@ NOT_TESTED = "not tested in this run"
 
 # Thresholds of the comparisons; printed verbatim in the findings.
 TSTR_GAP_MAX = 0.05  # "good fidelity": within 0.05 AUC or R² of training on real data
+# ... and, where the fidelity table measured them: a classifier tells the set from real rows
+# with an AUC below 0.7 ("hard to tell apart"), and the column shapes score within 0.05 of a real
+# sample of the set's size
+C2ST_AUC_MAX = 0.7
+SHAPE_GAP_MAX = 0.05
 FAR_ERROR_RATIO = 2.0  # "far from the truth": at least twice the error of its hybrid
 # the engine stage decides agreement with its own bootstrap; one constant, so the rule text matches
 SPEARMAN_AGREES = _ENGINE_SPEARMAN_AGREES
@@ -242,7 +247,30 @@ def _reps(values: pd.Series) -> int:
 # --------------------------------------------------------------------------- claims
 
 
-def claim_fidelity_vs_effect(ate: pd.DataFrame, tstr: pd.DataFrame) -> Claim:
+def _fidelity_decisions(fidelity: pd.DataFrame | None, g: str, d: str) -> dict[str, object]:
+    """C2ST AUC and column-shape gap of (g, d), each a mean over replicates with its t interval."""
+    if fidelity is None or fidelity.empty:
+        return {}
+    ok = ok_rows(fidelity[(fidelity["generator"] == g) & (fidelity["dataset"] == d)], "value")
+    if ok.empty:
+        return {}
+    c2st = ok[ok["metric"] == "c2st_auc"].groupby("rep")["value"].mean()
+    shape = ok[ok["metric"] == "shape"]
+    shape_gap = (
+        (pd.to_numeric(shape["real_value"]) - pd.to_numeric(shape["value"])).groupby(shape["rep"]).mean()
+    )
+    c2st_iv, shape_iv = mean_interval(c2st), mean_interval(shape_gap)
+    return {
+        "c2st": c2st_iv,
+        "shape_gap": shape_iv,
+        "c2st_good": decide(c2st_iv, C2ST_AUC_MAX, holds_above=False),
+        "shape_good": decide(shape_iv, SHAPE_GAP_MAX, holds_above=False),
+    }
+
+
+def claim_fidelity_vs_effect(
+    ate: pd.DataFrame, tstr: pd.DataFrame, fidelity_table: pd.DataFrame | None = None
+) -> Claim:
     claim = Claim(
         "a",
         "Good predictive fidelity, wrong effect",
@@ -250,7 +278,10 @@ def claim_fidelity_vs_effect(ate: pd.DataFrame, tstr: pd.DataFrame) -> Claim:
         "test-on-real (TSTR) scores, yet their ATE estimates are far from the truth.",
         f"For each fully generative generator g and dataset, two comparisons. Good fidelity: the "
         f"TSTR gap (train-on-real score minus g's TSTR score; AUC for binary, R² for continuous "
-        f"outcomes), per replicate, has its interval below {TSTR_GAP_MAX}. Far from the truth: the "
+        f"outcomes), per replicate, has its interval below {TSTR_GAP_MAX}, and, where the fidelity "
+        f"table measured the pair, the classifier two-sample AUC (real holdout vs synthetic) has its "
+        f"interval below {C2ST_AUC_MAX:g} and the column-shape gap (a real sample's shape score minus "
+        f"g's) below {SHAPE_GAP_MAX:g}; good fidelity fails when any of these fails. Far from the truth: the "
         f"ratio of g's mean |ATE error| to that of its hybrid hybrid_g in the same replicate (over "
         f"the estimator and learner cells both have; hybrid_g's replicate r is built from g's), as "
         f"a geometric mean over replicates with the t interval of the log ratios, has its interval "
@@ -276,7 +307,9 @@ def claim_fidelity_vs_effect(ate: pd.DataFrame, tstr: pd.DataFrame) -> Claim:
             e = errs[errs["dataset"] == d]
             ratio = ratio_interval(e["err_a"], e["err_b"])
             tested = bool(np.isfinite(gap.estimate) and np.isfinite(ratio.estimate))
-            good = decide(gap, TSTR_GAP_MAX, holds_above=False)
+            good_tstr = decide(gap, TSTR_GAP_MAX, holds_above=False)
+            fid = _fidelity_decisions(fidelity_table, g, d)
+            good = combine_all([good_tstr, fid["c2st_good"], fid["shape_good"]]) if fid else good_tstr
             far = decide(ratio, FAR_ERROR_RATIO)
             rows.append(
                 {
@@ -287,7 +320,10 @@ def claim_fidelity_vs_effect(ate: pd.DataFrame, tstr: pd.DataFrame) -> Claim:
                     "TSTR": f["value"].mean() if len(f) else np.nan,
                     "train on real": f["baseline"].mean() if len(f) else np.nan,
                     "gap [CI]": _ci(gap),
-                    "good TSTR": good if np.isfinite(gap.estimate) else "–",
+                    "good TSTR": good_tstr if np.isfinite(gap.estimate) else "–",
+                    "C2ST AUC [CI]": _ci(fid["c2st"]) if fid else "not measured",
+                    "shape gap [CI]": _ci(fid["shape_gap"]) if fid else "not measured",
+                    "good fidelity": good if np.isfinite(gap.estimate) else "–",
                     "ATE reps": _reps(e["rep"]),
                     "mean abs error": _err_ci(mean_interval(e["err_a"])),
                     "hybrid mean abs error": _err_ci(mean_interval(e["err_b"])),
@@ -308,7 +344,8 @@ def claim_fidelity_vs_effect(ate: pd.DataFrame, tstr: pd.DataFrame) -> Claim:
         claim.judge(tested.rename(columns={"claim": "decision"}), "(generator, dataset) pair")
         across = mean_interval(np.log(tested["_ratio"].where(tested["_ratio"] > 0))).map(np.exp)
         claim.headline = (
-            f"Of the tested pairs, {int((tested['good TSTR'] == HOLDS).sum())} decidedly have good TSTR "
+            f"Of the tested pairs, {int((tested['good TSTR'] == HOLDS).sum())} decidedly have good TSTR, "
+            f"{int((tested['good fidelity'] == HOLDS).sum())} decidedly good fidelity overall, "
             f"and {int((tested['far'] == HOLDS).sum())} decidedly at least {FAR_ERROR_RATIO:g}x the "
             f"error of their hybrid; geometric-mean error ratio over the {len(tested)} pairs "
             f"{_ci(across, 3)} (t interval over pairs, log scale)."
@@ -755,7 +792,7 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
     tables["ate_preservation"] = deduplicate_real(tables["ate_preservation"])
     absent = [name for name in TABLES if find_table(tables_dir, name) is None]
     claims = [
-        claim_fidelity_vs_effect(tables["ate_preservation"], tables["tstr"]),
+        claim_fidelity_vs_effect(tables["ate_preservation"], tables["tstr"], tables["fidelity"]),
         claim_hybrid_beats_generative(tables["ate_preservation"]),
         claim_llm_vs_ctgan(tables["ate_preservation"]),
         claim_pairing(tables["positivity"]),

@@ -65,6 +65,8 @@ def collect_tables(
     engine_replicates: list[str] | None = None,
     seed: int = 0,
     privacy: list[str] | None = None,
+    fidelity: list[str] | None = None,
+    inferential_utility: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Write every table to ``outputs[name]`` (CSV) and ``outputs[name + '_md']`` (Markdown).
 
@@ -79,6 +81,8 @@ def collect_tables(
         "positivity": concat_cells(positivity),
         "engine": concat_cells(engine),
         "privacy": concat_cells(privacy or []),
+        "fidelity": concat_cells(fidelity or []),
+        "inferential_utility": concat_cells(inferential_utility or []),
     }
     replicates = concat_cells(engine_replicates) if engine_replicates else None
     tables["engine_ranking"] = (
