@@ -35,12 +35,8 @@ from sklearn.model_selection import StratifiedKFold
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ComponentFailure
 from causalsynth.core.learners import make_learner
-from causalsynth.core.roles import Roles
+from causalsynth.core.roles import MIN_ARM_UNITS, Roles
 from causalsynth.core.seeds import derive_seed
-
-# Below this many units in an arm no nuisance model (and no effect estimate) is meaningful;
-# cells with smaller arms get a status instead of an estimate.
-MIN_ARM_UNITS = 5
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
 
