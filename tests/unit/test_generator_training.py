@@ -83,6 +83,18 @@ def test_fit_logs_losses_per_epoch_and_keeps_them(name, caplog):
     assert f"{name}: epochs: 2 of 2 done (100%)" in text  # core.progress: done, rate, time left
 
 
+def test_tvae_draws_discrete_values_from_its_softmax_or_by_argmax():
+    table = make_table(60)
+    params = {"steps": 4, "max_batch_size": 20, "device": "cpu"}
+    for mode in ("sample", "argmax"):
+        gen = make_generator("tvae", {**params, "discrete_sampling": mode}, random_state=2)
+        out = gen.fit(table, ROLES, dataset="tiny").sample(80, seed=4)
+        assert_schema(out, table, 80)
+        pd.testing.assert_frame_equal(gen.sample(80, seed=4), out)
+    with pytest.raises(ConfigError, match="discrete_sampling must be one of sample, argmax"):
+        make_generator("tvae", {"discrete_sampling": "mode"}).fit(table, ROLES)
+
+
 # ------------------------------------------------------------------------ instances
 def _config(generators, bases=None):
     return {

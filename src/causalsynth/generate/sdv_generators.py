@@ -286,7 +286,7 @@ def _tvae_draw(model: Any, n: int) -> pd.DataFrame:
                     pick = torch.multinomial(torch.softmax(raw[:, start:end], dim=1), 1).squeeze(1)
                     out[:, start:end] = torch.nn.functional.one_hot(pick, span.dim).to(out.dtype)
                 start = end
-    return model.transformer.inverse_transform(out.cpu().numpy(), sigmas.cpu().numpy())
+    return model.transformer.inverse_transform(out.cpu().numpy(), sigmas.detach().cpu().numpy())
 
 
 @GENERATORS.register("tvae")
