@@ -89,12 +89,12 @@ def test_registry_holds_the_four_generators():
 
 
 def test_unknown_generator_lists_the_valid_ids():
-    with pytest.raises(UnknownComponentError, match="ctgan, gaussian_copula, great, tvae"):
+    with pytest.raises(UnknownComponentError, match="ctgan, gaussian_copula, great, tabularargn, tvae"):
         make_generator("gan9000")
 
 
 def test_unknown_hyperparameter_lists_the_valid_ones():
-    with pytest.raises(ConfigError, match=r"'ctgan' has no parameter\(s\) epoch; valid: epochs, batch_size"):
+    with pytest.raises(ConfigError, match=r"'ctgan' has no parameter\(s\) epoch; valid: epochs, steps, batch_size"):
         make_generator("ctgan", {"epoch": 5})
 
 
