@@ -94,7 +94,9 @@ def test_unknown_generator_lists_the_valid_ids():
 
 
 def test_unknown_hyperparameter_lists_the_valid_ones():
-    with pytest.raises(ConfigError, match=r"'ctgan' has no parameter\(s\) epoch; valid: epochs, steps, batch_size"):
+    with pytest.raises(
+        ConfigError, match=r"'ctgan' has no parameter\(s\) epoch; valid: epochs, steps, batch_size"
+    ):
         make_generator("ctgan", {"epoch": 5})
 
 
