@@ -6,6 +6,7 @@ with logged(snakemake.log[0], snakemake.threads):
         train_path=snakemake.input.train,
         card_path=snakemake.input.card,
         generator=snakemake.wildcards.generator,
+        generator_type=snakemake.params.generator_type,
         params=snakemake.params.generator_params,
         n_rows=snakemake.params.n_rows,
         seed=snakemake.params.seed,

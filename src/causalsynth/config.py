@@ -16,7 +16,14 @@ import yaml
 
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.schema import SCHEMA_PATH, load_schema
-from causalsynth.core.vocabulary import REAL, TRUTH_ENGINE, generator_base, hybrid_name
+from causalsynth.core.vocabulary import (
+    HYBRID_PREFIX,
+    REAL,
+    TRUTH_ENGINE,
+    generator_base,
+    hybrid_name,
+    is_hybrid,
+)
 
 
 def _with_defaults(validator_class):
@@ -69,12 +76,27 @@ def check_names(config: dict[str, Any]) -> None:
     from causalsynth.core.learners import LEARNERS
     from causalsynth.data import DATASETS
     from causalsynth.estimate.estimators import ESTIMATORS
-    from causalsynth.generate import GENERATORS
+    from causalsynth.generate import GENERATORS, make_generator
 
     for ds, opts in config["datasets"].items():
         _check_names("dataset loader", [opts.get("loader", ds)], DATASETS.names(), f"datasets/{ds}")
     gens = list(config["generators"])
-    _check_names("generator", gens, GENERATORS.names(), "generators")
+    for g, opts in config["generators"].items():
+        # an instance id (ctgan_paper) names its registered type; a plain id is its own type
+        where = f"generators/{g}/type" if "type" in opts else f"generators/{g}"
+        if generator_type(config, g) not in GENERATORS.names():
+            hint = "" if "type" in opts else f" (or give '{g}' a `type`: one of them)"
+            raise ConfigError(
+                f"{where}: unknown generator {generator_type(config, g)!r}; valid generators: "
+                f"{', '.join(GENERATORS.names())}{hint}"
+            )
+        if g == REAL or is_hybrid(g):
+            raise ConfigError(
+                f"generators/{g}: '{REAL}' and ids starting with '{HYBRID_PREFIX}' name the hybrid "
+                f"generators. Fix: rename the entry (for example {generator_type(config, g)}_1)"
+            )
+        # a misspelt hyperparameter fails here, before any job runs
+        make_generator(generator_type(config, g), Plan(config).generator_params(g), instance=g)
     for g, opts in config["generators"].items():
         _check_names(
             "dataset", opts.get("datasets", []), list(config["datasets"]), f"generators/{g}/datasets"
@@ -166,7 +188,12 @@ def read_config(path: str | Path, check_components: bool = True) -> dict[str, An
 
 
 # Options that the workflow reads from a generator entry; the rest go to the generator.
-WORKFLOW_GENERATOR_KEYS = ("n_rows", "datasets", "replicates")
+WORKFLOW_GENERATOR_KEYS = ("type", "n_rows", "datasets", "replicates")
+
+
+def generator_type(config: dict[str, Any], generator: str) -> str:
+    """The registered generator an entry runs: its ``type``, else the entry's own id."""
+    return str((config["generators"].get(generator) or {}).get("type", generator))
 
 
 @dataclass(frozen=True)
@@ -226,11 +253,15 @@ class Plan:
         opts = self.config["generators"][generator]
         return {k: v for k, v in opts.items() if k not in WORKFLOW_GENERATOR_KEYS}
 
+    def generator_type(self, generator: str) -> str:
+        """The registry id of a configured generator (instance) id."""
+        return generator_type(self.config, generator)
+
     def generator_class(self, generator: str) -> type:
         """The registered class of a configured generator: what its jobs need comes from it."""
         from causalsynth.generate import GENERATORS
 
-        return GENERATORS.get(generator)
+        return GENERATORS.get(self.generator_type(generator))
 
     def generator_rows(self, generator: str) -> int:
         return int(self.config["generators"][generator].get("n_rows", self.config["synthetic_rows"]))

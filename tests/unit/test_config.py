@@ -46,7 +46,10 @@ def test_bad_config_names_the_key(patch, where):
     "patch, message",
     [
         ({"datasets": {"no_such_data": {}}}, r"unknown dataset loader \['no_such_data'\]; valid .*sim_paper"),
-        ({"generators": {"gan9000": {}}}, r"unknown generator \['gan9000'\]; valid generators: .*ctgan"),
+        (
+            {"generators": {"gan9000": {}}},
+            r"generators/gan9000: unknown generator 'gan9000'; valid generators: .*ctgan",
+        ),
         (
             {"estimation": {"estimators": ["magic"]}},
             r"unknown estimator \['magic'\]; valid estimators: .*aipw",

@@ -83,18 +83,20 @@ def assert_schema(df: pd.DataFrame, train: pd.DataFrame, n: int) -> None:
 
 # ------------------------------------------------------------------------------ registry
 def test_registry_holds_the_four_generators():
-    assert GENERATORS.names() == ["ctgan", "gaussian_copula", "great", "tvae"]
+    assert GENERATORS.names() == ["ctgan", "gaussian_copula", "great", "tabularargn", "tvae"]
     for name in GENERATORS.names():
         assert GENERATORS.get(name).name == name
 
 
 def test_unknown_generator_lists_the_valid_ids():
-    with pytest.raises(UnknownComponentError, match="ctgan, gaussian_copula, great, tvae"):
+    with pytest.raises(UnknownComponentError, match="ctgan, gaussian_copula, great, tabularargn, tvae"):
         make_generator("gan9000")
 
 
 def test_unknown_hyperparameter_lists_the_valid_ones():
-    with pytest.raises(ConfigError, match=r"'ctgan' has no parameter\(s\) epoch; valid: epochs, batch_size"):
+    with pytest.raises(
+        ConfigError, match=r"'ctgan' has no parameter\(s\) epoch; valid: epochs, steps, batch_size"
+    ):
         make_generator("ctgan", {"epoch": 5})
 
 
@@ -142,7 +144,7 @@ def test_other_bad_tables_name_column_and_problem(table, change, column, problem
 
 
 def test_bad_hyperparameters_fail_at_fit(table):
-    with pytest.raises(ConfigError, match="multiple of pac"):
+    with pytest.raises(ConfigError, match=r"batch_size 25 is not a multiple of 10 \(pac and 2\)"):
         make_generator("ctgan", {"batch_size": 25}).fit(table, ROLES)
     with pytest.raises(ConfigError, match="threads must be a positive integer"):
         make_generator("tvae", threads=0).fit(table, ROLES)

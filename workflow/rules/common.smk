@@ -88,6 +88,10 @@ def generator_rows(wildcards):
     return PLAN.generator_rows(wildcards.generator)
 
 
+def generator_type(wildcards):
+    return PLAN.generator_type(wildcards.generator)
+
+
 def generator_seed(wildcards):
     return seed_for(
         "generate", wildcards.dataset, wildcards.generator, rep=wildcards.rep

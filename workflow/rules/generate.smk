@@ -37,6 +37,7 @@ rule generate:
         gpu=generate_resources_gpu,
     params:
         generator_params=generator_params,
+        generator_type=generator_type,
         n_rows=generator_rows,
         seed=generator_seed,
     script:

@@ -22,6 +22,10 @@ from causalsynth.core.errors import DataError
 COVARIATE_TYPES = ("binary", "categorical", "continuous")
 OUTCOME_TYPES = ("binary", "continuous")
 ESTIMANDS = ("ATE", "ATT")
+# Below this many units in an arm no nuisance model (and no effect estimate) is meaningful:
+# the estimators give such cells a status instead of an estimate, and the generate stage flags
+# a synthetic table with such an arm as degenerate.
+MIN_ARM_UNITS = 5
 
 # Below this many units in an arm no nuisance model (and no effect estimate) is meaningful:
 # estimate cells with smaller arms get a status, and prepare_dataset refuses such data.

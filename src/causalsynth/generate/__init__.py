@@ -1,13 +1,15 @@
 """Tabular generators that learn a whole causal table (W, A, Y) and sample synthetic rows.
 
-Registry ``GENERATORS`` (ids ``ctgan``, ``tvae``, ``gaussian_copula``, ``great``); each entry
+Registry ``GENERATORS`` (ids ``ctgan``, ``tvae``, ``gaussian_copula``, ``great``,
+``tabularargn``); each entry
 is a :class:`~causalsynth.generate.base.Generator` class. Importing this package is cheap:
-torch, sdv, ctgan, be-great and transformers are imported when a generator is fitted.
+torch, sdv, ctgan, be-great, mostlyai-engine and transformers are imported when a generator is fitted.
 
 Training progress goes to the ``logging`` logger ``causalsynth.generate``.
 """
 
-from causalsynth.generate import great, sdv_generators  # noqa: F401  (registration)
+from causalsynth.generate import argn, great, sdv_generators  # noqa: F401  (registration)
+from causalsynth.generate.argn import TabularARGNGenerator
 from causalsynth.generate.base import Generator, SamplingBudget
 from causalsynth.generate.checks import INVALID_REASONS, TableSpec, validate_rows
 from causalsynth.generate.great import GReaTGenerator
@@ -24,6 +26,7 @@ __all__ = [
     "Generator",
     "SamplingBudget",
     "TVAEGenerator",
+    "TabularARGNGenerator",
     "TableSpec",
     "make_generator",
     "run_generate",

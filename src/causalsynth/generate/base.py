@@ -78,11 +78,20 @@ class Generator(BaseEstimator, abc.ABC):
     mem_mb: ClassVar[int] = 3000
     runtime_minutes: ClassVar[int] = 60
     uses_llm: ClassVar[bool] = False
+    # The differential-privacy epsilon a fit spent; None for a generator trained without DP.
+    epsilon_: float | None = None
+    # The configured instance id (``ctgan_paper`` of type ``ctgan``), set by make_generator;
+    # messages name it so a user of two instances of one generator knows which one failed.
+    instance_: str | None = None
 
     @classmethod
     def gpus(cls, params: dict[str, Any]) -> int:
         """GPUs one generate job of these params needs (0: CPU only)."""
         return 0
+
+    @property
+    def _who(self) -> str:
+        return self.instance_ or self.name
 
     threads: int
     random_state: int
@@ -94,7 +103,7 @@ class Generator(BaseEstimator, abc.ABC):
     def fit(self, table: pd.DataFrame, roles: Roles, *, dataset: str = "table") -> Generator:
         """Learn the whole table ``roles.columns``; ``dataset`` names it in error messages."""
         self._check_params()
-        source = f"dataset '{dataset}', generator '{self.name}'"
+        source = f"dataset '{dataset}', generator '{self._who}'"
         data = roles.validate(table, source, min_rows=self.min_rows, both_arms=True, varying=True)
         self._check_table(data, roles, source)
         self.roles_ = roles
@@ -104,7 +113,7 @@ class Generator(BaseEstimator, abc.ABC):
         self.fit_info_: dict[str, Any] = {}
         logger.info(
             "%s: fitting on dataset '%s' (%d rows, %d columns, device %s, %d thread(s))",
-            self.name,
+            self._who,
             dataset,
             len(data),
             data.shape[1],
@@ -115,15 +124,15 @@ class Generator(BaseEstimator, abc.ABC):
         with limit_threads(self.threads, torch_and_joblib=True):
             self._fit(data, roles)
         self.fit_seconds_ = time.perf_counter() - start
-        logger.info("%s: fitted in %.1f s", self.name, self.fit_seconds_)
+        logger.info("%s: fitted in %.1f s", self._who, self.fit_seconds_)
         return self
 
     def sample(self, n: int, seed: int) -> pd.DataFrame:
         """Exactly ``n`` valid rows of the training schema, reproducible for a fixed ``seed``."""
         if not hasattr(self, "spec_"):
-            raise ComponentFailure(f"generator '{self.name}': call fit before sample")
+            raise ComponentFailure(f"generator '{self._who}': call fit before sample")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ConfigError(f"generator '{self.name}': n must be a positive integer, got {n!r}")
+            raise ConfigError(f"generator '{self._who}': n must be a positive integer, got {n!r}")
         start = time.perf_counter()
         parts: list[pd.DataFrame] = []
         reasons: Counter[str] = Counter()
@@ -143,7 +152,7 @@ class Generator(BaseEstimator, abc.ABC):
         def failure(why: str) -> ComponentFailure:
             r = report()
             exc = ComponentFailure(
-                f"generator '{self.name}' on dataset '{self.dataset_}': {why} with only "
+                f"generator '{self._who}' on dataset '{self.dataset_}': {why} with only "
                 f"{r['n_valid']} valid of {n} requested rows ({r['n_generated']} generated in "
                 f"{r['rounds']} round(s); invalid rows by reason: {r['invalid_reasons'] or 'none'}). "
                 "Fix: train longer (more epochs), or raise max_sampling_rounds / max_sampling_seconds"
@@ -170,7 +179,7 @@ class Generator(BaseEstimator, abc.ABC):
                 parts.append(clean)
                 logger.info(
                     "%s: sampling round %d: %d generated, %d valid (%d of %d so far)",
-                    self.name,
+                    self._who,
                     round_ + 1,
                     len(raw),
                     len(clean),
@@ -183,7 +192,7 @@ class Generator(BaseEstimator, abc.ABC):
         if self.sample_report_["n_invalid"]:
             logger.info(
                 "%s: dropped %d invalid of %d generated rows: %s",
-                self.name,
+                self._who,
                 self.sample_report_["n_invalid"],
                 self.sample_report_["n_generated"],
                 self.sample_report_["invalid_reasons"],
@@ -214,7 +223,7 @@ class Generator(BaseEstimator, abc.ABC):
 
     # ------------------------------------------------------------------ internals
     def _check_params(self) -> None:
-        who = f"generator '{self.name}'"
+        who = f"generator '{self._who}'"
         check_threads(self.threads, who)
         if isinstance(self.random_state, bool) or not isinstance(self.random_state, int):
             raise ConfigError(f"{who}: random_state must be an integer, got {self.random_state!r}")

@@ -7,10 +7,12 @@ import logging
 import os
 from typing import Any
 
+import pandas as pd
+
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
-from causalsynth.core.roles import Roles
+from causalsynth.core.roles import MIN_ARM_UNITS, Roles
 from causalsynth.core.seeds import derive_seed
 from causalsynth.generate.base import Generator
 from causalsynth.generate.registry import GENERATORS
@@ -21,21 +23,47 @@ logger = logging.getLogger("causalsynth.generate")
 _RUN_PARAMS = ("threads", "random_state")
 
 
-def make_generator(generator: str, params: dict[str, Any] | None = None, **run_params: Any) -> Generator:
+def make_generator(
+    generator: str, params: dict[str, Any] | None = None, *, instance: str | None = None, **run_params: Any
+) -> Generator:
     """An unfitted generator from its registry id and hyperparameters.
 
-    Unknown ids fail with the list of valid ones, unknown hyperparameters with the list of
-    the generator's.
+    ``instance`` is the configured id when it differs from the registry id (``ctgan_paper``
+    of type ``ctgan``); messages name it. Unknown ids fail with the list of valid ones, unknown
+    hyperparameters with the list of the generator's.
     """
     cls = GENERATORS.get(generator)
     params = dict(params or {})
     valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
     unknown = sorted(set(params) - set(valid))
     if unknown:
+        who = f"'{generator}'" if instance in (None, generator) else f"'{instance}' (type '{generator}')"
         raise ConfigError(
-            f"generator '{generator}' has no parameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
+            f"generator {who} has no parameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
         )
-    return cls(**params, **run_params)
+    model = cls(**params, **run_params)
+    if instance is not None and instance != generator:
+        model.instance_ = instance
+    return model
+
+
+def degenerate_arms(synthetic: pd.DataFrame, real: pd.DataFrame, roles: Roles) -> str | None:
+    """Why a synthetic table cannot be estimated on (an arm below MIN_ARM_UNITS), else None.
+
+    Written into meta.json as ``degenerate`` so that an empty or tiny arm is named at the
+    generator that produced it, not only as failed estimate cells downstream.
+    """
+    a = synthetic[roles.treatment].to_numpy()
+    for arm in (1, 0):
+        count = int((a == arm).sum())
+        if count < MIN_ARM_UNITS:
+            share = float((a == 1).mean()) if len(a) else float("nan")
+            real_share = float((real[roles.treatment].to_numpy() == 1).mean())
+            return (
+                f"treatment share {share:.3f} vs {real_share:.3f} real: arm A={arm} has {count} unit(s), "
+                f"below the estimators' minimum of {MIN_ARM_UNITS}"
+            )
+    return None
 
 
 def run_generate(
@@ -49,16 +77,21 @@ def run_generate(
     out_data: str | os.PathLike,
     out_meta: str | os.PathLike,
     dataset: str,
+    generator_type: str | None = None,
 ) -> None:
     """Fit ``generator`` once on the training table and write ``n_rows`` synthetic rows.
 
-    ``seed`` is the job's seed; the fit and the sample each get a seed derived from it.
-    Writes ``out_data`` (parquet, the training columns in role order with canonical dtypes)
-    and ``out_meta`` (JSON: generator, dataset, params -- every hyperparameter, defaults
-    included --, seed, fit_seed, sample_seed, threads, device, versions, fit_seconds,
-    sample_seconds, n_requested, n_generated, n_valid, n_invalid, invalid_reasons,
-    sampling_rounds, fit_info).
+    ``generator`` is the configured id, ``generator_type`` the registered generator it runs
+    (default: the id itself). ``seed`` is the job's seed; the fit and the sample each get a
+    seed derived from it. Writes ``out_data`` (parquet, the training columns in role order with
+    canonical dtypes) and ``out_meta`` (JSON: generator, type, dataset, params -- every
+    hyperparameter, defaults included --, seed, fit_seed, sample_seed, threads, device,
+    versions, fit_seconds, sample_seconds, n_requested, n_generated, n_valid, n_invalid,
+    invalid_reasons, sampling_rounds, fit_info -- losses per epoch, batch and steps --,
+    epsilon -- the differential-privacy epsilon spent, null without DP -- and degenerate --
+    why an arm is too small to estimate on, null when both arms are fine).
     """
+    kind = generator_type or generator
     params = dict(params or {})
     clash = sorted(set(params) & set(_RUN_PARAMS))
     if clash:
@@ -68,7 +101,7 @@ def run_generate(
         )
     fit_seed = derive_seed(seed, "fit")
     sample_seed = derive_seed(seed, "sample")
-    model = make_generator(generator, params, threads=threads, random_state=fit_seed)
+    model = make_generator(kind, params, instance=generator, threads=threads, random_state=fit_seed)
     card = read_json(card_path)
     roles = Roles.from_dict(card)
     table = read_parquet(train_path)
@@ -76,8 +109,12 @@ def run_generate(
     model.fit(table, roles, dataset=dataset)
     synthetic = model.sample(n_rows, seed=sample_seed)
     report = model.sample_report_
+    degenerate = degenerate_arms(synthetic, table, roles)
+    if degenerate:
+        logger.warning("generate: generator '%s' on dataset '%s': %s", generator, dataset, degenerate)
     meta = {
         "generator": generator,
+        "type": kind,
         "dataset": dataset,
         "params": model.get_params(),
         "seed": seed,
@@ -95,6 +132,8 @@ def run_generate(
         "invalid_reasons": report["invalid_reasons"],
         "sampling_rounds": report["rounds"],
         "fit_info": model.fit_info_,
+        "epsilon": model.epsilon_,
+        "degenerate": degenerate,
     }
     write_parquet(synthetic, out_data)
     write_json(meta, out_meta)

@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import abc
 import logging
+import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import pandas as pd
 
 from causalsynth.core.errors import ConfigError
+from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles
 from causalsynth.generate.base import Generator, SamplingBudget
 from causalsynth.generate.registry import GENERATORS
 from causalsynth.generate.runtime import isolated_global_rng, resolve_device
+from causalsynth.generate.sizing import Schedule, schedule
 
 logger = logging.getLogger(__name__)
 
@@ -29,37 +34,114 @@ def _discrete_columns(roles: Roles) -> list[str]:
     return [c for c, kind in roles.column_types().items() if kind in ("binary", "categorical")]
 
 
+class _EpochLog:
+    """Stands in for the ``tqdm`` that ctgan wraps its epoch loop in, to log each epoch as it ends.
+
+    ctgan has no callback; its loop is ``for i in tqdm(range(epochs))`` and it appends the
+    epoch's losses to ``model.loss_values`` before the next iteration, so this iterator sees
+    every epoch's loss while training runs (a long fit shows progress and convergence).
+    """
+
+    def __init__(self, iterable: Iterable[int], model: Any, owner: _CtganFamily):
+        self._iterable, self._model, self._owner = iterable, model, owner
+
+    def __iter__(self) -> Iterator[int]:
+        total = self._owner.schedule_.epochs
+        progress = Progress(f"{self._owner._who}: epochs", total)
+        every = max(1, total // 10)
+        for epoch in self._iterable:
+            yield epoch
+            if (epoch + 1) % every == 0 or epoch + 1 == total:
+                logger.info(
+                    "%s: epoch %d/%d %s",
+                    self._owner._who,
+                    epoch + 1,
+                    total,
+                    self._owner._last_loss(self._model),
+                )
+            progress.step()
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None:
+        """ctgan calls this only when verbose; kept so a verbose model does not fail."""
+
+
 class _CtganFamily(Generator):
-    """Shared fit/sample plumbing of the two ``ctgan`` models."""
+    """Shared fit/sample plumbing of the two ``ctgan`` models; training sized by steps (sizing.py)."""
 
     packages = ("ctgan", "torch", "rdt")
     device: str
-    batch_size: int
-    epochs: int
+    batch_size: int | None
+    max_batch_size: int
+    epochs: int | None
+    steps: int
+    _module: str  # the ctgan module whose ``tqdm`` runs the epoch loop
+    _drop_last: bool  # CTGAN: n // batch steps per epoch; TVAE's loader keeps the short batch
 
     def _resolve_device(self) -> str:
         return resolve_device(self.device, f"generator '{self.name}'")
 
+    def _batch_multiple(self) -> int:
+        return 1
+
     def _check_common(self) -> None:
-        who = f"generator '{self.name}'"
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ConfigError(f"{who}: epochs must be a positive integer, got {self.epochs!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 2:
-            raise ConfigError(f"{who}: batch_size must be an integer >= 2, got {self.batch_size!r}")
+        who = f"generator '{self._who}'"
+        if self.epochs is not None and (not isinstance(self.epochs, int) or self.epochs < 1):
+            raise ConfigError(f"{who}: epochs must be a positive integer or null, got {self.epochs!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ConfigError(f"{who}: steps must be a positive integer, got {self.steps!r}")
+        if self.batch_size is not None and (not isinstance(self.batch_size, int) or self.batch_size < 2):
+            raise ConfigError(f"{who}: batch_size must be an integer >= 2 or null, got {self.batch_size!r}")
+        if not isinstance(self.max_batch_size, int) or self.max_batch_size < 2:
+            raise ConfigError(f"{who}: max_batch_size must be an integer >= 2, got {self.max_batch_size!r}")
 
     @abc.abstractmethod
-    def _model(self) -> Any:
-        """An unfitted ctgan model with this generator's hyperparameters."""
+    def _model(self, plan: Schedule) -> Any:
+        """An unfitted ctgan model with this generator's hyperparameters and ``plan``'s batch/epochs."""
+
+    @contextmanager
+    def _epoch_log(self, model: Any) -> Iterator[None]:
+        import importlib
+
+        module = importlib.import_module(self._module)
+        # patched for this fit only: the generate job fits one model in its process
+        with mock.patch.object(module, "tqdm", lambda iterable, **_: _EpochLog(iterable, model, self)):
+            yield
 
     def _fit(self, data: pd.DataFrame, roles: Roles) -> None:
-        model = self._model()
+        self.schedule_ = schedule(
+            len(data),
+            batch_size=self.batch_size,
+            max_batch_size=self.max_batch_size,
+            epochs=self.epochs,
+            steps=self.steps,
+            multiple=self._batch_multiple(),
+            drop_last=self._drop_last,
+            who=f"generator '{self._who}'",
+            dataset=self.dataset_,
+        )
+        plan = self.schedule_
+        logger.info(
+            "%s: batch %d, %d epoch(s) of %d step(s) = %d optimizer steps",
+            self._who,
+            plan.batch_size,
+            plan.epochs,
+            plan.steps_per_epoch,
+            plan.steps,
+        )
+        model = self._model(plan)
         # ctgan seeds its own (numpy, torch) generator pair and restores the globals after
         # each call; the isolation also covers the data transformer, which draws from them
         model.set_random_state(self.random_state)
-        with isolated_global_rng(self.random_state):
+        with isolated_global_rng(self.random_state), self._epoch_log(model):
             model.fit(data, discrete_columns=_discrete_columns(roles))
         self.model_ = model
-        self._log_losses(model)
+        self.fit_info_ = {
+            "batch_size": plan.batch_size,
+            "epochs": plan.epochs,
+            "steps_per_epoch": plan.steps_per_epoch,
+            "steps": plan.steps,
+            **self._losses(model),
+        }
 
     def _sample(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
         self.model_.set_random_state(seed)
@@ -67,24 +149,34 @@ class _CtganFamily(Generator):
             return self.model_.sample(n)
 
     @abc.abstractmethod
-    def _log_losses(self, model: Any) -> None:
-        """Log the per-epoch losses of the fitted model and keep them in ``fit_info_``."""
+    def _losses(self, model: Any) -> dict[str, list[float]]:
+        """The per-epoch losses of the fitted model, for ``fit_info_``."""
+
+    @abc.abstractmethod
+    def _last_loss(self, model: Any) -> str:
+        """The latest epoch's losses as text, for the log while training runs."""
 
 
 @GENERATORS.register("ctgan")
 class CTGANGenerator(_CtganFamily):
     """Conditional tabular GAN (Xu et al. 2019), package ``ctgan``.
 
-    Defaults follow the paper (50 epochs, discrete columns declared) and ctgan's defaults
-    otherwise. ``batch_size`` must be a multiple of ``pac`` (and even).
+    Discrete columns are declared as in the paper; training is sized by optimizer steps
+    (``steps``, with ``epochs: null``) on a batch that fits the data (generate/sizing.py);
+    ``epochs: 50`` with the default batch reproduces the paper's CTGAN. A batch must be a
+    multiple of ``pac`` and even. Other hyperparameters are ctgan's defaults.
     """
 
     name = "ctgan"
+    _module = "ctgan.synthesizers.ctgan"
+    _drop_last = True
 
     def __init__(
         self,
-        epochs: int = 50,
-        batch_size: int = 500,
+        epochs: int | None = None,
+        steps: int = 1000,
+        batch_size: int | None = None,
+        max_batch_size: int = 200,
         pac: int = 10,
         embedding_dim: int = 128,
         generator_dim: Sequence[int] = (256, 256),
@@ -103,7 +195,9 @@ class CTGANGenerator(_CtganFamily):
         range_multiple: float | None = 10.0,
     ):
         self.epochs = epochs
+        self.steps = steps
         self.batch_size = batch_size
+        self.max_batch_size = max_batch_size
         self.pac = pac
         self.embedding_dim = embedding_dim
         self.generator_dim = generator_dim
@@ -123,13 +217,14 @@ class CTGANGenerator(_CtganFamily):
 
     def _check_own_params(self) -> None:
         self._check_common()
-        if not isinstance(self.pac, int) or self.pac < 1 or self.batch_size % self.pac or self.batch_size % 2:
-            raise ConfigError(
-                f"generator 'ctgan': batch_size ({self.batch_size}) must be even and a multiple of "
-                f"pac ({self.pac})"
-            )
+        if isinstance(self.pac, bool) or not isinstance(self.pac, int) or self.pac < 1:
+            raise ConfigError(f"generator '{self._who}': pac must be a positive integer, got {self.pac!r}")
 
-    def _model(self):
+    def _batch_multiple(self) -> int:
+        # the discriminator scores packs of pac rows; the conditional sampler halves a batch
+        return math.lcm(self.pac, 2)
+
+    def _model(self, plan: Schedule):
         from ctgan import CTGAN
 
         return CTGAN(
@@ -140,40 +235,86 @@ class CTGANGenerator(_CtganFamily):
             generator_decay=self.generator_decay,
             discriminator_lr=self.discriminator_lr,
             discriminator_decay=self.discriminator_decay,
-            batch_size=self.batch_size,
+            batch_size=plan.batch_size,
             discriminator_steps=self.discriminator_steps,
             log_frequency=self.log_frequency,
-            epochs=self.epochs,
+            epochs=plan.epochs,
             pac=self.pac,
             enable_gpu=self.device_ == "cuda",
         )
 
-    def _log_losses(self, model: Any) -> None:
+    def _losses(self, model: Any) -> dict[str, list[float]]:
         losses = model.loss_values
-        gen = losses["Generator Loss"].astype(float).tolist()
-        dis = losses["Discriminator Loss"].astype(float).tolist()
-        for epoch, (g, d) in enumerate(zip(gen, dis, strict=True), start=1):
-            logger.info(
-                "ctgan: epoch %d/%d generator loss %.4f discriminator loss %.4f", epoch, self.epochs, g, d
-            )
-        self.fit_info_ = {"generator_loss": gen, "discriminator_loss": dis}
+        return {
+            "generator_loss": losses["Generator Loss"].astype(float).tolist(),
+            "discriminator_loss": losses["Discriminator Loss"].astype(float).tolist(),
+        }
+
+    def _last_loss(self, model: Any) -> str:
+        last = model.loss_values.iloc[-1]
+        return (
+            f"generator loss {float(last['Generator Loss']):.4f} "
+            f"discriminator loss {float(last['Discriminator Loss']):.4f}"
+        )
+
+
+_DISCRETE_SAMPLING = ("sample", "argmax")
+
+
+def _tvae_draw(model: Any, n: int) -> pd.DataFrame:
+    """``n`` rows from a fitted ctgan TVAE, each one-hot block drawn from the decoder's softmax.
+
+    ctgan's own ``TVAE.sample`` decodes every one-hot block (a discrete column, or the mode of
+    a continuous one) by argmax: a level the decoder never rates above all others is never
+    sampled, so an 18% treatment arm can vanish from the synthetic table. Drawing from the
+    softmax the model was trained to output (its loss is a cross-entropy on these logits) keeps
+    minority levels at their learned frequency. Uses the global generators (seeded by the caller).
+    """
+    import torch
+
+    decoder = model.decoder
+    decoder.eval()
+    with torch.no_grad():
+        noise = torch.randn(n, model.embedding_dim).to(model._device)
+        raw, sigmas = decoder(noise)
+        out = torch.tanh(raw)
+        start = 0
+        for column_info in model.transformer.output_info_list:
+            for span in column_info:
+                end = start + span.dim
+                if span.activation_fn == "softmax":
+                    pick = torch.multinomial(torch.softmax(raw[:, start:end], dim=1), 1).squeeze(1)
+                    out[:, start:end] = torch.nn.functional.one_hot(pick, span.dim).to(out.dtype)
+                start = end
+    return model.transformer.inverse_transform(out.cpu().numpy(), sigmas.detach().cpu().numpy())
 
 
 @GENERATORS.register("tvae")
 class TVAEGenerator(_CtganFamily):
-    """Tabular variational autoencoder (Xu et al. 2019), package ``ctgan``; its defaults."""
+    """Tabular variational autoencoder (Xu et al. 2019), package ``ctgan``; training sized by
+    optimizer steps like CTGAN's (generate/sizing.py), its other hyperparameters ctgan's defaults.
+
+    ``discrete_sampling``: ``sample`` draws each discrete value from the decoder's softmax
+    (:func:`_tvae_draw`); ``argmax`` is ctgan's own sampler (the paper's), which can drop a
+    minority treatment arm entirely.
+    """
 
     name = "tvae"
+    _module = "ctgan.synthesizers.tvae"
+    _drop_last = False
 
     def __init__(
         self,
-        epochs: int = 300,
-        batch_size: int = 500,
+        epochs: int | None = None,
+        steps: int = 1000,
+        batch_size: int | None = None,
+        max_batch_size: int = 200,
         embedding_dim: int = 128,
         compress_dims: Sequence[int] = (128, 128),
         decompress_dims: Sequence[int] = (128, 128),
         l2scale: float = 1e-5,
         loss_factor: float = 2,
+        discrete_sampling: str = "sample",
         device: str = "auto",
         threads: int = 1,
         random_state: int = 0,
@@ -182,12 +323,15 @@ class TVAEGenerator(_CtganFamily):
         range_multiple: float | None = 10.0,
     ):
         self.epochs = epochs
+        self.steps = steps
         self.batch_size = batch_size
+        self.max_batch_size = max_batch_size
         self.embedding_dim = embedding_dim
         self.compress_dims = compress_dims
         self.decompress_dims = decompress_dims
         self.l2scale = l2scale
         self.loss_factor = loss_factor
+        self.discrete_sampling = discrete_sampling
         self.device = device
         self.threads = threads
         self.random_state = random_state
@@ -197,8 +341,19 @@ class TVAEGenerator(_CtganFamily):
 
     def _check_own_params(self) -> None:
         self._check_common()
+        if self.discrete_sampling not in _DISCRETE_SAMPLING:
+            raise ConfigError(
+                f"generator '{self._who}': discrete_sampling must be one of {', '.join(_DISCRETE_SAMPLING)}, "
+                f"got {self.discrete_sampling!r}"
+            )
 
-    def _model(self):
+    def _sample(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
+        if self.discrete_sampling == "argmax":
+            return super()._sample(n, seed, budget)
+        with isolated_global_rng(seed):
+            return _tvae_draw(self.model_, n)
+
+    def _model(self, plan: Schedule):
         from ctgan import TVAE
 
         return TVAE(
@@ -206,17 +361,20 @@ class TVAEGenerator(_CtganFamily):
             compress_dims=tuple(self.compress_dims),
             decompress_dims=tuple(self.decompress_dims),
             l2scale=self.l2scale,
-            batch_size=self.batch_size,
-            epochs=self.epochs,
+            batch_size=plan.batch_size,
+            epochs=plan.epochs,
             loss_factor=self.loss_factor,
             enable_gpu=self.device_ == "cuda",
         )
 
-    def _log_losses(self, model: Any) -> None:
+    def _losses(self, model: Any) -> dict[str, list[float]]:
         per_epoch = model.loss_values.astype({"Loss": float}).groupby("Epoch")["Loss"].mean()
-        for epoch, loss in per_epoch.items():
-            logger.info("tvae: epoch %d/%d mean loss %.4f", int(epoch) + 1, self.epochs, loss)
-        self.fit_info_ = {"loss": per_epoch.tolist()}
+        return {"loss": per_epoch.tolist()}
+
+    def _last_loss(self, model: Any) -> str:
+        values = model.loss_values
+        last = values[values["Epoch"] == values["Epoch"].iloc[-1]]["Loss"].astype(float)
+        return f"mean loss {last.mean():.4f}"
 
 
 @GENERATORS.register("gaussian_copula")

@@ -45,6 +45,7 @@ BASE_COLOURS = {
     "tvae": OKABE_ITO["sky_blue"],
     "gaussian_copula": OKABE_ITO["bluish_green"],
     "great": OKABE_ITO["vermillion"],
+    "tabularargn": OKABE_ITO["blue"],
 }
 DISPLAY_NAMES = {
     REAL: "real",
@@ -52,6 +53,7 @@ DISPLAY_NAMES = {
     "tvae": "TVAE",
     "gaussian_copula": "Gaussian copula",
     "great": "GReaT",
+    "tabularargn": "TabularARGN",
     "holdout": "real holdout",
 }
 GROUP_SHADE = "#EEEEEE"

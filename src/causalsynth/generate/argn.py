@@ -1,0 +1,254 @@
+"""TabularARGN (Tiwald et al. 2025), package ``mostlyai-engine``: an autoregressive network over
+the columns of a table, trained with early stopping on a validation split.
+
+The engine works on a workspace directory (split, analyze, encode, train, then generate into
+it); each fitted generator owns a temporary one, removed when the generator is garbage
+collected. Seeds go through the engine's ``set_random_state`` (Python, numpy and torch, and
+the ``MOSTLYAI_ENGINE_SEED`` its data-loader workers read) inside an isolated global state, so
+a fixed seed gives the same fit and the same sample on a CPU.
+
+``epsilon`` trains with differential privacy (DP-SGD through Opacus): training stops before
+the spent epsilon passes it, the value ranges are then found with the engine's private
+analysis, and the epsilon spent is kept in ``epsilon_`` (meta.json's ``epsilon``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from causalsynth.core.errors import ConfigError
+from causalsynth.core.progress import Progress
+from causalsynth.core.roles import Roles
+from causalsynth.generate.base import Generator, SamplingBudget
+from causalsynth.generate.registry import GENERATORS
+from causalsynth.generate.runtime import isolated_global_rng, resolve_device
+
+logger = logging.getLogger(__name__)
+
+_ENCODING = {
+    "binary": "TABULAR_CATEGORICAL",
+    "categorical": "TABULAR_CATEGORICAL",
+    "continuous": "TABULAR_NUMERIC_AUTO",
+}
+_MODELS = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
+_SEED_VARIABLE = "MOSTLYAI_ENGINE_SEED"
+
+
+@contextmanager
+def _engine_seed(seed: int) -> Iterator[None]:
+    """The engine's seeds for one call; the global generators and its variable restored after."""
+    from mostlyai.engine import set_random_state
+
+    before = os.environ.get(_SEED_VARIABLE)
+    with isolated_global_rng(seed):
+        set_random_state(seed)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(_SEED_VARIABLE, None)
+            else:
+                os.environ[_SEED_VARIABLE] = before
+
+
+class _EpochLog:
+    """The engine's progress callback: a Progress line and the losses at each epoch's end."""
+
+    def __init__(self, who: str):
+        self.who = who
+        self.progress: Progress | None = None
+
+    def __call__(self, total=None, completed=None, advance=None, message=None, **_: Any) -> None:
+        if total is not None and total > 1 and completed is not None:
+            if self.progress is None or self.progress.total != total:
+                self.progress = Progress(f"{self.who}: training", total)
+                self.progress.done = 0
+            if completed > self.progress.done:
+                self.progress.step(completed - self.progress.done)
+        if message and message.get("val_loss") is not None:
+            eps = message.get("dp_eps")
+            logger.info(
+                "%s: epoch %.0f train loss %.4f validation loss %.4f%s%s",
+                self.who,
+                message["epoch"],
+                message["trn_loss"],
+                message["val_loss"],
+                " (best so far)" if message.get("is_checkpoint") else "",
+                "" if eps is None else f", epsilon {eps:.3f}",
+            )
+        return None
+
+
+@GENERATORS.register("tabularargn")
+class TabularARGNGenerator(Generator):
+    """TabularARGN from ``mostlyai-engine`` (Apache-2.0) behind the generator contract.
+
+    ``model`` is the engine's size (``MOSTLY_AI/Small``, ``/Medium``, ``/Large``); training
+    runs for at most ``max_epochs`` epochs and ``max_training_minutes``, stopping early when the
+    validation loss stops improving. ``value_protection`` (the engine's guard against rare
+    categories and extreme values; on whenever ``epsilon`` is set) is off by default: the
+    benchmark compares generators on fidelity, and protected values would be clipped.
+    """
+
+    name = "tabularargn"
+    packages = ("mostlyai-engine", "torch", "opacus")
+    runtime_minutes = 30
+
+    def __init__(
+        self,
+        model: str = "MOSTLY_AI/Small",
+        max_epochs: float = 100.0,
+        max_training_minutes: float = 10.0,
+        batch_size: int | None = None,
+        value_protection: bool = False,
+        epsilon: float | None = None,
+        delta: float = 1e-5,
+        noise_multiplier: float = 1.5,
+        max_grad_norm: float = 1.0,
+        sampling_temperature: float = 1.0,
+        device: str = "auto",
+        threads: int = 1,
+        random_state: int = 0,
+        max_sampling_rounds: int = 10,
+        max_sampling_seconds: float | None = None,
+        range_multiple: float | None = 10.0,
+    ):
+        self.model = model
+        self.max_epochs = max_epochs
+        self.max_training_minutes = max_training_minutes
+        self.batch_size = batch_size
+        self.value_protection = value_protection
+        self.epsilon = epsilon
+        self.delta = delta
+        self.noise_multiplier = noise_multiplier
+        self.max_grad_norm = max_grad_norm
+        self.sampling_temperature = sampling_temperature
+        self.device = device
+        self.threads = threads
+        self.random_state = random_state
+        self.max_sampling_rounds = max_sampling_rounds
+        self.max_sampling_seconds = max_sampling_seconds
+        self.range_multiple = range_multiple
+
+    def _check_own_params(self) -> None:
+        who = f"generator '{self._who}'"
+        if self.model not in _MODELS:
+            raise ConfigError(f"{who}: model must be one of {', '.join(_MODELS)}, got {self.model!r}")
+        for key in ("max_epochs", "max_training_minutes", "sampling_temperature"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+                raise ConfigError(f"{who}: {key} must be a positive number, got {value!r}")
+        if self.batch_size is not None and (
+            isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1
+        ):
+            raise ConfigError(
+                f"{who}: batch_size must be a positive integer or null, got {self.batch_size!r}"
+            )
+        if self.epsilon is not None and (isinstance(self.epsilon, bool) or not self.epsilon > 0):
+            raise ConfigError(
+                f"{who}: epsilon must be a positive number (the privacy budget) or null for no "
+                f"differential privacy, got {self.epsilon!r}"
+            )
+        if not 0 < self.delta < 1:
+            raise ConfigError(f"{who}: delta must be in (0, 1), got {self.delta!r}")
+
+    def _resolve_device(self) -> str:
+        return resolve_device(self.device, f"generator '{self._who}'")
+
+    def _check_table(self, data: pd.DataFrame, roles: Roles, source: str) -> None:
+        if len(data) < 10:
+            from causalsynth.core.errors import DataError
+
+            raise DataError(
+                f"{source}: TabularARGN holds out a fifth of the rows for early stopping and needs "
+                f"at least 10 training rows, got {len(data)}. Fix: use a larger dataset"
+            )
+
+    def _privacy(self) -> Any:
+        if self.epsilon is None:
+            return None
+        from mostlyai.engine.domain import DifferentialPrivacyConfig
+
+        return DifferentialPrivacyConfig(
+            max_epsilon=float(self.epsilon),
+            delta=float(self.delta),
+            noise_multiplier=float(self.noise_multiplier),
+            max_grad_norm=float(self.max_grad_norm),
+        )
+
+    def _fit(self, data: pd.DataFrame, roles: Roles) -> None:
+        from mostlyai.engine import analyze, encode, split, train
+
+        self._workspace = tempfile.TemporaryDirectory(prefix="tabularargn-")
+        ws = Path(self._workspace.name)
+        types = roles.column_types()
+        privacy = self._privacy()
+        with _engine_seed(self.random_state):
+            split(
+                tgt_data=data,
+                tgt_encoding_types={c: _ENCODING[types[c]] for c in data.columns},
+                model_type="TABULAR",
+                workspace_dir=ws,
+            )
+            analyze(
+                value_protection=self.value_protection or privacy is not None,
+                differential_privacy=privacy,
+                workspace_dir=ws,
+            )
+            encode(workspace_dir=ws)
+            train(
+                model=self.model,
+                max_training_time=float(self.max_training_minutes),
+                max_epochs=float(self.max_epochs),
+                batch_size=self.batch_size,
+                differential_privacy=privacy,
+                device=self.device_,
+                workspace_dir=ws,
+                update_progress=_EpochLog(self._who),
+            )
+        self.fit_info_ = self._training_history(ws)
+        if privacy is not None:
+            spent = self.fit_info_.get("epsilon") or []
+            self.epsilon_ = float(spent[-1]) if spent else None
+
+    @staticmethod
+    def _training_history(ws: Path) -> dict[str, Any]:
+        from mostlyai.engine._workspace import Workspace
+
+        path = Workspace(ws).model_progress_messages_path
+        if not path.exists():
+            return {}
+        history = pd.read_csv(path)
+        history = history[history["val_loss"].notna()] if "val_loss" in history else history.iloc[:0]
+        info: dict[str, Any] = {
+            "epoch": history["epoch"].astype(float).tolist(),
+            "steps": history["steps"].astype(int).tolist() if "steps" in history else [],
+            "train_loss": history["trn_loss"].astype(float).tolist(),
+            "validation_loss": history["val_loss"].astype(float).tolist(),
+        }
+        if "dp_eps" in history:
+            info["epsilon"] = history["dp_eps"].astype(float).tolist()
+        return info
+
+    def _sample(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
+        from mostlyai.engine import generate
+
+        ws = Path(self._workspace.name)
+        with _engine_seed(seed):
+            generate(
+                sample_size=n,
+                sampling_temperature=float(self.sampling_temperature),
+                rare_category_replacement_method="SAMPLE",
+                device=self.device_,
+                workspace_dir=ws,
+            )
+        files = sorted((ws / "SyntheticData").glob("*.parquet"))
+        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)

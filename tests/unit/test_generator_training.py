@@ -1,0 +1,203 @@
+"""Training sized by steps, generator instances, TabularARGN's contract and degenerate samples."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from causalsynth.config import Plan, load_config
+from causalsynth.core.errors import ConfigError
+from causalsynth.core.io import read_json, write_json, write_parquet
+from causalsynth.core.roles import MIN_ARM_UNITS
+from causalsynth.generate import CTGANGenerator, TabularARGNGenerator, make_generator, run_generate
+from causalsynth.generate.run import degenerate_arms
+from causalsynth.generate.sizing import schedule
+from tests.unit.test_generators import ROLES, assert_schema, make_table
+
+CTGAN = {"multiple": 10, "drop_last": True, "who": "generator 'ctgan'", "dataset": "toy"}
+TVAE = {"multiple": 1, "drop_last": False, "who": "generator 'tvae'", "dataset": "toy"}
+
+
+# ------------------------------------------------------------------- the batch/steps rule
+@pytest.mark.parametrize(
+    ("n", "kw", "batch", "per_epoch", "epochs"),
+    [
+        (4200, CTGAN, 500, 8, 125),  # big data: the cap; 1,000 steps = 125 epochs of 8
+        (311, CTGAN, 310, 1, 1000),  # small data: all rows, rounded down to a multiple of pac
+        (1000, CTGAN, 500, 2, 500),
+        (311, TVAE, 311, 1, 1000),
+        (1096, TVAE, 500, 3, 334),  # the loader keeps the short last batch: ceil(1096 / 500)
+    ],
+)
+def test_auto_batch_fits_the_data_and_epochs_follow_from_steps(n, kw, batch, per_epoch, epochs):
+    plan = schedule(n, batch_size=None, max_batch_size=500, epochs=None, steps=1000, **kw)
+    assert (plan.batch_size, plan.steps_per_epoch, plan.epochs) == (batch, per_epoch, epochs)
+    assert plan.steps >= 1000 and plan.batch_size <= n and plan.batch_size % kw["multiple"] == 0
+
+
+def test_explicit_epochs_and_batch_are_kept():
+    plan = schedule(1000, batch_size=200, max_batch_size=500, epochs=50, steps=1000, **CTGAN)
+    assert (plan.batch_size, plan.epochs, plan.steps) == (200, 50, 250)
+
+
+@pytest.mark.parametrize(
+    ("n", "batch", "message"),
+    [
+        (
+            311,
+            500,
+            r"generator 'ctgan' on dataset 'toy' \(311 training rows\): batch_size 500 is larger "
+            r"than the data\. Fix: set batch_size to at most 310, or null",
+        ),
+        (1000, 205, r"batch_size 205 is not a multiple of 10 \(pac and 2\)\. Fix: set batch_size to 200"),
+        (7, None, r"needs at least 10 training rows"),
+    ],
+)
+def test_a_batch_that_cannot_work_names_generator_dataset_and_fix(n, batch, message):
+    with pytest.raises(ConfigError, match=message):
+        schedule(n, batch_size=batch, max_batch_size=500, epochs=None, steps=10, **CTGAN)
+
+
+def test_ctgan_refuses_a_batch_larger_than_the_data_at_fit():
+    table = make_table(60)
+    with pytest.raises(ConfigError, match=r"ctgan_big' on dataset 'tiny'.*larger than the data.*Fix"):
+        make_generator("ctgan", {"batch_size": 100}, instance="ctgan_big").fit(table, ROLES, dataset="tiny")
+    with pytest.raises(ConfigError, match=r"multiple of 6 \(pac and 2\)"):
+        make_generator("ctgan", {"batch_size": 20, "pac": 3}).fit(table, ROLES, dataset="tiny")
+
+
+@pytest.mark.parametrize("name", ["ctgan", "tvae"])
+def test_fit_logs_losses_per_epoch_and_keeps_them(name, caplog):
+    params = {"steps": 6, "max_batch_size": 20, "device": "cpu"}
+    with caplog.at_level(logging.INFO):
+        gen = make_generator(name, params, random_state=1).fit(make_table(60), ROLES, dataset="tiny")
+    info = gen.fit_info_
+    assert (info["batch_size"], info["steps_per_epoch"], info["epochs"], info["steps"]) == (20, 3, 2, 6)
+    losses = info["generator_loss"] if name == "ctgan" else info["loss"]
+    assert len(losses) == 2 and all(np.isfinite(losses))
+    text = caplog.text
+    assert f"{name}: epoch 2/2" in text and "loss" in text
+    assert f"{name}: epochs: 2 of 2 done (100%)" in text  # core.progress: done, rate, time left
+
+
+def test_tvae_draws_discrete_values_from_its_softmax_or_by_argmax():
+    table = make_table(60)
+    params = {"steps": 4, "max_batch_size": 20, "device": "cpu"}
+    for mode in ("sample", "argmax"):
+        gen = make_generator("tvae", {**params, "discrete_sampling": mode}, random_state=2)
+        out = gen.fit(table, ROLES, dataset="tiny").sample(80, seed=4)
+        assert_schema(out, table, 80)
+        pd.testing.assert_frame_equal(gen.sample(80, seed=4), out)
+    with pytest.raises(ConfigError, match="discrete_sampling must be one of sample, argmax"):
+        make_generator("tvae", {"discrete_sampling": "mode"}).fit(table, ROLES)
+
+
+# ------------------------------------------------------------------------ instances
+def _config(generators, bases=None):
+    return {
+        "datasets": {"sim_paper": {}},
+        "generators": generators,
+        "hybrid": {"bases": bases if bases is not None else [*generators, "real"]},
+        "pairing": {"pool": "hybrid_real"},
+        "engine": {"engines": ["hybrid_real"]},
+    }
+
+
+def test_an_instance_names_its_type_and_keeps_its_own_id():
+    config = load_config(_config({"ctgan": {"steps": 500}, "ctgan_paper": {"type": "ctgan", "epochs": 50}}))
+    plan = Plan(config)
+    assert plan.generator_type("ctgan_paper") == "ctgan" and plan.generator_type("ctgan") == "ctgan"
+    assert plan.generator_class("ctgan_paper") is CTGANGenerator
+    assert plan.generator_params("ctgan_paper") == {"epochs": 50}
+    assert plan.hybrids_for("sim_paper") == ["hybrid_ctgan", "hybrid_ctgan_paper", "hybrid_real"]
+    assert plan.reps_for("hybrid_ctgan_paper") == plan.reps
+
+
+def test_an_unknown_type_or_untyped_id_lists_the_valid_generators():
+    with pytest.raises(
+        ConfigError, match=r"generators/fast/type: unknown generator 'gan9000'; valid generators: ctgan"
+    ):
+        load_config(_config({"fast": {"type": "gan9000"}}))
+    with pytest.raises(
+        ConfigError, match=r"generators/ctgan2: unknown generator 'ctgan2'.*give 'ctgan2' a `type`"
+    ):
+        load_config(_config({"ctgan2": {"epochs": 5}}))
+    with pytest.raises(
+        ConfigError, match=r"generator 'ctgan_x' \(type 'ctgan'\) has no parameter\(s\) epoch"
+    ):
+        load_config(_config({"ctgan_x": {"type": "ctgan", "epoch": 5}}))
+    with pytest.raises(ConfigError, match="name the hybrid generators"):
+        load_config(_config({"hybrid_x": {"type": "ctgan"}}, bases=["real"]))
+
+
+def test_run_generate_records_the_instance_its_type_and_the_arms(tmp_path):
+    table = make_table(60)
+    write_parquet(table, tmp_path / "train.parquet")
+    write_json({"dataset": "tiny", **ROLES.to_dict()}, tmp_path / "card.json")
+    out = {"out_data": tmp_path / "s.parquet", "out_meta": tmp_path / "m.json"}
+    run_generate(
+        tmp_path / "train.parquet",
+        tmp_path / "card.json",
+        "copula_norm",
+        {"default_distribution": "norm"},
+        n_rows=40,
+        seed=3,
+        threads=1,
+        dataset="tiny",
+        generator_type="gaussian_copula",
+        **out,
+    )
+    meta = read_json(tmp_path / "m.json")
+    assert (meta["generator"], meta["type"]) == ("copula_norm", "gaussian_copula")
+    assert meta["degenerate"] is None and meta["epsilon"] is None
+    assert_schema(pd.read_parquet(tmp_path / "s.parquet"), table, 40)
+
+
+# -------------------------------------------------------------------- degenerate samples
+def test_an_arm_below_the_estimators_minimum_is_named():
+    real = make_table(100)
+    synthetic = real.assign(A=0)
+    share = real["A"].mean()
+    assert degenerate_arms(synthetic, real, ROLES) == (
+        f"treatment share 0.000 vs {share:.3f} real: arm A=1 has 0 unit(s), below the estimators' "
+        f"minimum of {MIN_ARM_UNITS}"
+    )
+    few = synthetic.copy()
+    few.loc[: MIN_ARM_UNITS - 1, "A"] = 1
+    assert degenerate_arms(few, real, ROLES) is None
+    few.loc[0, "A"] = 0
+    assert "arm A=1 has 4 unit(s)" in degenerate_arms(few, real, ROLES)
+
+
+# ------------------------------------------------------------------------ TabularARGN
+FAST_ARGN = {"max_epochs": 2, "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def argn():
+    return make_generator("tabularargn", FAST_ARGN, random_state=3).fit(make_table(60), ROLES, dataset="tiny")
+
+
+@pytest.mark.slow  # importing mostlyai-engine (transformers) takes a few seconds
+def test_tabularargn_samples_the_training_schema_reproducibly(argn):
+    table = make_table(60)
+    a = argn.sample(50, seed=7)
+    assert_schema(a, table, 50)
+    pd.testing.assert_frame_equal(argn.sample(50, seed=7), a)
+    assert not a.equals(argn.sample(50, seed=8))
+    refit = make_generator("tabularargn", FAST_ARGN, random_state=3).fit(table, ROLES, dataset="tiny")
+    pd.testing.assert_frame_equal(refit.sample(50, seed=7), a)
+    info = argn.fit_info_
+    assert len(info["validation_loss"]) == 2 and all(np.isfinite(info["train_loss"]))
+    assert argn.epsilon_ is None
+
+
+def test_tabularargn_bad_params_name_the_fix():
+    with pytest.raises(ConfigError, match="epsilon must be a positive number"):
+        make_generator("tabularargn", {"epsilon": 0}).fit(make_table(60), ROLES)
+    with pytest.raises(ConfigError, match="model must be one of MOSTLY_AI/Small"):
+        make_generator("tabularargn", {"model": "big"}).fit(make_table(60), ROLES)
+    assert TabularARGNGenerator().get_params()["epsilon"] is None
