@@ -326,7 +326,7 @@ def _sample_batch(model, plan, orders, generator, temperature, top_k, pad_id, st
     mask_history = torch.zeros((m, 0), dtype=torch.long, device=device)
     n_real = torch.zeros(m, dtype=torch.long, device=device)
     values: list[dict[str, str | None]] = [dict.fromkeys(plan.columns) for _ in range(m)]
-    chunks: list[list[int]] = [plan.first[order[0]] for order in orders]
+    comma = plan.table.comma
 
     def forward(chunks: list[list[int]]):
         nonlocal mask_history, n_real
@@ -352,36 +352,72 @@ def _sample_batch(model, plan, orders, generator, temperature, top_k, pad_id, st
         stats["forward_steps"] += 1
         return head(hidden[torch.arange(m, device=device), last]).float()
 
-    stats["forced_tokens"] += sum(len(c) for c in chunks)
+    def extend(r: int, k: int, prefix: str, chunk: list[int]) -> tuple[str, bool]:
+        """Append the value tokens the automaton leaves no choice about (they have probability
+        1 under the constraint, so they cost no draw); returns the prefix and whether the value
+        is finished (complete, nothing may follow)."""
+        automaton = plan.automata[orders[r][k]]
+        while True:
+            ids, done = automaton.allowed(prefix)
+            if done and not ids:
+                return prefix, True
+            if done or len(ids) != 1:
+                return prefix, False
+            chunk.append(ids[0])
+            stats["forced_tokens"] += 1
+            prefix += plan.table.strings[ids[0]]
+
+    def closing(k: int, r: int, forced_comma: bool) -> list[int]:
+        """The separator and the next column's name, fed with the next column's first step."""
+        if k + 1 == n_columns:
+            return []
+        after = plan.after[orders[r][k + 1]]
+        stats["forced_tokens"] += len(after) + forced_comma
+        return [comma, *after]
+
+    # Rows move through the columns in step: a row that finishes its value early keeps its
+    # unfed tokens (pending) until every row has finished that column, so its next logits are
+    # always read at its last real token.
+    pending = [list(plan.first[order[0]]) for order in orders]
+    stats["forced_tokens"] += sum(len(c) for c in pending)
     for k in range(n_columns):
-        prefixes: list = [""] * m
-        active = list(range(m))
+        feed, pending = pending, [[] for _ in range(m)]
+        prefixes = [""] * m
+        active = []
+        for r in range(m):
+            prefixes[r], finished = extend(r, k, "", feed[r])
+            if finished:
+                values[r][orders[r][k]] = prefixes[r][1:]
+                pending[r], feed[r] = feed[r] + closing(k, r, True), []
+            else:
+                active.append(r)
         while active:
-            logits = forward(chunks)
-            chunks = [[] for _ in range(m)]
+            logits = forward(feed)
+            feed = [[] for _ in range(m)]
             choices = []
             for r in active:
-                automaton = plan.automata[orders[r][k]]
-                ids, done = automaton.allowed(prefixes[r])
-                choices.append((ids + (plan.table.comma,)) if done else ids)
+                ids, done = plan.automata[orders[r][k]].allowed(prefixes[r])
+                choices.append((*ids, comma) if done else ids)
             drawn = _draw(logits[active], choices, temperature, top_k, generator)
             still = []
             for r, token in zip(active, drawn, strict=True):
                 column = orders[r][k]
                 if token is None:  # no allowed token: cannot happen for an exact automaton
                     stats["dead_ends"] += 1
-                    token = plan.table.comma
-                    prefixes[r] = None
+                    pending[r] = closing(k, r, True)
+                    continue
                 stats["sampled_tokens"] += 1
-                if token == plan.table.comma:
-                    if prefixes[r] is not None:
-                        values[r][column] = prefixes[r][1:]
-                    if k + 1 < n_columns:
-                        chunks[r] = [plan.table.comma, *plan.after[orders[r][k + 1]]]
-                        stats["forced_tokens"] += len(chunks[r]) - 1
+                if token == comma:
+                    values[r][column] = prefixes[r][1:]
+                    pending[r] = closing(k, r, False)
+                    continue
+                chunk = [token]
+                prefixes[r], finished = extend(r, k, prefixes[r] + plan.table.strings[token], chunk)
+                if finished:
+                    values[r][column] = prefixes[r][1:]
+                    pending[r] = chunk + closing(k, r, True)
                 else:
-                    prefixes[r] += plan.table.strings[token]
-                    chunks[r] = [token]
+                    feed[r] = chunk
                     still.append(r)
             active = still
     return values

@@ -317,6 +317,7 @@ class GReaTGenerator(Generator):
         model.eval()
         self.model_ = model
         self.tokenizer_ = tokenizer
+        self.sampling_stats_: dict[str, int] = Counter()
         self.plan_ = None
         if self.sampler == "constrained":
             self.plan_ = ConstrainedPlan(

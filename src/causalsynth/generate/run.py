@@ -57,7 +57,7 @@ def run_generate(
     and ``out_meta`` (JSON: generator, dataset, params -- every hyperparameter, defaults
     included --, seed, fit_seed, sample_seed, threads, device, versions, fit_seconds,
     sample_seconds, n_requested, n_generated, n_valid, n_invalid, invalid_reasons,
-    sampling_rounds, fit_info).
+    sampling_rounds, fit_info, sampling_info).
     """
     params = dict(params or {})
     clash = sorted(set(params) & set(_RUN_PARAMS))
@@ -95,6 +95,8 @@ def run_generate(
         "invalid_reasons": report["invalid_reasons"],
         "sampling_rounds": report["rounds"],
         "fit_info": model.fit_info_,
+        # token counts of generators that sample text (GReaT: sampled and forced tokens, steps)
+        "sampling_info": dict(getattr(model, "sampling_stats_", {})),
     }
     write_parquet(synthetic, out_data)
     write_json(meta, out_meta)
