@@ -12,6 +12,7 @@ import torch
 from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
 from causalsynth.core.roles import Roles
 from causalsynth.generate import GReaTGenerator, make_generator
+from causalsynth.generate.constrained import LevelAutomaton, NumberAutomaton, TokenTable
 from causalsynth.generate.great import _row_text_dataset, format_value
 from causalsynth.generate.llm import load_tokenizer
 from causalsynth.generate.runtime import isolated_global_rng
@@ -140,6 +141,7 @@ def plant(generator: GReaTGenerator, monkeypatch, texts: list[str]) -> list[int]
     """Replace the model's completions with ``texts`` in a cycle; returns the batch sizes."""
     cycle = itertools.cycle(texts)
     batches: list[int] = []
+    monkeypatch.setattr(generator, "sampler", "free")  # planted texts replace the free sampler's
 
     def fake(prompts, generator):
         batches.append(len(prompts))
@@ -277,3 +279,136 @@ def test_tables_that_cannot_be_written_as_text_are_refused(table):
 def test_bad_great_settings_fail_clearly(table, params, message):
     with pytest.raises(ConfigError, match=message):
         make_generator("great", {"device": "cpu", **params}).fit(table, ROLES, dataset="tiny")
+
+
+# ------------------------------------------------------------------ constrained sampler
+def reachable_values(automaton, table, limit: int = 100_000) -> set[str]:
+    """Every value the automaton lets a sampler write (depth-first over allowed tokens)."""
+    done: set[str] = set()
+    stack, seen = [""], {""}
+    while stack:
+        prefix = stack.pop()
+        ids, complete = automaton.allowed(prefix)
+        if complete:
+            done.add(prefix[1:])
+        for i in ids:
+            nxt = prefix + table.strings[i]
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+        assert len(seen) < limit
+    return done
+
+
+class FakeTable:
+    """A vocabulary with multi-character number tokens, as GPT-2's tokenizer has."""
+
+    def __init__(self, strings):
+        self.strings = list(strings)
+        self.ids_of = {}
+        for i, s in enumerate(self.strings):
+            self.ids_of.setdefault(s, []).append(i)
+        self.number_tokens = [(i, s) for i, s in enumerate(self.strings) if set(s) <= set(" -.0123456789")]
+        self.comma = self.ids_of[","][0]
+
+
+@pytest.fixture(scope="module")
+def token_table(tokenizer) -> TokenTable:
+    return TokenTable(tokenizer)
+
+
+@pytest.mark.parametrize(("lo", "hi", "precision"), [(-1.5, 2.0, 1), (3.25, 104.0, 0), (-0.02, 0.013, 2)])
+def test_number_automaton_writes_exactly_the_grid_values_in_range(token_table, lo, hi, precision):
+    fake = FakeTable(
+        [",", " ", " -", "-", ".", *"0123456789", "10", "00", "25", " 1", "0.", " 10", ".5", "1.0"]
+    )
+    step = 10.0**-precision
+    grid = np.arange(np.ceil(lo / step - 1e-9), np.floor(hi / step + 1e-9) + 1) * step
+    expected = {format_value(float(x), precision) for x in grid}
+    expected |= (
+        {"-" + v for v in expected if v == "0"} if lo < 0 else set()
+    )  # "-0" as be-great writes -0.0004
+    for table in (token_table, fake):
+        got = reachable_values(NumberAutomaton(lo, hi, precision, table), table)
+        assert got - {"-0"} == expected - {"-0"}
+        assert all(len(v.split(".")[-1]) <= precision or "." not in v for v in got)
+
+
+def test_level_automaton_writes_exactly_the_levels(token_table):
+    levels = ["a", "ab", "b c", "0"]
+    assert reachable_values(LevelAutomaton(levels, token_table), token_table) == set(levels)
+    fake = FakeTable([",", " a", " ab", "b", " ", "a", " b", " c", "c", "0", " 0"])
+    assert reachable_values(LevelAutomaton(levels, fake), fake) == set(levels)
+
+
+def test_constrained_sampler_writes_only_valid_rows(fitted):
+    out = fitted.sample(64, seed=11)
+    report = fitted.sample_report_
+    assert report["n_generated"] == 64 and report["n_invalid"] == 0 and report["rounds"] == 1
+    assert set(out["w_cat"]) <= set(LEVELS)
+    assert fitted.sampling_stats_["dead_ends"] == 0
+    # one forward step per value token and one per column: the forced names cost no steps
+    assert fitted.sampling_stats_["forward_steps"] < fitted.sampling_stats_["sampled_tokens"] / 10
+    assert fitted.fit_info_["piecewise_tokenization_agreement"] == 1.0
+
+
+def test_constrained_sampler_keeps_the_free_samplers_marginals(fitted):
+    """The constraint only removes what the free sampler would have written invalidly.
+
+    Tolerances: two-sample KS and chi-square p-values above 0.01 for every column, and level
+    shares within 0.1 of each other, on 300 rows each (seeded, so the outcome is fixed).
+    """
+    from scipy import stats
+
+    constrained = fitted.sample(300, seed=21)
+    fitted.set_params(sampler="free")
+    try:
+        free = fitted.sample(300, seed=21)
+    finally:
+        fitted.set_params(sampler="constrained")
+    ks = stats.ks_2samp(constrained["w_cont"], free["w_cont"])
+    assert ks.pvalue > 0.01, ks
+    for column in ("w_bin", "w_cat", "A", "Y"):
+        counts = pd.crosstab(
+            np.r_[np.zeros(300), np.ones(300)], pd.concat([constrained[column], free[column]]).to_numpy()
+        )
+        assert stats.chi2_contingency(counts).pvalue > 0.01, (column, counts)
+        shares = counts.div(counts.sum(axis=1), axis=0)
+        assert (shares.iloc[0] - shares.iloc[1]).abs().max() < 0.1, (column, shares)
+
+
+def test_constrained_sampler_is_deterministic_and_shuffles_columns(tiny_llm, table):
+    params = tiny_params(tiny_llm, epochs=1, random_feature_order=True)
+    gen = make_generator("great", params, threads=1, random_state=0).fit(table, ROLES, dataset="tiny")
+    a, b = gen.sample(16, seed=4), gen.sample(16, seed=4)
+    pd.testing.assert_frame_equal(a, b)
+    assert gen.sample_report_["n_invalid"] == 0  # even after one epoch every row parses
+
+
+def test_columns_the_constraint_cannot_express_are_refused(tiny_llm, table):
+    free_text = table.assign(w_cat=[f"note {i}" for i in range(len(table))])
+    free_text = pd.concat([free_text] * 2, ignore_index=True).assign(
+        w_cat=[f"note {i}" for i in range(2 * len(table))]
+    )
+    with pytest.raises(DataError, match=r"column 'w_cat'.*looks like free text.*sampler: free"):
+        make_generator("great", {"device": "cpu"}).fit(free_text, ROLES, dataset="tiny")
+    unspellable = table.assign(w_cat=table["w_cat"].replace("a", "\U0001d4c1"))
+    with pytest.raises(DataError, match=r"column 'w_cat'.*cannot spell it with whole tokens"):
+        make_generator("great", tiny_params(tiny_llm)).fit(unspellable, ROLES, dataset="tiny")
+
+
+@pytest.mark.parametrize(
+    ("lora", "message"),
+    [({"rank": 0}, "lora.rank must be a positive integer"), ({"rnak": 4}, "lora has no key")],
+)
+def test_bad_lora_settings_fail_clearly(table, lora, message):
+    with pytest.raises(ConfigError, match=message):
+        make_generator("great", {"device": "cpu", "lora": lora}).fit(table, ROLES, dataset="tiny")
+
+
+def test_lora_trains_only_adapters_and_merges_them(tiny_llm, table):
+    params = tiny_params(tiny_llm, epochs=2, lora={"rank": 4, "target_modules": ["q_proj", "v_proj"]})
+    gen = make_generator("great", params, threads=1, random_state=0).fit(table, ROLES, dataset="tiny")
+    assert 0 < gen.fit_info_["trainable_parameters"] < 10_000
+    assert not any("lora" in name for name, _ in gen.model_.named_parameters())  # merged
+    assert gen.sample(8, seed=0).shape == (8, 5)

@@ -7,9 +7,15 @@ starts each text with a value of the start column drawn from the training table 
 default: the last column, here the outcome) and lets the model write the rest.
 
 Sampling is our own loop rather than be-great's ``sample``, which retries until it has ``n``
-rows and never ends on an undertrained model: texts are generated in batches, parsed, and
-every value is type-checked by :meth:`Generator.sample`; invalid rows are counted by reason,
-and attempts and time are bounded by ``max_sampling_rounds`` and ``max_sampling_seconds``.
+rows and never ends on an undertrained model. Two samplers: ``constrained`` (the default,
+:mod:`causalsynth.generate.constrained`) writes the column names and separators itself and lets
+the model sample only values its column allows, so every row parses; ``free`` lets the model
+write whole texts from a start value, as be-great does. Either way every value is type-checked
+by :meth:`Generator.sample`; invalid rows are counted by reason, and attempts and time are
+bounded by ``max_sampling_rounds`` and ``max_sampling_seconds``.
+
+``lora`` fine-tunes low-rank adapters (``peft``) instead of all weights; they are merged into
+the model after training, so sampling costs the same either way.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import logging
 import math
 import tempfile
 import time
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -36,6 +43,12 @@ logger = logging.getLogger(__name__)
 _SEPARATORS = (",", " is ")
 # Rows sampled to measure the token length of the encoding (for max_new_tokens and the log).
 _LENGTH_PROBE_ROWS = 1000
+SAMPLERS = ("constrained", "free")
+_LORA_KEYS = {"rank": 8, "alpha": 16, "target_modules": None, "dropout": 0.0}
+# Distinct levels above this share of the rows (and above _FREE_TEXT_MIN_LEVELS) make a
+# categorical column free text: the constrained sampler could only replay training texts.
+_FREE_TEXT_SHARE = 0.5
+_FREE_TEXT_MIN_LEVELS = 50
 
 
 def format_value(value: Any, float_precision: int | None) -> str:
@@ -100,10 +113,18 @@ class GReaTGenerator(Generator):
     range_multiple
         A generated continuous value more than this many training ranges below the minimum
         or above the maximum counts as invalid (``huge``); ``None`` disables the check.
+    sampler
+        ``constrained`` (every row parses; column order random per row when
+        ``random_feature_order``, else table order; the first value is the model's too) or
+        ``free`` (the model writes whole texts after a start value; rows may be invalid).
+    lora
+        ``None``: full fine-tuning. A mapping with any of ``rank`` (8), ``alpha`` (16),
+        ``target_modules`` (``None``: peft's default for the architecture) and ``dropout``
+        (0): LoRA adapters through ``peft``, merged into the weights after training.
     """
 
     name = "great"
-    packages = ("be-great", "transformers", "torch", "gguf")
+    packages = ("be-great", "transformers", "torch", "gguf", "peft")
     # an LLM and its optimizer state; fine-tuning on a CPU takes hours at the paper's settings
     mem_mb = 8000
     runtime_minutes = 240
@@ -133,6 +154,8 @@ class GReaTGenerator(Generator):
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
         range_multiple: float | None = 10.0,
+        sampler: str = "constrained",
+        lora: dict[str, Any] | None = None,
     ):
         self.llm = llm
         self.epochs = epochs
@@ -152,6 +175,8 @@ class GReaTGenerator(Generator):
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds
         self.range_multiple = range_multiple
+        self.sampler = sampler
+        self.lora = lora
 
     # ----------------------------------------------------------------- checks
     def _check_own_params(self) -> None:
@@ -178,6 +203,9 @@ class GReaTGenerator(Generator):
             raise ConfigError(f"{who}: temperature must be positive, got {self.temperature!r}")
         if not self.learning_rate > 0:
             raise ConfigError(f"{who}: learning_rate must be positive, got {self.learning_rate!r}")
+        if self.sampler not in SAMPLERS:
+            raise ConfigError(f"{who}: sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        _lora_settings(self.lora, who)
 
     def _resolve_device(self) -> str:
         return resolve_device(self.device, f"generator '{self.name}'")
@@ -186,8 +214,21 @@ class GReaTGenerator(Generator):
         for column in roles.columns:
             _check_text(str(column), source, column, "column name")
         for column in roles.of_type("categorical"):
-            for level in data[column].unique():
+            levels = data[column].unique()
+            for level in levels:
                 _check_text(level, source, column, "level")
+            if (
+                self.sampler == "constrained"
+                and len(levels) > _FREE_TEXT_MIN_LEVELS
+                and len(levels) > _FREE_TEXT_SHARE * len(data)
+            ):
+                raise DataError(
+                    source,
+                    column,
+                    f"looks like free text ({len(levels)} distinct levels in {len(data)} rows); "
+                    "sampler 'constrained' can only write training levels",
+                    "drop or bin the column when the dataset is prepared, or use sampler: free",
+                )
         if self.start_column is not None and self.start_column not in roles.columns:
             raise ConfigError(
                 f"{source}: start_column '{self.start_column}' is not a column of the table; "
@@ -199,6 +240,7 @@ class GReaTGenerator(Generator):
         from be_great.great_trainer import GReaTTrainer
         from transformers import PrinterCallback, TrainingArguments
 
+        from causalsynth.generate.constrained import ConstrainedPlan
         from causalsynth.generate.llm import load_causal_lm
 
         n_rows = len(data)
@@ -209,6 +251,11 @@ class GReaTGenerator(Generator):
             data = data.iloc[keep].reset_index(drop=True)
             logger.info("great: fine-tuning on %d of %d rows (max_train_rows)", len(data), n_rows)
         model, tokenizer = load_causal_lm(self.llm)
+        # a table the constrained sampler cannot write is refused before the costly fine-tuning
+        table = self._token_table(tokenizer) if self.sampler == "constrained" else None
+        lora = _lora_settings(self.lora, f"generator '{self.name}'")
+        if lora is not None:
+            model = _with_lora(model, lora)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         # right padding in training keeps each row's positions starting at 0, as they do in
@@ -263,10 +310,19 @@ class GReaTGenerator(Generator):
                 callbacks=[epoch_log],
             )
             trainer.remove_callback(PrinterCallback)  # our callback logs; no dicts on stdout
+            trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             trainer.train()
+        if lora is not None:
+            model = model.merge_and_unload()
         model.eval()
         self.model_ = model
         self.tokenizer_ = tokenizer
+        self.sampling_stats_: dict[str, int] = Counter()
+        self.plan_ = None
+        if self.sampler == "constrained":
+            self.plan_ = ConstrainedPlan(
+                tokenizer, self.spec_, self.float_precision, self.range_multiple, table
+            )
         self.fit_info_ = {
             "epoch_seconds": epoch_log.epoch_seconds,
             "epoch_loss": epoch_log.losses,
@@ -277,10 +333,84 @@ class GReaTGenerator(Generator):
             "max_new_tokens": int(self.max_new_tokens_),
             "sample_batch_size": int(self.sample_batch_size_),
             "start_column": start_column,
+            "sampler": self.sampler,
+            "lora": lora,
+            "trainable_parameters": int(trainable),
         }
+        if self.plan_ is not None:
+            self.fit_info_["piecewise_tokenization_agreement"] = self._tokenization_agreement(data)
+
+    def _token_table(self, tokenizer: Any):
+        from causalsynth.generate.constrained import TokenTable, check_expressible
+
+        table = TokenTable(tokenizer)
+        check_expressible(self.spec_, f"dataset '{self.dataset_}', generator '{self.name}'", table)
+        return table
+
+    def _tokenization_agreement(self, data: pd.DataFrame) -> float:
+        """Share of training rows the sampler writes with the tokenizer's own tokens.
+
+        The sampler joins separately tokenized pieces (names, separators, values); where that
+        differs from tokenizing the whole text, sampled rows are off the training distribution.
+        """
+        rows = data.head(200)
+        columns = list(self.spec_.columns)
+        same = 0
+        for _, row in rows.iterrows():
+            values = [format_value(row[c], self.float_precision) for c in columns]
+            text = ", ".join(f"{c} is {v}" for c, v in zip(columns, values, strict=True))
+            same += self.tokenizer_(text)["input_ids"] == self.plan_.piecewise_ids(columns, values)
+        return same / len(rows)
 
     # ----------------------------------------------------------------- sample
+    def sample(self, n: int, seed: int) -> pd.DataFrame:
+        """As :meth:`Generator.sample`; ``sampling_stats_`` then counts the tokens of all rounds."""
+        self.sampling_stats_: dict[str, int] = Counter()
+        return super().sample(n, seed)
+
     def _sample(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
+        if self.sampler == "constrained":
+            return self._sample_constrained(n, seed, budget)
+        return self._sample_free(n, seed, budget)
+
+    def _sample_constrained(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
+        import torch
+
+        from causalsynth.generate.constrained import sample_constrained
+
+        rng = np.random.default_rng(seed)
+        generator = torch.Generator(device=self.model_.device).manual_seed(seed)
+        start = time.perf_counter()
+
+        def progress(done: int) -> None:
+            elapsed = time.perf_counter() - start
+            logger.info(
+                "great: sampled %d/%d rows in %.0f s (%.1f per second)",
+                done,
+                n,
+                elapsed,
+                done / max(elapsed, 1e-9),
+            )
+
+        with isolated_global_rng(seed), torch.inference_mode():
+            rows, stats = sample_constrained(
+                self.model_,
+                self.plan_,
+                n,
+                rng=rng,
+                generator=generator,
+                temperature=self.temperature,
+                top_k=self.top_k,
+                batch_size=self.sample_batch_size_,
+                random_order=self.random_feature_order,
+                budget=budget,
+                pad_id=self.tokenizer_.pad_token_id,
+                progress=progress,
+            )
+        self.sampling_stats_.update(stats)
+        return pd.DataFrame(rows, columns=list(self.spec_.columns), dtype=object)
+
+    def _sample_free(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
         import torch
 
         rng = np.random.default_rng(seed)
@@ -332,6 +462,9 @@ class GReaTGenerator(Generator):
                 logits_processor=LogitsProcessorList([sampler]),
                 pad_token_id=tokenizer.pad_token_id,
             )
+        self.sampling_stats_["sampled_tokens"] += int(
+            tokens.shape[0] * (tokens.shape[1] - batch["input_ids"].shape[1])
+        )
         return tokenizer.batch_decode(tokens, skip_special_tokens=True)
 
     def _texts_to_rows(self, texts: list[str]) -> pd.DataFrame:
@@ -362,6 +495,45 @@ def _check_text(text: str, source: str, column: str, what: str) -> None:
             "or holds ',' or ' is ')",
             f"rename the {what} when the dataset is prepared",
         )
+
+
+def _lora_settings(lora: Any, who: str) -> dict[str, Any] | None:
+    """``lora`` with defaults filled in; None when off."""
+    if lora is None or lora is False:
+        return None
+    if not isinstance(lora, dict):
+        raise ConfigError(
+            f"{who}: lora must be a mapping (rank, alpha, target_modules, dropout) or null, got {lora!r}"
+        )
+    unknown = sorted(set(lora) - set(_LORA_KEYS))
+    if unknown:
+        raise ConfigError(f"{who}: lora has no key(s) {', '.join(unknown)}; valid: {', '.join(_LORA_KEYS)}")
+    out = {**_LORA_KEYS, **lora}
+    for key in ("rank", "alpha"):
+        if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
+            raise ConfigError(f"{who}: lora.{key} must be a positive integer, got {out[key]!r}")
+    if out["target_modules"] is not None and (
+        not isinstance(out["target_modules"], list)
+        or not all(isinstance(m, str) for m in out["target_modules"])
+    ):
+        raise ConfigError(f"{who}: lora.target_modules must be a list of module names or null")
+    if not 0 <= out["dropout"] < 1:
+        raise ConfigError(f"{who}: lora.dropout must be in [0, 1), got {out['dropout']!r}")
+    return out
+
+
+def _with_lora(model: Any, lora: dict[str, Any]) -> Any:
+    """``model`` with LoRA adapters; only the adapters train."""
+    from peft import LoraConfig, get_peft_model
+
+    config = LoraConfig(
+        r=lora["rank"],
+        lora_alpha=lora["alpha"],
+        target_modules=lora["target_modules"],
+        lora_dropout=lora["dropout"],
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
 
 
 def _row_text_dataset(data: pd.DataFrame, tokenizer: Any, float_precision: int | None, shuffle: bool):

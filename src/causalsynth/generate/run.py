@@ -89,7 +89,8 @@ def run_generate(
     versions, fit_seconds, sample_seconds, n_requested, n_generated, n_valid, n_invalid,
     invalid_reasons, sampling_rounds, fit_info -- losses per epoch, batch and steps --,
     epsilon -- the differential-privacy epsilon spent, null without DP -- and degenerate --
-    why an arm is too small to estimate on, null when both arms are fine).
+    why an arm is too small to estimate on, null when both arms are fine -- and sampling_info
+    -- token counts of generators that sample text).
     """
     kind = generator_type or generator
     params = dict(params or {})
@@ -134,6 +135,8 @@ def run_generate(
         "fit_info": model.fit_info_,
         "epsilon": model.epsilon_,
         "degenerate": degenerate,
+        # token counts of generators that sample text (GReaT: sampled and forced tokens, steps)
+        "sampling_info": dict(getattr(model, "sampling_stats_", {})),
     }
     write_parquet(synthetic, out_data)
     write_json(meta, out_meta)
