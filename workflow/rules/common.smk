@@ -310,6 +310,19 @@ def benchmark_records():
         for e in PLAN.engines_for(d)
         for n in N_GRID
     ]
+    records += [
+        (f"results/benchmarks/fidelity/{d}.tsv", "fidelity", d, None) for d in DATASETS
+    ]
+    records += [
+        (
+            f"results/benchmarks/inferential_utility/{d}/{g}.tsv",
+            "inferential_utility",
+            d,
+            g,
+        )
+        for d in PLAN.inferential_datasets()
+        for g in PLAN.inferential_generators_for(d)
+    ]
     return records
 
 
