@@ -5,7 +5,12 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# A --configfile replaces config/config.yaml, never merges into it: also inside cluster jobs,
+# to which Snakemake 9 does not forward --replace-workflow-config (a job then planned with the
+# default config's generators merged in and asked for inputs that do not exist).
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -63,4 +63,4 @@ def test_unknown_generator_fails_before_anything_runs(workdir):
     bad.write_text("datasets: {sim_paper: {}}\ngenerators: {gan9000: {}}\n")
     proc = snakemake("-n", "--configfile", bad, "--cores", "1", cwd=workdir, check=False)
     assert proc.returncode != 0
-    assert "unknown generator ['gan9000']" in proc.stdout + proc.stderr
+    assert "generators/gan9000: unknown generator 'gan9000'" in proc.stdout + proc.stderr
