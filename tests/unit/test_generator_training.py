@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from causalsynth.config import Plan, load_config
-from causalsynth.core.errors import ConfigError
+from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_json, write_json, write_parquet
 from causalsynth.core.roles import MIN_ARM_UNITS
 from causalsynth.generate import CTGANGenerator, TabularARGNGenerator, make_generator, run_generate
@@ -201,3 +201,10 @@ def test_tabularargn_bad_params_name_the_fix():
     with pytest.raises(ConfigError, match="model must be one of MOSTLY_AI/Small"):
         make_generator("tabularargn", {"model": "big"}).fit(make_table(60), ROLES)
     assert TabularARGNGenerator().get_params()["epsilon"] is None
+
+
+def test_tabularargn_refuses_fewer_than_ten_rows_naming_dataset_and_generator():
+    with pytest.raises(
+        DataError, match=r"dataset 'toy', generator 'tabularargn': TabularARGN .* got 8\. Fix: use a larger"
+    ):
+        TabularARGNGenerator().fit(make_table(n=8, seed=3), ROLES, dataset="toy")

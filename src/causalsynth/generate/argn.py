@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from causalsynth.core.errors import ConfigError
+from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles
 from causalsynth.generate.base import Generator, SamplingBudget
@@ -165,11 +165,12 @@ class TabularARGNGenerator(Generator):
 
     def _check_table(self, data: pd.DataFrame, roles: Roles, source: str) -> None:
         if len(data) < 10:
-            from causalsynth.core.errors import DataError
-
             raise DataError(
-                f"{source}: TabularARGN holds out a fifth of the rows for early stopping and needs "
-                f"at least 10 training rows, got {len(data)}. Fix: use a larger dataset"
+                source,
+                None,
+                "TabularARGN holds out a fifth of the rows for early stopping and needs at least "
+                f"10 training rows, got {len(data)}",
+                "use a larger dataset",
             )
 
     def _privacy(self) -> Any:
