@@ -43,8 +43,17 @@ _SEED_VARIABLE = "MOSTLYAI_ENGINE_SEED"
 
 
 @contextmanager
-def _engine_seed(seed: int) -> Iterator[None]:
-    """The engine's seeds for one call; the global generators and its variable restored after."""
+def _engine_state(seed: int) -> Iterator[None]:
+    """The engine's seeds for one call; the global generators, its variable and the float mode
+    restored after.
+
+    The engine's training turns on flush-to-zero for subnormal floats
+    (``torch.set_flush_denormal(True)``) and leaves it on for the whole process; later numpy
+    and scipy code then computes differently, and scipy's k-d tree build crashes the process
+    (a segfault, seen in the test suite). causalsynth never wants it, so it is switched off
+    after every engine call.
+    """
+    import torch
     from mostlyai.engine import set_random_state
 
     before = os.environ.get(_SEED_VARIABLE)
@@ -53,6 +62,7 @@ def _engine_seed(seed: int) -> Iterator[None]:
         try:
             yield
         finally:
+            torch.set_flush_denormal(False)
             if before is None:
                 os.environ.pop(_SEED_VARIABLE, None)
             else:
@@ -192,7 +202,7 @@ class TabularARGNGenerator(Generator):
         ws = Path(self._workspace.name)
         types = roles.column_types()
         privacy = self._privacy()
-        with _engine_seed(self.random_state):
+        with _engine_state(self.random_state):
             split(
                 tgt_data=data,
                 tgt_encoding_types={c: _ENCODING[types[c]] for c in data.columns},
@@ -243,7 +253,7 @@ class TabularARGNGenerator(Generator):
         from mostlyai.engine import generate
 
         ws = Path(self._workspace.name)
-        with _engine_seed(seed):
+        with _engine_state(seed):
             generate(
                 sample_size=n,
                 sampling_temperature=float(self.sampling_temperature),
