@@ -35,6 +35,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from causalsynth.core.io import write_json, write_parquet
+from causalsynth.core.learners import GRADIENT_BOOSTING_PARAMS
 from causalsynth.core.roles import Roles
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.threads import limit_threads
@@ -61,7 +62,7 @@ def plain_learners(name: str, seed: int):
         return make_pipeline(StandardScaler(), LogisticRegression(C=1e4, max_iter=5000)), LinearRegression()
     if name == "random_forest":
         return RandomForestClassifier(random_state=seed), RandomForestRegressor(random_state=seed)
-    opts = dict(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, early_stopping=False, random_state=seed)
+    opts = dict(GRADIENT_BOOSTING_PARAMS, random_state=seed)
     return HistGradientBoostingClassifier(**opts), HistGradientBoostingRegressor(**opts)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.roles import Roles
 from causalsynth.core.schema import section_defaults
 from causalsynth.core.uncertainty import median_interval
@@ -172,49 +173,57 @@ def write_cell(tmp_path, meta: dict) -> dict[str, str]:
     return paths
 
 
-def test_run_privacy_attacks_writes_the_cell_rows_with_epsilon(tmp_path):
+def test_run_privacy_attacks_writes_every_set_of_the_dataset_with_its_epsilon(tmp_path):
     p = write_cell(tmp_path, {"params": {"epsilon": 4.0}})
+    plain = tmp_path / "plain.json"
+    plain.write_text(json.dumps({"params": {}}))
     out = tmp_path / "out" / "attacks.parquet"
     df = run_privacy_attacks(
+        [p["unfiltered"], p["filtered"], p["filtered"]],
+        [p["meta"], p["meta"], str(plain)],
+        [("tabularargn", 2, "unfiltered"), ("tabularargn", 2, "filtered"), ("hybrid_ctgan", 1, "filtered")],
+        [9, 9, 11],
         p["train"],
         p["holdout"],
         p["card"],
-        {"unfiltered": p["unfiltered"], "filtered": p["filtered"]},
-        p["meta"],
         {"n_attacks": 50},
         {},
-        seed=9,
         out_table=str(out),
-        generator="ctgan",
-        rep=2,
     )
     written = pd.read_parquet(out)
     assert list(written.columns) == list(PRIVACY.columns)
-    assert len(written) == 2 * len(PRIVACY_METRICS)
-    assert set(written["set"]) == {"unfiltered", "filtered"}
-    assert (written["dataset"] == "toy").all() and (written["rep"] == 2).all()
-    assert (written["epsilon"] == 4.0).all()
-    assert (written["status"] == "ok").all()
+    assert len(written) == 3 * len(PRIVACY_METRICS)
+    assert (written["dataset"] == "toy").all() and (written["status"] == "ok").all()
+    argn = written[written["generator"] == "tabularargn"]
+    assert set(argn["set"]) == {"unfiltered", "filtered"} and (argn["rep"] == 2).all()
+    assert (argn["epsilon"] == 4.0).all()
+    hybrid = written[written["generator"] == "hybrid_ctgan"]
+    assert hybrid["epsilon"].isna().all() and (hybrid["rep"] == 1).all()
+    assert all(math.isfinite(v) for v in hybrid["value"])
     filtered = written[written["set"] == "filtered"]
     assert (filtered["n_synthetic"] == 100).all()
     assert (written.loc[written["metric"].isin(PRIVACY_ATTACKS), "n_attacks"] == 50).all()
     pd.testing.assert_frame_equal(df.reset_index(drop=True), written)
-
-
-def test_run_privacy_attacks_without_epsilon_leaves_it_empty(tmp_path):
-    p = write_cell(tmp_path, {"params": {}})
-    df = run_privacy_attacks(
-        p["train"],
-        p["holdout"],
-        p["card"],
-        {"filtered": p["filtered"]},
-        p["meta"],
-        {"n_attacks": 30},
-        {},
-        seed=9,
-        out_table=str(tmp_path / "a.parquet"),
-        generator="hybrid_ctgan",
-        rep=1,
+    # a set's rows depend on its own seed and name only, not on the sets beside it
+    alone = run_privacy_attacks(
+        [p["filtered"]], [p["meta"]], [("tabularargn", 2, "filtered")], [9],
+        p["train"], p["holdout"], p["card"], {"n_attacks": 50}, {}, out_table=str(tmp_path / "b.parquet"),
+    )  # fmt: skip
+    cols = ["metric", "value", "ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(
+        alone[cols].reset_index(drop=True),
+        written.loc[written["set"] == "filtered"].iloc[:5][cols].reset_index(drop=True),
     )
-    assert df["epsilon"].isna().all() and set(df["set"]) == {"filtered"}
-    assert all(math.isfinite(v) for v in df["value"])
+
+
+def test_run_privacy_attacks_refuses_an_unknown_set_or_unmatched_lists(tmp_path):
+    p = write_cell(tmp_path, {"params": {}})
+    common = (p["train"], p["holdout"], p["card"], {"n_attacks": 30}, {})
+    with pytest.raises(DataError, match="unknown set 'raw'"):
+        run_privacy_attacks(
+            [p["filtered"]], [p["meta"]], [("ctgan", 1, "raw")], [1], *common, out_table=str(tmp_path / "a")
+        )
+    with pytest.raises(ConfigError, match="one meta path, cell and seed per synthetic set"):
+        run_privacy_attacks(
+            [p["filtered"]], [], [("ctgan", 1, "filtered")], [1], *common, out_table=str(tmp_path / "a")
+        )

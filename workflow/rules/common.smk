@@ -8,6 +8,7 @@ from causalsynth.core.runner import user_errors_as_one_line
 from causalsynth.core.vocabulary import (
     FIGURES,
     ORACLE,
+    PRIVACY_SETS,
     REAL,
     TABLES,
     TRUTH_ENGINE,
@@ -162,33 +163,46 @@ def synthetic_release(wildcards):
     }
 
 
-def privacy_seed(wildcards):
-    return seed_for(
-        "privacy", wildcards.dataset, wildcards.any_generator, rep=wildcards.rep
-    )
+def privacy_sets(wildcards):
+    """(generator, rep, set) of every releasable set of the dataset, in the order of the job's
+    inputs: a base generator's set before and after the DCR filter, a hybrid's pool (built on
+    its base's filtered covariates, so there is no unfiltered hybrid set)."""
+    return [
+        (g, r, s)
+        for g in releasable_generators(wildcards.dataset)
+        for r in PLAN.reps_for(g)
+        for s in (("filtered",) if g in HYBRIDS else PRIVACY_SETS)
+    ]
+
+
+def privacy_seeds(wildcards):
+    return [
+        seed_for("privacy", wildcards.dataset, g, rep=r)
+        for g, r, _ in privacy_sets(wildcards)
+    ]
 
 
 def privacy_inputs(wildcards):
-    """A base generator's set before and after the DCR filter, or a hybrid's pool (built on its
-    base's filtered covariates, so there is no unfiltered hybrid set), with its meta.json.
-    """
-    release = synthetic_release(wildcards)
-    inputs = {
+    sets, metas = [], []
+    for g, r, s in privacy_sets(wildcards):
+        cell = SimpleNamespace(dataset=wildcards.dataset, any_generator=g, rep=str(r))
+        release = synthetic_release(cell)
+        if s == "unfiltered" or g in HYBRIDS:
+            sets.append(release["data"])
+        else:
+            sets.append(
+                rules.dcr_filter.output.filtered.format(
+                    dataset=wildcards.dataset, generator=g, rep=r
+                )
+            )
+        metas.append(release["meta"])
+    return {
+        "sets": sets,
+        "metas": metas,
         "train": prepared("train", wildcards),
         "holdout": prepared("holdout", wildcards),
         "card": prepared("card", wildcards),
-        "meta": release["meta"],
     }
-    if wildcards.any_generator in HYBRIDS:
-        inputs["filtered"] = release["data"]
-    else:
-        inputs["unfiltered"] = release["data"]
-        inputs["filtered"] = rules.dcr_filter.output.filtered.format(
-            dataset=wildcards.dataset,
-            generator=wildcards.any_generator,
-            rep=wildcards.rep,
-        )
-    return inputs
 
 
 def engine_source(wildcards):
@@ -238,9 +252,7 @@ def releasable_generators(dataset):
 
 
 def privacy_cells():
-    return cells(
-        rules.privacy_attacks.output.table, releasable_generators, key="any_generator"
-    )
+    return expand(rules.privacy_attacks.output.table, dataset=DATASETS)
 
 
 def ate_cells():
@@ -291,7 +303,6 @@ def benchmark_records():
         ("dcr_filter", PLAN.generators_for),
         ("hybrid", PLAN.hybrids_for),
         ("evaluate_synthetic", PLAN.all_generators_for),
-        ("privacy_attacks", releasable_generators),
     ]
     records = [
         (path.format(rule=rule, dataset=d, generator=g, rep=r), rule, d, g)
@@ -311,7 +322,9 @@ def benchmark_records():
         for n in N_GRID
     ]
     records += [
-        (f"results/benchmarks/fidelity/{d}.tsv", "fidelity", d, None) for d in DATASETS
+        (f"results/benchmarks/{rule}/{d}.tsv", rule, d, None)
+        for rule in ("fidelity", "privacy_attacks")
+        for d in DATASETS
     ]
     records += [
         (

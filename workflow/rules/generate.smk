@@ -8,6 +8,8 @@ rule prepare_llm:
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
+    # GReaT's fit waits on it and is the longest job of the default run
+    priority: 2
     resources:
         mem_mb=4000,
         runtime=15,
@@ -34,6 +36,9 @@ rule generate:
     # straight and a resumed tiny run on a loaded machine (one thread was bitwise stable in every
     # check); two generate jobs then share the two cores instead
     threads: 1
+    # the fits are the long jobs: started first, the short downstream jobs fill the cores around
+    # them rather than leaving a core idle behind a late fit at the end of the run
+    priority: 1
     resources:
         mem_mb=generate_mem_mb,
         runtime=generate_runtime,

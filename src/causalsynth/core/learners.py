@@ -54,12 +54,18 @@ def random_forest(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
     return cls(random_state=seed, n_jobs=n_jobs)
 
 
+# 100 rounds at rate 0.1: the same cross-validated fit as 200 at 0.05 on the default datasets'
+# sizes (R^2 0.426 vs 0.425 on an 800-row, 25-column check) in 2.5x less time, and the grid
+# fits this learner about 30 times per synthetic set
+GRADIENT_BOOSTING_PARAMS = dict(max_iter=100, learning_rate=0.1, max_leaf_nodes=15, early_stopping=False)
+
+
 @LEARNERS.register("gradient_boosting")
 def gradient_boosting(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
     """Histogram gradient boosting with early stopping off, so results do not depend on a split."""
     _check_task(task)
     cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
-    return cls(max_iter=200, learning_rate=0.05, max_leaf_nodes=15, early_stopping=False, random_state=seed)
+    return cls(**GRADIENT_BOOSTING_PARAMS, random_state=seed)
 
 
 @LEARNERS.register("super_learner")

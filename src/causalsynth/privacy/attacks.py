@@ -58,8 +58,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalsynth.core.errors import DataError
+from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_json, read_parquet, write_parquet
+from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles
 from causalsynth.core.schema import resolve_section
 from causalsynth.core.seeds import derive_seed
@@ -313,38 +314,45 @@ def epsilon_of(meta: dict[str, Any]) -> float | None:
 
 
 def run_privacy_attacks(
+    data_paths: list[str],
+    meta_paths: list[str],
+    cells: list[tuple[str, int, str]],
+    seeds: list[int],
     train_path: str,
     holdout_path: str,
     card_path: str,
-    sets: dict[str, str],
-    meta_path: str,
     params: dict[str, Any],
     dcr_params: dict[str, Any],
-    seed: int,
     out_table: str,
-    generator: str,
-    rep: int,
     threads: int = 1,
 ) -> pd.DataFrame:
-    """Attack every set of one (dataset, generator, rep) cell; write its rows of the privacy table.
+    """Attack every releasable set of one dataset; write its rows of the privacy table.
 
-    ``sets`` maps a set name (``unfiltered``, ``filtered``) to its parquet file; extra columns
-    (a hybrid pool's mu0, mu1, propensity) are not released and not attacked. ``params``: the
-    ``privacy`` block, ``dcr_params``: the ``dcr`` block (defaults from the schema).
+    ``data_paths``, ``meta_paths``, ``cells`` ((generator, rep, set), set one of
+    ``PRIVACY_SETS``) and ``seeds`` (the (generator, rep) cell's seed) name one set each; extra
+    columns (a hybrid pool's mu0, mu1, propensity) are not released and not attacked.
+    ``params``: the ``privacy`` block, ``dcr_params``: the ``dcr`` block (defaults from the
+    schema). One job per dataset, as for fidelity: the imports of a job cost more than the
+    attacks on one set. Progress (sets done, rate, time left) goes to the log.
     """
+    if not (len(data_paths) == len(meta_paths) == len(cells) == len(seeds)):
+        raise ConfigError("run_privacy_attacks: give one meta path, cell and seed per synthetic set")
     params = resolve_section(params, "privacy", "run_privacy_attacks")
     dcr_params = resolve_section(dcr_params, "dcr", "run_privacy_attacks")
-    unknown = sorted(set(sets) - set(PRIVACY_SETS))
-    if unknown:
-        raise DataError(str(meta_path), "set", f"unknown set(s) {unknown}", f"use {list(PRIVACY_SETS)}")
     card = read_json(card_path)
     roles = Roles.from_dict(card)
     dataset = card.get("dataset", str(card_path))
     train = roles.validate(read_parquet(train_path), str(train_path))
     holdout = roles.validate(read_parquet(holdout_path), str(holdout_path))
-    epsilon = epsilon_of(read_json(meta_path))
+    progress = Progress(f"privacy attacks {dataset}", len(data_paths))
     rows = []
-    for name, path in sets.items():
+    for path, meta_path, (generator, rep, name), seed in zip(
+        data_paths, meta_paths, cells, seeds, strict=True
+    ):
+        if name not in PRIVACY_SETS:
+            raise DataError(
+                str(meta_path), "set", f"unknown set {name!r}", f"use one of {list(PRIVACY_SETS)}"
+            )
         t0 = time.perf_counter()
         synthetic = roles.validate(read_parquet(path), str(path))
         found = attack_set(
@@ -358,10 +366,11 @@ def run_privacy_attacks(
             threads,
         )
         seconds = time.perf_counter() - t0
-        rows += [r | {"set": name, "seconds": seconds} for r in found]
-    df = pd.DataFrame(rows).assign(dataset=dataset, generator=generator, rep=int(rep), epsilon=epsilon)
-    cols = list(PRIVACY.columns)
-    df = df.reindex(columns=cols)
+        cell = {"generator": generator, "rep": int(rep), "set": name, "seconds": seconds}
+        rows += [r | cell | {"epsilon": epsilon_of(read_json(meta_path))} for r in found]
+        progress.step()
+    df = pd.DataFrame(rows, columns=list(PRIVACY.columns)).assign(dataset=dataset)
+    df["rep"] = df["rep"].astype("int64")
     df["epsilon"] = df["epsilon"].astype(float)
     write_parquet(df, out_table)
     return df
