@@ -5,11 +5,11 @@ rule prepare_llm:
         f"logs/llm/{config['llm']['name']}.log",
     benchmark:
         f"results/benchmarks/prepare_llm/{config['llm']['name']}.tsv"
+    # GReaT's fit waits on it and is the longest job of the default run
+    priority: 2
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
-    # GReaT's fit waits on it and is the longest job of the default run
-    priority: 2
     resources:
         mem_mb=4000,
         runtime=15,
@@ -30,15 +30,15 @@ rule generate:
         "logs/synthetic/{dataset}/{generator}/rep{rep}.log",
     benchmark:
         "results/benchmarks/generate/{dataset}/{generator}/rep{rep}.tsv"
+    # the fits are the long jobs: started first, the short downstream jobs fill the cores around
+    # them rather than leaving a core idle behind a late fit at the end of the run
+    priority: 1
     conda:
         "../../envs/causalsynth.yaml"
     # one thread: TVAE at two torch threads gave rows that differed in the 5th digit between a
     # straight and a resumed tiny run on a loaded machine (one thread was bitwise stable in every
     # check); two generate jobs then share the two cores instead
     threads: 1
-    # the fits are the long jobs: started first, the short downstream jobs fill the cores around
-    # them rather than leaving a core idle behind a late fit at the end of the run
-    priority: 1
     resources:
         mem_mb=generate_mem_mb,
         runtime=generate_runtime,
