@@ -52,6 +52,8 @@ def main() -> None:
             }
         },
         "generators": {"gaussian_copula": {}},
+        # one replicate: evaluate_synthetic scores all of a generator's replicates in one job
+        "replicates": 1,
         "synthetic_rows": 50_000,
         "hybrid": {"bases": ["gaussian_copula"], "learner": "linear", "n_rows": 50_000},
         "estimation": {"learners": ["gradient_boosting"], "folds": 5},
@@ -60,8 +62,8 @@ def main() -> None:
     (root / "large.yaml").write_text(yaml.safe_dump(config))
     targets = [
         "results/privacy/large/gaussian_copula/rep1/dcr.json",
-        "results/estimates/large/gaussian_copula/rep1/estimates.parquet",
-        "results/estimates/large/hybrid_gaussian_copula/rep1/estimates.parquet",
+        "results/estimates/large/gaussian_copula/estimates.parquet",
+        "results/estimates/large/hybrid_gaussian_copula/estimates.parquet",
     ]
     wall, peak, rc = run_measured(
         [*targets, "--cores", "2", "--configfile", "large.yaml"], root, root / "snakemake.log"

@@ -223,3 +223,40 @@ def test_positivity_without_study_writes_no_rows(tmp_path, card):
     paired = _parquet(table(5, 1).iloc[:0].assign(set=0, synthetic=0), tmp_path / "paired.parquet")
     frame = run_positivity(empty, paired, str(card), GRID, 1, 1, str(tmp_path / "p.parquet"), "toy", 1)
     assert frame.empty and list(frame.columns) == POSITIVITY_COLUMNS
+
+
+def test_one_job_for_all_replicates_writes_the_rows_of_one_job_per_replicate(tmp_path, card):
+    from causalsynth.evaluate.synthetic import run_synthetic_evaluation
+
+    train = _parquet(table(400, 1), tmp_path / "train.parquet")
+    holdout = _parquet(table(300, 2), tmp_path / "holdout.parquet")
+    real = tmp_path / "real.parquet"
+    run_real_estimates(train, str(card), GRID, 4, 1, str(real), "toy")
+    sets, metas = [], []
+    for rep in (1, 2):
+        folder = tmp_path / f"rep{rep}"
+        folder.mkdir()
+        sets.append(_parquet(table(500, 10 + rep), folder / "synthetic.parquet"))
+        metas.append(str(folder / "meta.json"))
+        write_json({}, folder / "meta.json")
+    estimates, tstr = run_synthetic_evaluation(
+        sets, metas, [1, 2], [7, 8], [17, 18], 99, str(real), train, holdout, str(card), GRID,
+        {"learner": "linear"}, "toy", "gen", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
+    )  # fmt: skip
+    for k, rep in enumerate((1, 2)):
+        alone = run_ate_preservation(
+            sets[k], None, str(card), GRID, 7 + k, 1, str(tmp_path / "a.parquet"), "toy", "gen", rep,
+            meta_path=metas[k], real_estimates_path=str(real),
+        )  # fmt: skip
+        grouped = estimates[estimates["rep"] == rep].reset_index(drop=True)
+        keep = [c for c in ATE_COLUMNS if c != "seconds"]
+        pd.testing.assert_frame_equal(grouped[keep], alone[keep])
+        one = run_tstr(sets[k], train, holdout, str(card), {"learner": "linear"}, 17 + k,
+                       str(tmp_path / "b.parquet"), "toy", "gen", rep, real_seed=99)  # fmt: skip
+        pd.testing.assert_frame_equal(tstr[tstr["rep"] == rep].reset_index(drop=True), one)
+    assert list(pd.read_parquet(tmp_path / "t.parquet").columns) == TSTR_COLUMNS
+    with pytest.raises(ConfigError, match="one entry per replicate"):
+        run_synthetic_evaluation(
+            sets, metas[:1], [1, 2], [7, 8], [17, 18], 99, str(real), train, holdout, str(card), GRID,
+            {}, "toy", "gen", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
+        )  # fmt: skip

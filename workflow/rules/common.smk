@@ -255,21 +255,23 @@ def privacy_cells():
     return expand(rules.privacy_attacks.output.table, dataset=DATASETS)
 
 
+def evaluation_cells(output):
+    """One evaluate_synthetic output per (dataset, generator), base or hybrid."""
+    pattern = getattr(rules.evaluate_synthetic.output, output)
+    return [
+        pattern.format(dataset=d, any_generator=g)
+        for d in DATASETS
+        for g in PLAN.all_generators_for(d)
+    ]
+
+
 def ate_cells():
     real = [rules.estimate_real.output.estimates.format(dataset=d) for d in DATASETS]
-    return real + cells(
-        rules.evaluate_synthetic.output.estimates,
-        PLAN.all_generators_for,
-        key="any_generator",
-    )
+    return real + evaluation_cells("estimates")
 
 
 def tstr_cells():
-    return cells(
-        rules.evaluate_synthetic.output.tstr,
-        PLAN.all_generators_for,
-        key="any_generator",
-    )
+    return evaluation_cells("tstr")
 
 
 def positivity_cells():
@@ -302,7 +304,6 @@ def benchmark_records():
         ("generate", PLAN.generators_for),
         ("dcr_filter", PLAN.generators_for),
         ("hybrid", PLAN.hybrids_for),
-        ("evaluate_synthetic", PLAN.all_generators_for),
     ]
     records = [
         (path.format(rule=rule, dataset=d, generator=g, rep=r), rule, d, g)
@@ -310,6 +311,16 @@ def benchmark_records():
         for d in DATASETS
         for g in generators_of(d)
         for r in PLAN.reps_for(g)
+    ]
+    records += [
+        (
+            f"results/benchmarks/evaluate_synthetic/{d}/{g}.tsv",
+            "evaluate_synthetic",
+            d,
+            g,
+        )
+        for d in DATASETS
+        for g in PLAN.all_generators_for(d)
     ]
     records += [
         (f"results/benchmarks/estimate_real/{d}.tsv", "estimate_real", d, "real")
@@ -368,16 +379,34 @@ def estimation_params():
 
 
 def estimate_seed(wildcards):
-    generator = getattr(wildcards, "any_generator", REAL)
-    return seed_for(
-        "estimate", wildcards.dataset, generator, rep=getattr(wildcards, "rep", "")
-    )
+    return seed_for("estimate", wildcards.dataset, REAL)
 
 
-def tstr_seed(wildcards):
-    return seed_for(
-        "tstr", wildcards.dataset, wildcards.any_generator, rep=wildcards.rep
-    )
+def evaluate_reps(wildcards):
+    return list(PLAN.reps_for(wildcards.any_generator))
+
+
+def evaluate_seeds(wildcards):
+    """The estimate grid's seed of each replicate, as if it ran in a job of its own."""
+    return [
+        seed_for("estimate", wildcards.dataset, wildcards.any_generator, rep=r)
+        for r in evaluate_reps(wildcards)
+    ]
+
+
+def tstr_seeds(wildcards):
+    return [
+        seed_for("tstr", wildcards.dataset, wildcards.any_generator, rep=r)
+        for r in evaluate_reps(wildcards)
+    ]
+
+
+def evaluate_inputs(wildcards):
+    releases = _releases(wildcards.dataset, wildcards.any_generator)
+    return {
+        "sets": [r["data"] for r in releases],
+        "metas": [r["meta"] for r in releases],
+    }
 
 
 def tstr_real_seed(wildcards):

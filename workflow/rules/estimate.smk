@@ -22,21 +22,22 @@ rule estimate_real:
 
 
 rule evaluate_synthetic:
-    # The estimator grid and train-on-synthetic-test-on-real of one synthetic table, in one job:
-    # both are small, and a job's start-up would otherwise dominate the default run.
+    # The estimator grid and train-on-synthetic-test-on-real of every replicate of one
+    # generator, in one job: a replicate takes about as long as a job's start-up
+    # (evaluate/synthetic.py says why).
     input:
-        unpack(synthetic_release),
+        unpack(evaluate_inputs),
         real=rules.estimate_real.output.estimates,
         train=rules.prepare_dataset.output.train,
         holdout=rules.prepare_dataset.output.holdout,
         card=rules.prepare_dataset.output.card,
     output:
-        estimates="results/estimates/{dataset}/{any_generator}/rep{rep}/estimates.parquet",
-        tstr="results/tstr/{dataset}/{any_generator}/rep{rep}/tstr.parquet",
+        estimates="results/estimates/{dataset}/{any_generator}/estimates.parquet",
+        tstr="results/tstr/{dataset}/{any_generator}/tstr.parquet",
     log:
-        "logs/evaluate/{dataset}/{any_generator}/rep{rep}.log",
+        "logs/evaluate/{dataset}/{any_generator}.log",
     benchmark:
-        "results/benchmarks/evaluate_synthetic/{dataset}/{any_generator}/rep{rep}.tsv"
+        "results/benchmarks/evaluate_synthetic/{dataset}/{any_generator}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
@@ -46,8 +47,9 @@ rule evaluate_synthetic:
     params:
         estimation=estimation_params(),
         tstr=config["tstr"],
-        seed=estimate_seed,
-        tstr_seed=tstr_seed,
+        reps=evaluate_reps,
+        seeds=evaluate_seeds,
+        tstr_seeds=tstr_seeds,
         tstr_real_seed=tstr_real_seed,
     script:
         "../../scripts/evaluate_synthetic.py"

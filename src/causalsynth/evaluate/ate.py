@@ -56,6 +56,27 @@ def run_ate_preservation(
     meta_path: str | None = None,
     real_estimates_path: str | None = None,
 ) -> pd.DataFrame:
+    """Evaluation A of one synthetic table, written to ``out_path`` (rows: :func:`ate_preservation_rows`)."""
+    rows = ate_preservation_rows(
+        data_path, real_train_path, card_path, params, seed, n_jobs, dataset, generator, rep,
+        meta_path=meta_path, real_estimates_path=real_estimates_path,
+    )  # fmt: skip
+    return write_ate_rows(rows, out_path)
+
+
+def ate_preservation_rows(
+    data_path: str,
+    real_train_path: str | None,
+    card_path: str,
+    params: dict[str, Any],
+    seed: int,
+    n_jobs: int,
+    dataset: str,
+    generator: str,
+    rep: int,
+    meta_path: str | None = None,
+    real_estimates_path: str | None = None,
+) -> list[dict[str, Any]]:
     """Evaluation A: the estimate grid on a synthetic table beside the same grid on real data.
 
     ``params``: ``estimators`` (list), ``learner`` or ``learners``, ``folds``, ``cross_fit``,
@@ -92,4 +113,4 @@ def run_ate_preservation(
     engine_truth = read_engine_truth(meta_path, data_path, required=False)
     rows = ate_rows(real_rows, dataset, REAL, rep, truth, truth_kind, real_ate, math.nan)
     rows += ate_rows(synth_rows, dataset, generator, rep, truth, truth_kind, real_ate, engine_truth)
-    return write_ate_rows(rows, out_path)
+    return rows

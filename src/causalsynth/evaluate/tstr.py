@@ -61,6 +61,27 @@ def run_tstr(
     n_jobs: int = 1,
     real_seed: int | None = None,
 ) -> pd.DataFrame:
+    """TSTR of one synthetic table, written to ``out_path`` (the row: :func:`tstr_row`)."""
+    row = tstr_row(
+        synthetic_path, train_path, holdout_path, card_path, params, seed, dataset, generator, rep,
+        n_jobs=n_jobs, real_seed=real_seed,
+    )  # fmt: skip
+    return write_rows([row], list(TSTR.columns), out_path)
+
+
+def tstr_row(
+    synthetic_path: str,
+    train_path: str,
+    holdout_path: str,
+    card_path: str,
+    params: dict[str, Any],
+    seed: int,
+    dataset: str,
+    generator: str,
+    rep: int,
+    n_jobs: int = 1,
+    real_seed: int | None = None,
+) -> dict[str, Any]:
     """Train the outcome model on synthetic rows, score it on the real holdout.
 
     ``seed`` seeds the synthetic cell's model, ``real_seed`` (default: derived from ``seed``) the
@@ -102,4 +123,4 @@ def run_tstr(
         "train_on_real": ceiling,
         "status": status,
     }
-    return write_rows([row], list(TSTR.columns), out_path)
+    return row
