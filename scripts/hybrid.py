@@ -13,4 +13,5 @@ with logged(snakemake.log[0], snakemake.threads):
         out_meta=snakemake.output.meta,
         dataset=snakemake.wildcards.dataset,
         generator=snakemake.wildcards.hybrid,
+        mechanisms_path=snakemake.input.get("mechanisms"),
     )

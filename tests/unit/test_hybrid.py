@@ -16,6 +16,7 @@ from causalsynth.hybrid.pool import (
     HybridGenerator,
     engine_truth,
     hybrid_generator_names,
+    run_fit_mechanisms,
     run_hybrid,
 )
 
@@ -175,6 +176,65 @@ def test_run_hybrid_drops_base_treatment_and_outcome_and_writes_pool_and_meta(tm
     # same seed, same pool
     run_hybrid(*args, tmp_path / "again.parquet", tmp_path / "again.json", "toy", "hybrid_ctgan")
     pd.testing.assert_frame_equal(pool, pd.read_parquet(tmp_path / "again.parquet"))
+
+
+def test_hybrids_of_one_replicate_share_the_mechanisms_fitted_once(tmp_path):
+    train = continuous_dgp(600, 50)
+    paths = write_inputs(tmp_path, train, CONTINUOUS, sample_w(400, np.random.default_rng(51)))
+    params = {"learner": "random_forest", "n_rows": 200}
+    model_path, model_meta = tmp_path / "mech" / "model.joblib", tmp_path / "mech" / "meta.json"
+    fitted = run_fit_mechanisms(paths["train"], paths["card"], params, 52, 1, model_path, model_meta, "toy")
+    other = tmp_path / "other.parquet"
+    sample_w(400, np.random.default_rng(53)).to_parquet(other)
+    pools, metas = {}, {}
+    for name, covariates in (("hybrid_ctgan", paths["covariates"]), ("hybrid_tvae", str(other))):
+        outs = (tmp_path / name / "pool.parquet", tmp_path / name / "meta.json")
+        metas[name] = run_hybrid(
+            paths["train"],
+            paths["card"],
+            covariates,
+            params,
+            54,
+            1,
+            *outs,
+            "toy",
+            name,
+            mechanisms_path=model_path,
+        )
+        pools[name] = pd.read_parquet(outs[0])
+    # one model behind both pools: the same W gives the same g and h in either pool
+    reference = HybridGenerator(CONTINUOUS, learner="random_forest", seed=52).fit(train)
+    for name, pool in pools.items():
+        mu0, mu1 = reference.outcome_means(pool[list(COVARIATES)])
+        np.testing.assert_allclose(pool["mu0"], mu0)
+        np.testing.assert_allclose(pool["mu1"], mu1)
+        np.testing.assert_allclose(pool["propensity"], reference.propensity(pool[list(COVARIATES)]))
+        assert metas[name]["mechanisms"] == {"shared": True, "path": str(model_path), "seed": 52}
+        assert metas[name]["fit_seconds"] == fitted["fit_seconds"]
+    # a model refitted per base (different seed) would disagree on the same covariates
+    refit = HybridGenerator(CONTINUOUS, learner="random_forest", seed=54).fit(train)
+    assert not np.allclose(
+        refit.outcome_means(pools["hybrid_ctgan"][list(COVARIATES)])[0], pools["hybrid_ctgan"]["mu0"]
+    )
+
+
+def test_shared_mechanisms_refuse_other_settings_and_the_oracle(tmp_path):
+    paths = write_inputs(tmp_path, binary_dgp(300, 60), BINARY, sample_w(100, np.random.default_rng(61)))
+    model_path = tmp_path / "model.joblib"
+    run_fit_mechanisms(
+        paths["train"], paths["card"], {"learner": "linear"}, 1, 1, model_path, tmp_path / "m.json", "toy"
+    )
+    outs = (tmp_path / "pool.parquet", tmp_path / "meta.json")
+    with pytest.raises(ConfigError, match=r"fitted with learner='linear'.*rerun the fit_mechanisms rule"):
+        run_hybrid(
+            paths["train"], paths["card"], paths["covariates"], {"learner": "random_forest"}, 2, 1,
+            *outs, "toy", "hybrid_ctgan", mechanisms_path=model_path,
+        )  # fmt: skip
+    with pytest.raises(ConfigError, match="takes no mechanisms file"):
+        run_hybrid(
+            paths["train"], paths["card"], None, {"learner": "linear"}, 2, 1,
+            *outs, "toy", "hybrid_real", mechanisms_path=model_path,
+        )  # fmt: skip
 
 
 def test_run_hybrid_uses_all_base_rows_when_fewer_than_n_rows(tmp_path):

@@ -103,6 +103,13 @@ def test_tiny_run_writes_every_output(runs):
     assert prov["versions"]["torch"] and prov["config"]["seed"] == 7
     meta = json.loads((root / "results/hybrid/sim_paper/hybrid_real/rep1/meta.json").read_text())
     assert meta["releasable"] is False and meta["git_commit"]
+    assert meta["mechanisms"]["shared"] is False  # the oracle cross-fits its own models
+    # the base hybrids of one replicate use the one model fitted for it
+    shared = {
+        json.loads((root / f"results/hybrid/sim_paper/{h}/rep1/meta.json").read_text())["mechanisms"]["path"]
+        for h in ("hybrid_gaussian_copula", "hybrid_tvae")
+    }
+    assert shared == {"results/mechanisms/sim_paper/rep1/model.joblib"}
 
 
 def test_resumed_run_equals_the_straight_run(runs):

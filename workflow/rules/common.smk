@@ -103,6 +103,10 @@ def hybrid_seed(wildcards):
     return seed_for("hybrid", wildcards.dataset, wildcards.hybrid, rep=wildcards.rep)
 
 
+def mechanisms_seed(wildcards):
+    return seed_for("mechanisms", wildcards.dataset, rep=wildcards.rep)
+
+
 def pairing_seed(wildcards):
     return seed_for("pairing", wildcards.dataset, wildcards.hybrid, rep=wildcards.rep)
 
@@ -141,6 +145,9 @@ def hybrid_inputs(wildcards):
     if base is not None:
         inputs["covariates"] = rules.dcr_filter.output.filtered.format(
             dataset=wildcards.dataset, generator=base, rep=wildcards.rep
+        )
+        inputs["mechanisms"] = rules.fit_mechanisms.output.model.format(
+            dataset=wildcards.dataset, rep=wildcards.rep
         )
     return inputs
 
@@ -297,6 +304,12 @@ def engine_replicate_cells():
     return engine_cells("replicates")
 
 
+def mechanism_reps(dataset):
+    """The replicates of a dataset that have a base hybrid, hence shared hybrid models."""
+    bases = [hybrid_base(h) for h in PLAN.hybrids_for(dataset)]
+    return sorted({r for b in bases if b is not None for r in PLAN.reps_for(b)})
+
+
 def benchmark_records():
     """(benchmark file, rule, dataset, generator) of every benchmarked job, for the runtime figure."""
     path = "results/benchmarks/{rule}/{dataset}/{generator}/rep{rep}.tsv"
@@ -321,6 +334,11 @@ def benchmark_records():
         )
         for d in DATASETS
         for g in PLAN.all_generators_for(d)
+    ]
+    records += [
+        (f"results/benchmarks/fit_mechanisms/{d}/rep{r}.tsv", "fit_mechanisms", d, None)
+        for d in DATASETS
+        for r in mechanism_reps(d)
     ]
     records += [
         (f"results/benchmarks/estimate_real/{d}.tsv", "estimate_real", d, "real")

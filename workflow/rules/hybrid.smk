@@ -1,3 +1,29 @@
+# g and h are learned on the real training table alone, so every base's hybrid of a replicate
+# shares them (a paired comparison of the bases, one fit instead of one per base)
+rule fit_mechanisms:
+    input:
+        train=rules.prepare_dataset.output.train,
+        card=rules.prepare_dataset.output.card,
+    output:
+        model="results/mechanisms/{dataset}/rep{rep}/model.joblib",
+        meta="results/mechanisms/{dataset}/rep{rep}/meta.json",
+    log:
+        "logs/mechanisms/{dataset}/rep{rep}.log",
+    benchmark:
+        "results/benchmarks/fit_mechanisms/{dataset}/rep{rep}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        hybrid=config["hybrid"],
+        seed=mechanisms_seed,
+    script:
+        "../../scripts/fit_mechanisms.py"
+
+
 rule hybrid:
     input:
         unpack(hybrid_inputs),

@@ -30,6 +30,12 @@ models' structure. The continuous-outcome residuals then come from the same fold
 
 Propensities are used as the model gives them (no clipping); the share of extreme values is
 recorded in the metadata.
+
+The pipeline fits g and h once per (dataset, replicate) (:func:`run_fit_mechanisms`) and every
+base's hybrid of that replicate loads them (``run_hybrid(..., mechanisms_path=...)``). Why: the
+models are learned on the real training table alone, so refitting them per base only adds noise
+between bases; shared, the hybrids of one replicate differ only by their covariates (a paired
+comparison of the bases), and the forests are fitted once instead of once per base.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ from sklearn.model_selection import KFold, StratifiedKFold, cross_val_predict
 
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
-from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
+from causalsynth.core.io import atomic_path, read_json, read_parquet, write_json, write_parquet
 from causalsynth.core.learners import LEARNERS, make_learner
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import Roles
@@ -60,7 +66,9 @@ __all__ = [
     "HybridGenerator",
     "engine_truth",
     "hybrid_generator_names",
+    "load_mechanisms",
     "propensity_extremes",
+    "run_fit_mechanisms",
     "run_hybrid",
 ]
 
@@ -314,6 +322,80 @@ def propensity_extremes(e: np.ndarray) -> dict[str, float | None]:
     }
 
 
+def _model_from_params(roles: Roles, params: dict[str, Any], seed: int, threads: int) -> HybridGenerator:
+    return HybridGenerator(
+        roles,
+        learner=params["learner"],
+        assignment=params["assignment"],
+        p_treat=params["p_treat"],
+        n_folds=params["n_folds"],
+        seed=seed,
+        n_jobs=threads,
+    )
+
+
+_MECHANISM_SETTINGS = ("learner", "assignment", "p_treat", "n_folds")
+
+
+def run_fit_mechanisms(
+    train_path: str,
+    card_path: str,
+    params: dict[str, Any],
+    seed: int,
+    threads: int,
+    out_model: str,
+    out_meta: str,
+    dataset: str,
+) -> dict[str, Any]:
+    """Fit g and h on the real training table once, for every base's hybrid of one replicate.
+
+    Writes the fitted :class:`HybridGenerator` (joblib) to ``out_model`` and its settings, seed
+    and fit time to ``out_meta``; ``params`` is the ``hybrid`` config block.
+    """
+    import joblib
+
+    params = resolve_section(params, "hybrid", "run_fit_mechanisms")
+    roles = Roles.from_dict(read_json(card_path))
+    train = roles.validate(read_parquet(train_path), str(train_path), reset_index=False)
+    model = _model_from_params(roles, params, seed, threads)
+    try:
+        model.fit(train)
+    except ComponentFailure as err:
+        raise ComponentFailure(f"dataset '{dataset}', hybrid mechanisms: {err}") from err
+    with atomic_path(out_model) as tmp:
+        joblib.dump(model, tmp)
+    meta = {
+        "dataset": dataset,
+        "params": {key: getattr(model, key) for key in _MECHANISM_SETTINGS},
+        "seed": int(seed),
+        "n_train": len(train),
+        "fit_seconds": model.fit_seconds_,
+        **provenance_record(CORE_PACKAGES),
+    }
+    write_json(meta, out_meta)
+    return meta
+
+
+def load_mechanisms(path: str | Path, roles: Roles, params: dict[str, Any]) -> HybridGenerator:
+    """The models :func:`run_fit_mechanisms` wrote, checked against the dataset and the config."""
+    import joblib
+
+    model = joblib.load(path)
+    if not isinstance(model, HybridGenerator) or getattr(model, "outcome_model_", None) is None:
+        raise DataError(str(path), "model", "not a fitted hybrid model", "rerun the fit_mechanisms rule")
+    if model.roles.to_dict() != roles.to_dict():
+        raise DataError(
+            str(path), "roles", "fitted for other columns than the dataset card's", "rerun fit_mechanisms"
+        )
+    for key in _MECHANISM_SETTINGS:
+        if getattr(model, key) != params[key]:
+            raise ConfigError(
+                f"{path}: the hybrid models were fitted with {key}={getattr(model, key)!r}, the config "
+                f"asks for {params[key]!r}; rerun the fit_mechanisms rule"
+            )
+    return model
+
+
 def run_hybrid(
     train_path: str,
     card_path: str,
@@ -325,8 +407,13 @@ def run_hybrid(
     out_meta: str,
     dataset: str,
     generator: str,
+    mechanisms_path: str | None = None,
 ) -> dict[str, Any]:
     """Build one hybrid pool; write ``pool.parquet`` and ``meta.json``; return the meta.
+
+    ``mechanisms_path``: g and h fitted by :func:`run_fit_mechanisms`, loaded instead of fitted
+    here (a base hybrid only; meta ``mechanisms`` records which, and ``fit_seconds`` is the
+    shared fit's).
 
     ``covariates_path`` is the base generator's DCR-filtered set (``None`` for
     ``hybrid_real``, which bootstraps the training rows and takes cross-fitted predictions for
@@ -344,6 +431,8 @@ def run_hybrid(
             f"generator '{generator}' needs "
             + ("no covariates file (it bootstraps the real rows)" if base is None else "a covariates file")
         )
+    if base is None and mechanisms_path is not None:
+        raise ConfigError(f"generator '{generator}' cross-fits its own models and takes no mechanisms file")
     n_rows = params.get("n_rows")
     if n_rows is not None and not (isinstance(n_rows, int | np.integer) and n_rows > 0):
         raise ConfigError(f"hybrid n_rows must be a positive integer or null, got {n_rows!r}")
@@ -372,17 +461,16 @@ def run_hybrid(
             )
             covariates = covariates.iloc[np.sort(keep)].reset_index(drop=True)
 
-    model = HybridGenerator(
-        roles,
-        learner=params["learner"],
-        assignment=params["assignment"],
-        p_treat=params["p_treat"],
-        n_folds=params["n_folds"],
-        seed=seed,
-        n_jobs=threads,
-    )
+    if mechanisms_path is not None:
+        model = load_mechanisms(mechanisms_path, roles, params)
+        model.n_jobs = threads
+        mechanisms = {"shared": True, "path": str(mechanisms_path), "seed": int(model.seed)}
+    else:
+        model = _model_from_params(roles, params, seed, threads)
+        mechanisms = {"shared": False, "seed": int(seed)}
     try:
-        model.fit(train, out_of_fold=pick is not None)
+        if mechanisms_path is None:
+            model.fit(train, out_of_fold=pick is not None)
         t0 = time.perf_counter()
         if pick is None:
             pool = model.sample(covariates, derive_seed(seed, "hybrid.draw"))
@@ -441,6 +529,7 @@ def run_hybrid(
         "share_treated": float(treated.mean()),
         "outcome_noise": "bernoulli" if roles.outcome_type == "binary" else "out_of_fold_residuals_by_arm",
         "nuisance_predictions": predictions,
+        "mechanisms": mechanisms,
         "propensity_extremes": propensity_extremes(pool["propensity"].to_numpy()),
         "releasable": base is not None,
         "fit_seconds": model.fit_seconds_,
