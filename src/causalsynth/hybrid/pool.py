@@ -385,7 +385,10 @@ def load_mechanisms(path: str | Path, roles: Roles, params: dict[str, Any]) -> H
         raise DataError(str(path), "model", "not a fitted hybrid model", "rerun the fit_mechanisms rule")
     if model.roles.to_dict() != roles.to_dict():
         raise DataError(
-            str(path), "roles", "fitted for other columns than the dataset card's", "rerun fit_mechanisms"
+            str(path),
+            "roles",
+            "fitted for other columns than the dataset card's",
+            "rerun the fit_mechanisms rule",
         )
     for key in _MECHANISM_SETTINGS:
         if getattr(model, key) != params[key]:
