@@ -412,3 +412,46 @@ def test_lora_trains_only_adapters_and_merges_them(tiny_llm, table):
     assert 0 < gen.fit_info_["trainable_parameters"] < 10_000
     assert not any("lora" in name for name, _ in gen.model_.named_parameters())  # merged
     assert gen.sample(8, seed=0).shape == (8, 5)
+
+
+# ------------------------------------------------------------------------- precision
+def test_great_precision_is_fp32_by_default(fitted):
+    assert GReaTGenerator().precision == "fp32"
+    assert fitted.fit_info_["precision"] == "fp32"
+    assert all(p.dtype == torch.float32 for p in fitted.model_.parameters())
+
+
+@pytest.mark.parametrize("precision", ["bf16 ", "fp16", "BF16", None])
+def test_unknown_precision_fails_naming_the_valid_ones(table, precision):
+    with pytest.raises(ConfigError, match=r"generator 'great': precision must be one of fp32, bf16, got"):
+        make_generator("great", {"device": "cpu", "precision": precision}).fit(table, ROLES, dataset="tiny")
+
+
+def head_dtypes(gen: GReaTGenerator, n: int) -> tuple[pd.DataFrame, set]:
+    """``gen.sample(n)`` and the dtypes of the logits its model computed."""
+    seen = set()
+    hook = gen.model_.get_output_embeddings().register_forward_hook(lambda m, i, out: seen.add(out.dtype))
+    try:
+        return gen.sample(n, seed=3), seen
+    finally:
+        hook.remove()
+
+
+def test_bf16_fits_and_samples_valid_rows_in_mixed_precision(tiny_llm, table, fitted):
+    params = tiny_params(tiny_llm, precision="bf16")
+    gen = make_generator("great", params, threads=1, random_state=0).fit(table, ROLES, dataset="tiny")
+    info = gen.fit_info_
+    assert info["precision"] == "bf16" and info["steps"] == 100
+    assert info["epoch_loss"][-1] < info["epoch_loss"][0]
+    # mixed precision, not a cast model: fp32 weights, trained differently from fp32 ones
+    assert all(p.dtype == torch.float32 for p in gen.model_.parameters())
+    assert info["epoch_loss"] != fitted.fit_info_["epoch_loss"]
+    assert "_original_forward" not in vars(gen.model_)  # accelerate's autocast wrapper is gone
+    out, dtypes = head_dtypes(gen, 24)
+    assert dtypes == {torch.bfloat16}
+    assert gen.sample_report_["n_invalid"] == 0 and len(out) == 24
+    assert set(out["w_cat"]) <= set(LEVELS) and np.isfinite(out["w_cont"]).all()
+    gen.set_params(sampler="free")
+    free, dtypes = head_dtypes(gen, 12)
+    assert dtypes == {torch.bfloat16} and list(free.columns) == ROLES.columns
+    assert head_dtypes(fitted, 4)[1] == {torch.float32}  # fp32 samples in fp32
