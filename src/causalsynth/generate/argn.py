@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pandas as pd
 
@@ -39,7 +40,32 @@ _ENCODING = {
     "continuous": "TABULAR_NUMERIC_AUTO",
 }
 _MODELS = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
+# mostlyai-engine 2.7's bin count for TABULAR_NUMERIC_BINNED, a module constant with no argument
+_BINS_MODULE = "mostlyai.engine._encoding_types.tabular.numeric"
+_BINS_CONSTANT = "NUMERIC_BINNED_MAX_BINS"
 _SEED_VARIABLE = "MOSTLYAI_ENGINE_SEED"
+
+
+@contextmanager
+def _numeric_bins(bins: int | None) -> Iterator[None]:
+    """The engine's analysis with at most ``bins`` quantile bins per continuous column.
+
+    The engine has no argument for it; the constant is patched for the call only and its
+    absence (another engine version) is an error rather than a silently ignored setting.
+    """
+    if bins is None:
+        yield
+        return
+    import importlib
+
+    module = importlib.import_module(_BINS_MODULE)
+    if not hasattr(module, _BINS_CONSTANT):
+        raise ConfigError(
+            f"generator 'tabularargn': numeric_bins needs {_BINS_MODULE}.{_BINS_CONSTANT}, which this "
+            "mostlyai-engine version lacks. Fix: install mostlyai-engine==2.7.3 or set numeric_bins: null"
+        )
+    with mock.patch.object(module, _BINS_CONSTANT, int(bins)):
+        yield
 
 
 @contextmanager
@@ -106,6 +132,17 @@ class TabularARGNGenerator(Generator):
     validation loss stops improving. ``value_protection`` (the engine's guard against rare
     categories and extreme values; on whenever ``epsilon`` is set) is off by default: the
     benchmark compares generators on fidelity, and protected values would be clipped.
+
+    ``numeric_bins`` (10): continuous columns are encoded as that many quantile bins, a value
+    drawn uniformly within its bin. The engine's own choice (``null``: digits, or 100 bins) gives
+    each bin or digit an embedding learned as an unordered category, which a table of a few
+    hundred to a few thousand rows cannot teach: on ``sim_continuous`` (1,000 rows) the synthetic
+    outcome then had correlation 0.02 with the treatment against 0.55 in the real rows, and the
+    train-on-synthetic R^2 was -0.11 against 0.79 on real rows; with 10 bins 0.60 to 0.68.
+    ``flexible_generation`` (off): the engine's random column orders in training, which allow
+    generating from any subset of columns; causalsynth always generates whole rows, and the
+    table's fixed order (covariates, treatment, outcome: the causal order) learns the outcome
+    given everything before it.
     """
 
     name = "tabularargn"
@@ -130,6 +167,8 @@ class TabularARGNGenerator(Generator):
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
         range_multiple: float | None = 10.0,
+        numeric_bins: int | None = 10,
+        flexible_generation: bool = False,
     ):
         self.model = model
         self.max_epochs = max_epochs
@@ -147,6 +186,8 @@ class TabularARGNGenerator(Generator):
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds
         self.range_multiple = range_multiple
+        self.numeric_bins = numeric_bins
+        self.flexible_generation = flexible_generation
 
     def _check_own_params(self) -> None:
         who = f"generator '{self._who}'"
@@ -161,6 +202,19 @@ class TabularARGNGenerator(Generator):
         ):
             raise ConfigError(
                 f"{who}: batch_size must be a positive integer or null, got {self.batch_size!r}"
+            )
+        if self.numeric_bins is not None and (
+            isinstance(self.numeric_bins, bool)
+            or not isinstance(self.numeric_bins, int)
+            or self.numeric_bins < 2
+        ):
+            raise ConfigError(
+                f"{who}: numeric_bins must be an integer >= 2, or null for the engine's own encoding, "
+                f"got {self.numeric_bins!r}"
+            )
+        if not isinstance(self.flexible_generation, bool):
+            raise ConfigError(
+                f"{who}: flexible_generation must be true or false, got {self.flexible_generation!r}"
             )
         if self.epsilon is not None and (isinstance(self.epsilon, bool) or not self.epsilon > 0):
             raise ConfigError(
@@ -205,21 +259,23 @@ class TabularARGNGenerator(Generator):
         with _engine_state(self.random_state):
             split(
                 tgt_data=data,
-                tgt_encoding_types={c: _ENCODING[types[c]] for c in data.columns},
+                tgt_encoding_types={c: self._encoding(types[c]) for c in data.columns},
                 model_type="TABULAR",
                 workspace_dir=ws,
             )
-            analyze(
-                value_protection=self.value_protection or privacy is not None,
-                differential_privacy=privacy,
-                workspace_dir=ws,
-            )
+            with _numeric_bins(self.numeric_bins):
+                analyze(
+                    value_protection=self.value_protection or privacy is not None,
+                    differential_privacy=privacy,
+                    workspace_dir=ws,
+                )
             encode(workspace_dir=ws)
             train(
                 model=self.model,
                 max_training_time=float(self.max_training_minutes),
                 max_epochs=float(self.max_epochs),
                 batch_size=self.batch_size,
+                enable_flexible_generation=self.flexible_generation,
                 differential_privacy=privacy,
                 device=self.device_,
                 workspace_dir=ws,
@@ -229,6 +285,11 @@ class TabularARGNGenerator(Generator):
         if privacy is not None:
             spent = self.fit_info_.get("epsilon") or []
             self.epsilon_ = float(spent[-1]) if spent else None
+
+    def _encoding(self, kind: str) -> str:
+        if kind == "continuous" and self.numeric_bins is not None:
+            return "TABULAR_NUMERIC_BINNED"
+        return _ENCODING[kind]
 
     @staticmethod
     def _training_history(ws: Path) -> dict[str, Any]:
