@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -68,3 +69,11 @@ def slowest_jobs(root: Path, k: int = 5) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).sort_values("seconds", ascending=False).head(k) if rows else pd.DataFrame()
+
+
+def save_result(out: Path, name: str, result: dict) -> Path:
+    """Write a benchmark's result as JSON under ``out`` (created), for comparing runs later."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / name
+    path.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    return path

@@ -22,6 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from _harness import save_result
+
 from causalsynth.core.errors import ComponentFailure
 from causalsynth.data import get_dataset
 from causalsynth.generate import GReaTGenerator
@@ -97,8 +99,7 @@ def main() -> None:
         result["sample_seconds_per_1000_generated"] = seconds / report["n_generated"] * 1000
     if report.get("n_valid"):
         result["sample_seconds_per_1000_valid"] = seconds / report["n_valid"] * 1000
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "great_gpu.json").write_text(json.dumps(result, indent=2, default=str))
+    save_result(args.out, "great_gpu.json", result)
     print(json.dumps({k: v for k, v in result.items() if k != "fit_info"}, indent=2, default=str))
 
 

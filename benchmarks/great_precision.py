@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _harness import save_result
 
 from causalsynth.core.io import read_json, read_parquet
 from causalsynth.core.roles import Roles
@@ -125,9 +126,9 @@ def main() -> None:
         f"valid share {fp32['valid_share']:.0%} vs {bf16['valid_share']:.0%}, "
         f"final loss {fp32['final_loss']:.4f} vs {bf16['final_loss']:.4f}"
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    name = f"{args.dataset}-{args.train_rows}rows-{args.epochs}ep-{args.threads}t.json"
-    (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
+    save_result(
+        args.out, f"{args.dataset}-{args.train_rows}rows-{args.epochs}ep-{args.threads}t.json", result
+    )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import save_result
 
 from causalsynth.data import get_dataset
 from causalsynth.generate import GReaTGenerator
@@ -195,9 +196,8 @@ def main() -> None:
                 f"valid row {s[a]['tokens_per_valid_row']:.1f} vs {s[b]['tokens_per_valid_row']:.1f} "
                 f"({ratio(s[a]['tokens_per_valid_row'], s[b]['tokens_per_valid_row'])})"
             )
-    args.out.mkdir(parents=True, exist_ok=True)
     name = f"{args.dataset}-{Path(args.llm).name}-{'lora' + str(args.lora_rank) if args.lora_rank else 'full'}.json"
-    (args.out / name).write_text(json.dumps(result, indent=2) + "\n")
+    save_result(args.out, name, result)
 
 
 if __name__ == "__main__":
