@@ -7,12 +7,14 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import ks_2samp
 
 from causalsynth.config import Plan, load_config
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_json, write_json, write_parquet
 from causalsynth.core.roles import MIN_ARM_UNITS
 from causalsynth.generate import CTGANGenerator, TabularARGNGenerator, make_generator, run_generate
+from causalsynth.generate.argn import bin_members, draw_within_bins
 from causalsynth.generate.run import degenerate_arms
 from causalsynth.generate.sizing import schedule
 from tests.unit.test_generators import ROLES, assert_schema, make_table
@@ -235,6 +237,47 @@ def test_tabularargn_learns_the_outcome_from_a_continuous_covariate():
     assert corr["w_cont"] > 0.3 and corr["A"] > 0.3, corr.to_dict()
 
 
+def test_within_bin_draws_keep_the_bin_and_the_training_values_shape():
+    # a skewed column (lognormal, like earnings) in decile bins: the engine's uniform draw puts
+    # the top bin's tenth of the rows anywhere between its lower edge and the maximum
+    rng = np.random.default_rng(0)
+    x = rng.lognormal(8, 1, 5000)
+    edges = np.quantile(x, np.linspace(0, 1, 11))
+    members = bin_members(x, edges)
+    assert sum(m.size for m in members) == x.size - 2  # the minimum and maximum are tokens
+    which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, edges.size - 2)
+    uniform = rng.uniform(edges[which], edges[which + 1])  # the engine's decoding of these bins
+    empirical = draw_within_bins(uniform, edges, members, np.random.default_rng(1))
+    side = "right"
+    assert np.array_equal(np.searchsorted(edges, empirical, side), np.searchsorted(edges, uniform, side))
+    assert (uniform.mean() - x.mean()) / x.std() > 0.4  # 7,393 against 4,853
+    assert abs(empirical.mean() - x.mean()) / x.std() < 0.02
+    assert ks_2samp(x, empirical).statistic < 0.01 < 0.06 < ks_2samp(x, uniform).statistic
+    # the outer edges (the engine's tokens) and missing values are kept
+    kept = np.array([edges[0], edges[-1], np.nan])
+    np.testing.assert_array_equal(draw_within_bins(kept, edges, members, rng), kept)
+
+
+@pytest.mark.slow
+def test_tabularargn_draws_inside_each_bin_from_the_training_values(argn):
+    assert argn.within_bin_ == "empirical" == argn.fit_info_["within_bin"]
+    sample = argn.sample(200, seed=5)
+    uniform = make_generator("tabularargn", {**FAST_ARGN, "within_bin": "uniform"}, random_state=3)
+    uniform_sample = uniform.fit(make_table(60), ROLES, dataset="tiny").sample(200, seed=5)
+    assert uniform.bin_values_ == {} and argn.bin_values_
+    outside = {}
+    for column, (edges, members, _) in argn.bin_values_.items():
+        for name, frame in (("empirical", sample), ("uniform", uniform_sample)):
+            v = frame[column].to_numpy(dtype=float)
+            which = np.searchsorted(edges, v, side="right") - 1
+            lo = np.array([m[0] if m.size else np.inf for m in members] + [np.inf])[which]
+            hi = np.array([m[-1] if m.size else -np.inf for m in members] + [-np.inf])[which]
+            inner = (v > edges[0]) & (v < edges[-1]) & np.isfinite(lo)
+            outside[name] = outside.get(name, 0) + int(((v < lo - 1e-9) | (v > hi + 1e-9))[inner].sum())
+    # every empirical value lies within the training values of its bin; uniform ones need not
+    assert outside["empirical"] == 0 < outside["uniform"], outside
+
+
 def test_tabularargn_bad_params_name_the_fix():
     with pytest.raises(ConfigError, match="epsilon must be a positive number"):
         make_generator("tabularargn", {"epsilon": 0}).fit(make_table(60), ROLES)
@@ -244,7 +287,16 @@ def test_tabularargn_bad_params_name_the_fix():
         make_generator("tabularargn", {"numeric_bins": 1}).fit(make_table(60), ROLES)
     with pytest.raises(ConfigError, match="flexible_generation must be true or false"):
         make_generator("tabularargn", {"flexible_generation": "no"}).fit(make_table(60), ROLES)
+    with pytest.raises(ConfigError, match="within_bin must be one of empirical, uniform or null"):
+        make_generator("tabularargn", {"within_bin": "normal"}).fit(make_table(60), ROLES)
+    with pytest.raises(
+        ConfigError, match="outside what epsilon or value_protection protect. Fix: set within_bin"
+    ):
+        make_generator("tabularargn", {"within_bin": "empirical", "epsilon": 2.0}).fit(make_table(60), ROLES)
     assert TabularARGNGenerator().get_params()["epsilon"] is None
+    # under differential privacy the default keeps the engine's uniform draw
+    assert TabularARGNGenerator(epsilon=2.0)._resolved_within_bin() == "uniform"
+    assert TabularARGNGenerator()._resolved_within_bin() == "empirical"
 
 
 def test_tabularargn_refuses_fewer_than_ten_rows_naming_dataset_and_generator():

@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import numpy as np
 import pandas as pd
 
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles
+from causalsynth.core.seeds import derive_seed
 from causalsynth.generate.base import Generator, SamplingBudget
 from causalsynth.generate.registry import GENERATORS
 from causalsynth.generate.runtime import isolated_global_rng, resolve_device
@@ -44,6 +46,7 @@ _MODELS = ("MOSTLY_AI/Small", "MOSTLY_AI/Medium", "MOSTLY_AI/Large")
 _BINS_MODULE = "mostlyai.engine._encoding_types.tabular.numeric"
 _BINS_CONSTANT = "NUMERIC_BINNED_MAX_BINS"
 _SEED_VARIABLE = "MOSTLYAI_ENGINE_SEED"
+_WITHIN_BIN = ("empirical", "uniform")
 
 
 @contextmanager
@@ -123,6 +126,39 @@ class _EpochLog:
         return None
 
 
+def bin_members(values: np.ndarray, edges: np.ndarray) -> list[np.ndarray]:
+    """The sorted values inside each bin of ``edges``, as the engine bins them.
+
+    The engine codes a value as bin ``i`` when ``edges[i] <= value < edges[i + 1]``, and the
+    minimum and the maximum (the outer edges) as tokens of their own, decoded to the exact
+    edge; those two values are therefore members of no bin.
+    """
+    x = values[np.isfinite(values)]
+    x = x[(x > edges[0]) & (x < edges[-1])]
+    which = np.searchsorted(edges, x, side="right") - 1
+    return [np.sort(x[which == i]) for i in range(edges.size - 1)]
+
+
+def draw_within_bins(
+    values: np.ndarray, edges: np.ndarray, members: list[np.ndarray], rng: np.random.Generator
+) -> np.ndarray:
+    """Each value redrawn inside its own bin from that bin's ``members``.
+
+    The draw is the members' empirical distribution, linearly interpolated between order
+    statistics (``np.quantile`` at a uniform level), so a value is a copy of a member only where
+    the bin holds one distinct value. The outer edges (the engine's minimum and maximum
+    tokens), missing values and values in a bin without members are kept.
+    """
+    out = values.copy()
+    inside = np.isfinite(values) & (values > edges[0]) & (values < edges[-1])
+    which = np.searchsorted(edges, values, side="right") - 1
+    for i, member in enumerate(members):
+        rows = inside & (which == i)
+        if member.size and rows.any():
+            out[rows] = np.quantile(member, rng.uniform(size=int(rows.sum())))
+    return out
+
+
 @GENERATORS.register("tabularargn")
 class TabularARGNGenerator(Generator):
     """TabularARGN from ``mostlyai-engine`` (Apache-2.0) behind the generator contract.
@@ -144,6 +180,16 @@ class TabularARGNGenerator(Generator):
     generating from any subset of columns; causalsynth always generates whole rows, and the
     table's fixed order (covariates, treatment, outcome: the causal order) learns the outcome
     given everything before it.
+    ``within_bin``: how a value is drawn inside the bin the network chose. The engine draws it
+    uniformly between the bin's edges, which misplaces the mass of skewed columns: the top bin
+    of an earnings column spans the top tenth of the rows up to the maximum, so uniform draws
+    raise the outcome's mean (lalonde_nsw: 6,210 against 5,448 in the training rows) and
+    train-on-synthetic R^2 falls below what the learned dependence gives. ``empirical``
+    draws from the training rows' own values in that bin instead (their empirical distribution,
+    linearly interpolated between order statistics, so no value is copied unless a bin holds a
+    single one); ``uniform`` keeps the engine's draw. The default (``null``) is ``empirical``,
+    or ``uniform`` under ``epsilon``/``value_protection``, whose guarantees cover only what the
+    engine's analysis released; ``empirical`` together with either is a ConfigError.
     """
 
     name = "tabularargn"
@@ -170,6 +216,7 @@ class TabularARGNGenerator(Generator):
         range_multiple: float | None = 10.0,
         numeric_bins: int | None = 10,
         flexible_generation: bool = False,
+        within_bin: str | None = None,
     ):
         self.model = model
         self.max_epochs = max_epochs
@@ -189,6 +236,7 @@ class TabularARGNGenerator(Generator):
         self.range_multiple = range_multiple
         self.numeric_bins = numeric_bins
         self.flexible_generation = flexible_generation
+        self.within_bin = within_bin
 
     def _check_own_params(self) -> None:
         who = f"generator '{self._who}'"
@@ -216,6 +264,15 @@ class TabularARGNGenerator(Generator):
         if not isinstance(self.flexible_generation, bool):
             raise ConfigError(
                 f"{who}: flexible_generation must be true or false, got {self.flexible_generation!r}"
+            )
+        if self.within_bin is not None and self.within_bin not in _WITHIN_BIN:
+            raise ConfigError(
+                f"{who}: within_bin must be one of {', '.join(_WITHIN_BIN)} or null, got {self.within_bin!r}"
+            )
+        if self.within_bin == "empirical" and (self.epsilon is not None or self.value_protection):
+            raise ConfigError(
+                f"{who}: within_bin 'empirical' draws from the training rows' values, outside what "
+                "epsilon or value_protection protect. Fix: set within_bin: uniform (or null)"
             )
         if self.epsilon is not None and (isinstance(self.epsilon, bool) or not self.epsilon > 0):
             raise ConfigError(
@@ -283,9 +340,43 @@ class TabularARGNGenerator(Generator):
                 update_progress=_EpochLog(self._who),
             )
         self.fit_info_ = self._training_history(ws)
+        self.within_bin_ = self._resolved_within_bin()
+        self.fit_info_["within_bin"] = self.within_bin_
+        self.bin_values_ = self._bin_values(data, ws) if self.within_bin_ == "empirical" else {}
         if privacy is not None:
             spent = self.fit_info_.get("epsilon") or []
             self.epsilon_ = float(spent[-1]) if spent else None
+
+    def _resolved_within_bin(self) -> str:
+        if self.within_bin is not None:
+            return self.within_bin
+        return "uniform" if self.epsilon is not None or self.value_protection else "empirical"
+
+    @staticmethod
+    def _bin_values(data: pd.DataFrame, ws: Path) -> dict[str, tuple[np.ndarray, list[np.ndarray], int]]:
+        """Per binned column: the engine's bin edges, :func:`bin_members` of the training
+        values, and the engine's decimal exponent of the column."""
+        from mostlyai.engine._workspace import Workspace
+
+        values = {}
+        for column, stats in Workspace(ws).tgt_stats.read()["columns"].items():
+            edges = np.asarray(stats.get("bins") or [], dtype=float)
+            if stats.get("encoding_type") == "TABULAR_NUMERIC_BINNED" and edges.size >= 2:
+                members = bin_members(data[column].to_numpy(dtype=float, na_value=np.nan), edges)
+                values[column] = (edges, members, int(stats.get("min_decimal", 0)))
+        return values
+
+    def _draw_within_bins(self, frame: pd.DataFrame, seed: int) -> pd.DataFrame:
+        """:func:`draw_within_bins` on every binned column (``within_bin: empirical``)."""
+        rng = np.random.default_rng(derive_seed(seed, "within_bin"))
+        for column, (edges, members, min_decimal) in self.bin_values_.items():
+            values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            out = draw_within_bins(values, edges, members, rng)
+            if min_decimal >= 0:
+                # the column's values are multiples of 10**min_decimal (whole years, whole dollars)
+                out = np.round(out / 10.0**min_decimal) * 10.0**min_decimal
+            frame[column] = pd.Series(out, index=frame.index).astype(frame[column].dtype)
+        return frame
 
     def _encoding(self, kind: str) -> str:
         if kind == "continuous" and self.numeric_bins is not None:
@@ -324,4 +415,5 @@ class TabularARGNGenerator(Generator):
                 workspace_dir=ws,
             )
         files = sorted((ws / "SyntheticData").glob("*.parquet"))
-        return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        frame = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
+        return self._draw_within_bins(frame, seed)
