@@ -186,6 +186,33 @@ def test_tstr_continuous_outcome_uses_r2_and_single_class_is_a_status(tmp_path):
     assert "single class" in failed.iloc[0]["status"] and math.isnan(failed.iloc[0]["value"])
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_tstr_judge_does_not_chase_noise_and_keeps_a_strong_signal(seed):
+    # the default judge against the estimators' boosting, trained on 500 rows, scored on 500:
+    # where the outcome is mostly noise (true R^2 0.06) the unregularized one falls below the
+    # mean (-0.12 to -0.18); where the signal is strong and nonlinear both find it (0.57-0.64)
+    from sklearn.metrics import r2_score
+
+    from causalsynth.core.learners import make_learner
+    from causalsynth.core.schema import default
+
+    judge = default("tstr", "learner")
+    assert judge == "gradient_boosting_regularized"
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(1000, 8))
+    noisy = 0.5 * x[:, 0] + rng.normal(scale=2, size=1000)
+    strong = 2 * np.sin(2 * x[:, 0]) + x[:, 1] ** 2 + rng.normal(size=1000)
+
+    def r2(name, y):
+        model = make_learner(name, "regression", 0).fit(x[:500], y[:500])
+        return r2_score(y[500:], model.predict(x[500:]))
+
+    assert r2(judge, noisy) > r2("gradient_boosting", noisy) + 0.05
+    assert r2(judge, noisy) > -0.06
+    assert r2(judge, strong) > max(0.5, r2("gradient_boosting", strong) - 0.08)
+    assert r2(judge, strong) > r2("linear", strong) + 0.5
+
+
 # --------------------------------------------------------------------------- B
 
 

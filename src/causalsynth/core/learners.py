@@ -68,6 +68,25 @@ def gradient_boosting(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
     return cls(**GRADIENT_BOOSTING_PARAMS, random_state=seed)
 
 
+# small trees, a slow rate, leaves of at least 40 rows and an L2 penalty: the same boosting,
+# fitted so that it does not chase noise on a few hundred rows. On real rows it beats
+# gradient_boosting where the outcome is mostly noise (lalonde_nsw holdout R^2 -0.02 vs -0.17,
+# nhefs 0.11 vs 0.01) and gives up little where it is not (acic16 0.88 vs 0.92);
+# benchmarks/tstr_judges.py prints the table
+REGULARIZED_BOOSTING_PARAMS = dict(
+    max_iter=100, learning_rate=0.05, max_leaf_nodes=7, min_samples_leaf=40, l2_regularization=1.0,
+    early_stopping=False,
+)  # fmt: skip
+
+
+@LEARNERS.register("gradient_boosting_regularized")
+def gradient_boosting_regularized(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
+    """Histogram gradient boosting regularized for small, noisy tables (the TSTR judge)."""
+    _check_task(task)
+    cls = HistGradientBoostingClassifier if task == "classification" else HistGradientBoostingRegressor
+    return cls(**REGULARIZED_BOOSTING_PARAMS, random_state=seed)
+
+
 @LEARNERS.register("super_learner")
 def super_learner(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
     """Stacking of the three learners above with a linear meta-learner on 5-fold predictions."""

@@ -19,7 +19,7 @@ from causalsynth.core.vocabulary import TSTR
 from causalsynth.estimate.grid import check_params, write_rows
 
 
-def _outcome_score(
+def outcome_score(
     train: pd.DataFrame, test: pd.DataFrame, roles: Roles, learner: str, seed: int, n_jobs: int
 ) -> tuple[float, str]:
     """Fit h(Y | W, A) on ``train``; AUC (binary Y) or R^2 (continuous) on ``test``."""
@@ -96,7 +96,7 @@ def tstr_row(
     synthetic = roles.validate(read_parquet(synthetic_path), str(synthetic_path))
     train = roles.validate(read_parquet(train_path), str(train_path))
     holdout = roles.validate(read_parquet(holdout_path), str(holdout_path))
-    value, status = _outcome_score(
+    value, status = outcome_score(
         synthetic,
         holdout,
         roles,
@@ -104,7 +104,7 @@ def tstr_row(
         seed,
         n_jobs,
     )
-    ceiling, real_status = _outcome_score(
+    ceiling, real_status = outcome_score(
         train,
         holdout,
         roles,
