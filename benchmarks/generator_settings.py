@@ -9,9 +9,10 @@
 Fits the generator once per (dataset, setting, seed) at one thread on a prepared dataset
 (``results/data/<dataset>/train.parquet``, ``holdout.parquet`` and ``card.json``, written by
 the workflow: ``snakemake --cores 2 results/data/<dataset>/card.json``), samples ``--rows``
-rows and prints, per fit, the TSTR score of the workflow's ``tstr`` learner against the same
-learner trained on the real rows, the treated share, the outcome's correlation with the
-treatment and with each continuous covariate (synthetic vs real), and the fit seconds.
+rows and prints, per fit, the TSTR score of the workflow's ``tstr`` learner (or ``--learner``)
+against the same learner trained on the real rows, the outcome's mean, the treated share, the
+outcome's correlation with the treatment and with each continuous covariate (synthetic vs
+real), and the fit seconds.
 These are the numbers config/README.md quotes for TabularARGN's and CTGAN's settings.
 """
 
@@ -29,6 +30,7 @@ from _harness import save_result
 
 from causalsynth.core.io import read_parquet
 from causalsynth.core.roles import read_card
+from causalsynth.core.schema import default
 from causalsynth.core.seeds import derive_seed
 from causalsynth.evaluate.tstr import tstr_row
 from causalsynth.generate.run import make_generator
@@ -48,6 +50,9 @@ def main() -> None:
     ap.add_argument("--datasets", nargs="+", default=["sim_continuous", "ihdp"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[1])
     ap.add_argument("--rows", type=int, default=1000)
+    ap.add_argument(
+        "--learner", default=default("tstr", "learner"), help="the TSTR judge (default: the workflow's)"
+    )
     ap.add_argument("--data", type=Path, default=Path("results/data"))
     ap.add_argument("--out", type=Path, default=Path("results/generator_settings"))
     args = ap.parse_args()
@@ -72,7 +77,8 @@ def main() -> None:
                     synthetic.to_parquet(path)
                     row = tstr_row(
                         str(path), str(d / "train.parquet"), str(d / "holdout.parquet"), str(d / "card.json"),
-                        {}, derive_seed(seed, "tstr"), dataset, args.generator, seed, real_seed=11,
+                        {"learner": args.learner}, derive_seed(seed, "tstr"), dataset, args.generator, seed,
+                        real_seed=11,
                     )  # fmt: skip
                     result = {
                         "dataset": dataset,
@@ -80,6 +86,8 @@ def main() -> None:
                         "seed": seed,
                         "tstr": row["value"],
                         "train_on_real": row["train_on_real"],
+                        "outcome_mean": float(synthetic[roles.outcome].mean()),
+                        "real_outcome_mean": float(train[roles.outcome].mean()),
                         "treated_share": float(synthetic[roles.treatment].mean()),
                         "real_treated_share": float(train[roles.treatment].mean()),
                         "outcome_corr": outcome_correlations(synthetic, roles),
@@ -89,12 +97,17 @@ def main() -> None:
                     results.append(result)
                     print(
                         f"{dataset} {json.dumps(params)} seed {seed}: TSTR {row['value']:.3f} "
-                        f"(real {row['train_on_real']:.3f}), treated {result['treated_share']:.3f} "
+                        f"(real {row['train_on_real']:.3f}), outcome mean {result['outcome_mean']:.4g} "
+                        f"(real {result['real_outcome_mean']:.4g}), treated {result['treated_share']:.3f} "
                         f"(real {result['real_treated_share']:.3f}), corr with outcome "
                         f"{result['outcome_corr']} (real {real_corr}), fit {fit_seconds:.0f} s",
                         flush=True,
                     )
-    save_result(args.out, f"{args.generator}.json", {"generator": args.generator, "fits": results})
+    save_result(
+        args.out,
+        f"{args.generator}.json",
+        {"generator": args.generator, "learner": args.learner, "fits": results},
+    )
 
 
 if __name__ == "__main__":

@@ -85,6 +85,31 @@ def test_fit_logs_losses_per_epoch_and_keeps_them(name, caplog):
     assert f"{name}: epochs: 2 of 2 done (100%)" in text  # core.progress: done, rate, time left
 
 
+def test_ctgan_generator_average_is_the_moving_average_of_each_epochs_weights(monkeypatch):
+    # 3 epochs of 3 steps; the kept generator is the average of the end-of-epoch weights
+    # w1, w2, w3 with the per-epoch weight 0.5**3: ((w1 d + w2 (1-d)) d + w3 (1-d))
+    snapshots = []
+    original = CTGANGenerator._after_epoch
+
+    def record(self, model):
+        snapshots.append({k: v.detach().clone() for k, v in model._generator.named_parameters()})
+        original(self, model)
+
+    monkeypatch.setattr(CTGANGenerator, "_after_epoch", record)
+    params = {"steps": 9, "max_batch_size": 20, "pac": 2, "generator_average": 0.5, "device": "cpu"}
+    gen = make_generator("ctgan", params, random_state=1).fit(make_table(60), ROLES, dataset="tiny")
+    assert gen.fit_info_["epochs"] == 3 and len(snapshots) == 3
+    d = 0.5**3
+    for name, value in gen.model_._generator.named_parameters():
+        w1, w2, w3 = (s[name] for s in snapshots)
+        expected = (w1 * d + w2 * (1 - d)) * d + w3 * (1 - d)
+        np.testing.assert_allclose(value.detach().numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+        assert not np.allclose(value.detach().numpy(), w3.numpy())  # not the last iterate
+    assert_schema(gen.sample(30, seed=2), make_table(60), 30)
+    with pytest.raises(ConfigError, match=r"generator_average must be a decay in \(0, 1\)"):
+        make_generator("ctgan", {"generator_average": 1.0}).fit(make_table(60), ROLES, dataset="tiny")
+
+
 def test_tvae_draws_discrete_values_from_its_softmax_or_by_argmax():
     table = make_table(60)
     params = {"steps": 4, "max_batch_size": 20, "device": "cpu"}

@@ -175,7 +175,8 @@ class TabularARGNGenerator(Generator):
     hundred to a few thousand rows cannot teach: on ``sim_continuous`` (1,000 rows) the synthetic
     outcome then had correlation 0.005 with the treatment against 0.555 in the real rows and
     train-on-synthetic R^2 -0.17 against 0.79 on real rows; 0.47 and 0.68 with 10 bins and the
-    table's order (``benchmarks/generator_settings.py``, config/README.md).
+    table's order (uniform draws inside bins, the former gradient-boosting judge:
+    ``benchmarks/generator_settings.py``, config/README.md).
     ``flexible_generation`` (off): the engine's random column orders in training, which allow
     generating from any subset of columns; causalsynth always generates whole rows, and the
     table's fixed order (covariates, treatment, outcome: the causal order) learns the outcome

@@ -51,6 +51,7 @@ class _EpochLog:
         every = max(1, total // 10)
         for epoch in self._iterable:
             yield epoch
+            self._owner._after_epoch(self._model)
             if (epoch + 1) % every == 0 or epoch + 1 == total:
                 logger.info(
                     "%s: epoch %d/%d %s",
@@ -94,6 +95,12 @@ class _CtganFamily(Generator):
         if not isinstance(self.max_batch_size, int) or self.max_batch_size < 2:
             raise ConfigError(f"{who}: max_batch_size must be an integer >= 2, got {self.max_batch_size!r}")
 
+    def _after_epoch(self, model: Any) -> None:
+        """Called at the end of every training epoch (CTGAN averages its generator here)."""
+
+    def _after_fit(self, model: Any) -> None:
+        """Called once training has ended, before the model is kept."""
+
     @abc.abstractmethod
     def _model(self, plan: Schedule) -> Any:
         """An unfitted ctgan model with this generator's hyperparameters and ``plan``'s batch/epochs."""
@@ -134,6 +141,7 @@ class _CtganFamily(Generator):
         model.set_random_state(self.random_state)
         with isolated_global_rng(self.random_state), self._epoch_log(model):
             model.fit(data, discrete_columns=_discrete_columns(roles))
+        self._after_fit(model)
         self.model_ = model
         self.fit_info_ = {
             "batch_size": plan.batch_size,
@@ -165,6 +173,14 @@ class CTGANGenerator(_CtganFamily):
     (``steps``, with ``epochs: null``) on a batch that fits the data (generate/sizing.py);
     ``epochs: 50`` with the default batch reproduces the paper's CTGAN. A batch must be a
     multiple of ``pac`` and even. Other hyperparameters are ctgan's defaults.
+
+    ``generator_average`` (null: ctgan's last iterate): keep an exponential moving average of
+    the generator's weights, with this decay per optimizer step, and sample from it (Yazici et
+    al., ICLR 2019). A GAN's last iterate circles the equilibrium; on a few hundred rows the
+    synthetic outcome's mean moved by most of a standard deviation from one seed to the next
+    (nhefs: -1.4 and 8.1 against 2.5 real) and train-on-synthetic R^2 with it. Updated once per
+    epoch, weighted as ``steps_per_epoch`` steps; ctgan samples with its batch-norm layers in
+    training mode, so only the weights are averaged.
     """
 
     name = "ctgan"
@@ -187,6 +203,7 @@ class CTGANGenerator(_CtganFamily):
         discriminator_decay: float = 1e-6,
         discriminator_steps: int = 1,
         log_frequency: bool = True,
+        generator_average: float | None = None,
         device: str = "auto",
         threads: int = 1,
         random_state: int = 0,
@@ -198,6 +215,7 @@ class CTGANGenerator(_CtganFamily):
         self.steps = steps
         self.batch_size = batch_size
         self.max_batch_size = max_batch_size
+        self.generator_average = generator_average
         self.pac = pac
         self.embedding_dim = embedding_dim
         self.generator_dim = generator_dim
@@ -219,14 +237,45 @@ class CTGANGenerator(_CtganFamily):
         self._check_common()
         if isinstance(self.pac, bool) or not isinstance(self.pac, int) or self.pac < 1:
             raise ConfigError(f"generator '{self._who}': pac must be a positive integer, got {self.pac!r}")
+        average = self.generator_average
+        if average is not None and (isinstance(average, bool) or not 0 < average < 1):
+            raise ConfigError(
+                f"generator '{self._who}': generator_average must be a decay in (0, 1), e.g. 0.995, "
+                f"or null for the last iterate, got {average!r}"
+            )
 
     def _batch_multiple(self) -> int:
         # the discriminator scores packs of pac rows; the conditional sampler halves a batch
         return math.lcm(self.pac, 2)
 
+    def _after_epoch(self, model: Any) -> None:
+        if self.generator_average is None:
+            return
+        import torch
+
+        # one update per epoch, weighted as steps_per_epoch updates of the per-step decay
+        decay = self.generator_average**self.schedule_.steps_per_epoch
+        with torch.no_grad():
+            for name, value in model._generator.named_parameters():
+                if name not in self._average:
+                    self._average[name] = value.detach().clone()
+                else:
+                    self._average[name].mul_(decay).add_(value.detach(), alpha=1 - decay)
+
+    def _after_fit(self, model: Any) -> None:
+        if self.generator_average is None:
+            return
+        import torch
+
+        with torch.no_grad():
+            for name, value in model._generator.named_parameters():
+                value.copy_(self._average[name])
+        self._average = {}
+
     def _model(self, plan: Schedule):
         from ctgan import CTGAN
 
+        self._average: dict[str, Any] = {}  # the generator's running average, one per fit
         return CTGAN(
             embedding_dim=self.embedding_dim,
             generator_dim=tuple(self.generator_dim),
