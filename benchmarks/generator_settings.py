@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from causalsynth.core.io import read_parquet
 from causalsynth.core.roles import read_card
 from causalsynth.core.schema import default
 from causalsynth.core.seeds import derive_seed
-from causalsynth.evaluate.tstr import tstr_row
+from causalsynth.evaluate.tstr import outcome_score
 from causalsynth.generate.run import make_generator
 
 
@@ -58,51 +57,48 @@ def main() -> None:
     args = ap.parse_args()
     settings = [json.loads(s) for s in args.settings]
     results = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for dataset in args.datasets:
-            d = args.data / dataset
-            if not (d / "card.json").exists():
-                sys.exit(f"{d / 'card.json'} is missing. Fix: snakemake --cores 2 {d / 'card.json'}")
-            _, roles = read_card(d / "card.json")
-            train = read_parquet(d / "train.parquet")
-            real_corr = outcome_correlations(train, roles)
-            for params in settings:
-                for seed in args.seeds:
-                    model = make_generator(args.generator, params, threads=1, random_state=seed)
-                    start = time.perf_counter()
-                    model.fit(train, roles, dataset=dataset)
-                    fit_seconds = time.perf_counter() - start
-                    synthetic = model.sample(args.rows, seed=derive_seed(seed, "sample"))
-                    path = Path(scratch) / f"{dataset}-{seed}.parquet"
-                    synthetic.to_parquet(path)
-                    row = tstr_row(
-                        str(path), str(d / "train.parquet"), str(d / "holdout.parquet"), str(d / "card.json"),
-                        {"learner": args.learner}, derive_seed(seed, "tstr"), dataset, args.generator, seed,
-                        real_seed=11,
-                    )  # fmt: skip
-                    result = {
-                        "dataset": dataset,
-                        "params": params,
-                        "seed": seed,
-                        "tstr": row["value"],
-                        "train_on_real": row["train_on_real"],
-                        "outcome_mean": float(synthetic[roles.outcome].mean()),
-                        "real_outcome_mean": float(train[roles.outcome].mean()),
-                        "treated_share": float(synthetic[roles.treatment].mean()),
-                        "real_treated_share": float(train[roles.treatment].mean()),
-                        "outcome_corr": outcome_correlations(synthetic, roles),
-                        "real_outcome_corr": real_corr,
-                        "fit_seconds": fit_seconds,
-                    }
-                    results.append(result)
-                    print(
-                        f"{dataset} {json.dumps(params)} seed {seed}: TSTR {row['value']:.3f} "
-                        f"(real {row['train_on_real']:.3f}), outcome mean {result['outcome_mean']:.4g} "
-                        f"(real {result['real_outcome_mean']:.4g}), treated {result['treated_share']:.3f} "
-                        f"(real {result['real_treated_share']:.3f}), corr with outcome "
-                        f"{result['outcome_corr']} (real {real_corr}), fit {fit_seconds:.0f} s",
-                        flush=True,
-                    )
+    for dataset in args.datasets:
+        d = args.data / dataset
+        if not (d / "card.json").exists():
+            sys.exit(f"{d / 'card.json'} is missing. Fix: snakemake --cores 2 {d / 'card.json'}")
+        _, roles = read_card(d / "card.json")
+        train, holdout = read_parquet(d / "train.parquet"), read_parquet(d / "holdout.parquet")
+        real_corr = outcome_correlations(train, roles)
+        # the ceiling: the judge trained on the real rows, once per dataset (seed 11 for all)
+        ceiling, _ = outcome_score(train, holdout, roles, args.learner, 11, 1)
+        for params in settings:
+            for seed in args.seeds:
+                model = make_generator(args.generator, params, threads=1, random_state=seed)
+                start = time.perf_counter()
+                model.fit(train, roles, dataset=dataset)
+                fit_seconds = time.perf_counter() - start
+                synthetic = model.sample(args.rows, seed=derive_seed(seed, "sample"))
+                value, _ = outcome_score(
+                    synthetic, holdout, roles, args.learner, derive_seed(seed, "tstr"), 1
+                )
+                result = {
+                    "dataset": dataset,
+                    "params": params,
+                    "seed": seed,
+                    "tstr": value,
+                    "train_on_real": ceiling,
+                    "outcome_mean": float(synthetic[roles.outcome].mean()),
+                    "real_outcome_mean": float(train[roles.outcome].mean()),
+                    "treated_share": float(synthetic[roles.treatment].mean()),
+                    "real_treated_share": float(train[roles.treatment].mean()),
+                    "outcome_corr": outcome_correlations(synthetic, roles),
+                    "real_outcome_corr": real_corr,
+                    "fit_seconds": fit_seconds,
+                }
+                results.append(result)
+                print(
+                    f"{dataset} {json.dumps(params)} seed {seed}: TSTR {value:.3f} "
+                    f"(real {ceiling:.3f}), outcome mean {result['outcome_mean']:.4g} "
+                    f"(real {result['real_outcome_mean']:.4g}), treated {result['treated_share']:.3f} "
+                    f"(real {result['real_treated_share']:.3f}), corr with outcome "
+                    f"{result['outcome_corr']} (real {real_corr}), fit {fit_seconds:.0f} s",
+                    flush=True,
+                )
     save_result(
         args.out,
         f"{args.generator}.json",

@@ -58,20 +58,24 @@ def main() -> None:
         _, roles = read_card(d / "card.json")
         train, holdout = read_parquet(d / "train.parquet"), read_parquet(d / "holdout.parquet")
         metric = "auc" if roles.outcome_type == "binary" else "r2"
+        sets = {
+            generator: [
+                read_parquet(p)
+                for p in sorted(
+                    (args.results / "synthetic" / dataset / generator).glob("rep*/synthetic.parquet")
+                )
+            ]
+            for generator in args.generators
+        }
         for learner in args.learners:
             start = time.perf_counter()
             real, status = outcome_score(train, holdout, roles, learner, args.seed, 1)
             seconds = time.perf_counter() - start
-            row = {"dataset": dataset, "metric": metric, "learner": learner, "real": real, "status": status}
-            row["seconds"] = seconds
+            row = {"dataset": dataset, "metric": metric, "learner": learner, "real": real}
+            row.update(status=status, seconds=seconds)
             cells = []
-            for generator in args.generators:
-                paths = sorted(
-                    (args.results / "synthetic" / dataset / generator).glob("rep*/synthetic.parquet")
-                )
-                scores = [
-                    outcome_score(read_parquet(p), holdout, roles, learner, args.seed, 1)[0] for p in paths
-                ]
+            for generator, frames in sets.items():
+                scores = [outcome_score(frame, holdout, roles, learner, args.seed, 1)[0] for frame in frames]
                 mean = float(np.mean(scores)) if scores else float("nan")
                 row[generator] = {"mean": mean, "reps": len(scores), "gap": real - mean}
                 cells.append(f"{mean:.3f} (gap {real - mean:.3f}, {len(scores)} reps)" if scores else "-")

@@ -170,7 +170,7 @@ class TabularARGNGenerator(Generator):
     benchmark compares generators on fidelity, and protected values would be clipped.
 
     ``numeric_bins`` (10): continuous columns are encoded as that many quantile bins, a value
-    drawn uniformly within its bin. The engine's own choice (``null``: digits, or 100 bins) gives
+    drawn within its bin (``within_bin``). The engine's own choice (``null``: digits, or 100 bins) gives
     each bin or digit an embedding learned as an unordered category, which a table of a few
     hundred to a few thousand rows cannot teach: on ``sim_continuous`` (1,000 rows) the synthetic
     outcome then had correlation 0.005 with the treatment against 0.555 in the real rows and
