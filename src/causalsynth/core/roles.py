@@ -10,6 +10,7 @@ Conventions every component relies on:
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -190,6 +191,13 @@ def read_card(card_path: str | os.PathLike) -> tuple[dict[str, Any], Roles]:
         return card, Roles.from_dict(card)
     except (KeyError, ValueError) as exc:
         raise DataError(str(card_path), None, f"not a dataset card ({exc})", "rerun prepare_dataset") from exc
+
+
+def card_truth(card: dict[str, Any]) -> tuple[float, str | None]:
+    """The dataset card's truth: (ATE or NaN when the card has none, its kind or None)."""
+    truth = card.get("truth") or {}
+    value = truth.get("ate")
+    return (math.nan if value is None else float(value)), truth.get("kind")
 
 
 def coerce_types(df: pd.DataFrame, roles: Roles) -> pd.DataFrame:
