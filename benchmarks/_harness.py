@@ -29,10 +29,14 @@ def fresh_copy(dest: Path) -> Path:
     return dest
 
 
-def run_measured(args: list[str], cwd: Path, log: Path) -> tuple[float, float, int]:
+def run_measured(
+    args: list[str], cwd: Path, log: Path, own_cpu: dict | None = None
+) -> tuple[float, float, int]:
     """Wall seconds, peak resident memory (GiB) of the whole process tree, and exit code.
 
     Memory is the largest sum of RSS over Snakemake and all its jobs, sampled every 0.2 s.
+    ``own_cpu``, when given, receives ``seconds``: the CPU the Snakemake process itself used
+    (scheduling, DAG, file checks; its jobs not included), last sampled before it exited.
     """
     start = time.perf_counter()
     with log.open("w") as fh:
@@ -52,6 +56,12 @@ def run_measured(args: list[str], cwd: Path, log: Path) -> tuple[float, float, i
             except psutil.Error:
                 pass
             peak = max(peak, total)
+            if own_cpu is not None:
+                try:
+                    times = parent.cpu_times()
+                    own_cpu["seconds"] = times.user + times.system
+                except psutil.Error:
+                    pass
             time.sleep(0.2)
     return time.perf_counter() - start, peak / 2**30, proc.returncode
 
@@ -69,6 +79,34 @@ def slowest_jobs(root: Path, k: int = 5) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).sort_values("seconds", ascending=False).head(k) if rows else pd.DataFrame()
+
+
+def rules_by_core_seconds(root: Path, k: int = 5) -> pd.DataFrame:
+    """The ``k`` rules whose jobs used the most CPU seconds (Snakemake's ``cpu_time``), with
+    their job count and wall seconds: where a run's core-seconds go, so a budget miss names its cause."""
+    rows = []
+    for tsv in (root / "results" / "benchmarks").rglob("*.tsv"):
+        df = pd.read_csv(tsv, sep="\t")
+        rule = tsv.relative_to(root / "results" / "benchmarks").parts[0]
+        rows.append(
+            {
+                "rule": rule,
+                "cpu_seconds": float(df["cpu_time"].iloc[0]),
+                "wall_seconds": float(df["s"].iloc[0]),
+            }
+        )
+    if not rows:
+        return pd.DataFrame()
+    table = (
+        pd.DataFrame(rows)
+        .groupby("rule")
+        .agg(
+            jobs=("cpu_seconds", "size"),
+            cpu_seconds=("cpu_seconds", "sum"),
+            wall_seconds=("wall_seconds", "sum"),
+        )
+    )
+    return table.sort_values("cpu_seconds", ascending=False).head(k).reset_index()
 
 
 def save_result(out: Path, name: str, result: dict) -> Path:

@@ -2,8 +2,11 @@
 
     python benchmarks/default_run.py [--dir /tmp/causalsynth-default] [--cores 2]
 
-Prints wall time, peak memory of the whole process tree, and the five slowest jobs (from the
-rules' benchmark files). The target on a 2-core machine is at most 45 minutes.
+Prints the machine (CPU model, cores, bf16 support: it decides GReaT's precision under
+``precision: auto``), wall time, peak memory of the whole process tree, the CPU seconds of the
+Snakemake process itself, the five rules with the most core-seconds and the five slowest jobs
+(from the rules' benchmark files). The target on a 2-core machine is at most 45 minutes, on
+either CPU kind (with or without bf16 instructions).
 """
 
 from __future__ import annotations
@@ -12,7 +15,10 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from _harness import fresh_copy, run_measured, slowest_jobs
+from _harness import fresh_copy, rules_by_core_seconds, run_measured, slowest_jobs
+
+from causalsynth.core.provenance import machine
+from causalsynth.generate.runtime import bf16_support
 
 BUDGET_MINUTES = 45
 
@@ -23,13 +29,20 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args()
     root = fresh_copy(args.dir or Path(tempfile.mkdtemp(prefix="causalsynth-default-")))
-    wall, peak, rc = run_measured(["--cores", str(args.cores)], root, root / "snakemake.log")
+    cpu = machine()
+    bf16 = "native" if bf16_support("cpu")["native_bf16"] else "none (emulated)"
+    print(f"machine: {cpu['cpu']}, {cpu['logical_cores']} logical cores, bf16: {bf16}", flush=True)
+    own: dict = {}
+    wall, peak, rc = run_measured(["--cores", str(args.cores)], root, root / "snakemake.log", own_cpu=own)
     print(f"directory: {root}")
     print(f"exit code: {rc}")
     print(
         f"wall time: {wall / 60:.1f} min (budget {BUDGET_MINUTES} min, ratio {wall / 60 / BUDGET_MINUTES:.2f})"
     )
     print(f"peak memory (process tree): {peak:.2f} GiB")
+    print(f"snakemake's own CPU: {own.get('seconds', float('nan')):.0f} s")
+    print("five rules with the most core-seconds:")
+    print(rules_by_core_seconds(root).to_string(index=False))
     print("five slowest jobs:")
     print(slowest_jobs(root).to_string(index=False))
     if rc != 0:

@@ -10,7 +10,10 @@ samples with the constrained sampler, and prints per precision the fit seconds p
 final training loss, valid rows per second and the valid share, then the ratios bf16 / fp32.
 With ``--repeats`` above 1 the order of the two alternates, so load from other processes falls
 on both; the medians are reported. Writes the numbers as JSON to ``--out``. The speed-up needs
-a CPU with bf16 instructions (AVX512-BF16 or AMX; printed as ``cpu_bf16``) or a GPU.
+a CPU with bf16 instructions (AVX512-BF16 or AMX) or a GPU: the CPU model and whether the device
+computes bf16 natively are printed first, and where bf16 is emulated the ratio is reported as the
+slowdown it is, never as a gain. ``ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI`` hides bf16 instructions
+from oneDNN on a CPU that has them, to measure the other CPU kind on one machine.
 """
 
 from __future__ import annotations
@@ -26,18 +29,12 @@ import numpy as np
 from _harness import save_result
 
 from causalsynth.core.io import read_json, read_parquet
+from causalsynth.core.provenance import machine
 from causalsynth.core.roles import Roles
 from causalsynth.generate.run import make_generator
+from causalsynth.generate.runtime import bf16_support
 
 PRECISIONS = ("fp32", "bf16")
-
-
-def cpu_bf16() -> str:
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return "unknown"
-    return ",".join(f for f in ("avx512_bf16", "amx_bf16") if f in flags) or "none"
 
 
 def run_once(precision: str, args: argparse.Namespace, table, roles: Roles) -> dict:
@@ -91,6 +88,10 @@ def main() -> None:
 
     import torch
 
+    support = bf16_support(args.device)
+    cpu = machine()
+    print(f"machine: {cpu['cpu']}, {cpu['logical_cores']} logical cores; {args.device} bf16: "
+          + ("native" if support["native_bf16"] else "emulated"), flush=True)  # fmt: skip
     torch.set_num_threads(args.threads)  # the generator limits its threads too; this covers loading
     folder = args.data_dir / args.dataset
     table = read_parquet(folder / "train.parquet")
@@ -109,18 +110,20 @@ def main() -> None:
         "rows": args.rows,
         "threads": args.threads,
         "device": args.device,
-        "cpu_bf16": cpu_bf16(),
+        "machine": cpu,
+        "bf16_support": support,
         "torch": torch.__version__,
         "median": medians,
         "runs": runs,
     }
     print(json.dumps(result, indent=2))
     fp32, bf16 = medians["fp32"], medians["bf16"]
+    kind = "native" if support["native_bf16"] else "EMULATED: a slowdown, not a gain to quote"
     print(
         f"bf16 / fp32 ({args.train_rows} rows, {args.epochs} epoch(s), {args.rows} sampled, "
-        f"{args.threads} thread(s), cpu_bf16={result['cpu_bf16']}): "
+        f"{args.threads} thread(s), {cpu['cpu']}, bf16 {kind}): "
         f"fit {fp32['seconds_per_epoch']:.1f} -> {bf16['seconds_per_epoch']:.1f} s per epoch "
-        f"(x{fp32['seconds_per_epoch'] / bf16['seconds_per_epoch']:.2f} faster), "
+        f"(speed x{fp32['seconds_per_epoch'] / bf16['seconds_per_epoch']:.2f}), "
         f"sampling {fp32['valid_rows_per_second']:.2f} -> {bf16['valid_rows_per_second']:.2f} valid rows/s "
         f"(x{bf16['valid_rows_per_second'] / fp32['valid_rows_per_second']:.2f}), "
         f"valid share {fp32['valid_share']:.0%} vs {bf16['valid_share']:.0%}, "

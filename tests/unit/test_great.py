@@ -82,6 +82,8 @@ def tiny_params(llm: str, **overrides) -> dict:
         "random_feature_order": False,
         "sample_batch_size": 32,
         "device": "cpu",
+        # fixed, not auto: the tests' numbers must not depend on which CPU kind runs them
+        "precision": "fp32",
     }
     return {**params, **overrides}
 
@@ -415,15 +417,46 @@ def test_lora_trains_only_adapters_and_merges_them(tiny_llm, table):
 
 
 # ------------------------------------------------------------------------- precision
-def test_great_precision_is_fp32_by_default(fitted):
-    assert GReaTGenerator().precision == "fp32"
+def test_great_precision_is_auto_by_default_and_fp32_fits_in_fp32(fitted):
+    assert GReaTGenerator().precision == "auto"
     assert fitted.fit_info_["precision"] == "fp32"
+    assert fitted.fit_info_["precision_choice"]["reason"] == "requested"
     assert all(p.dtype == torch.float32 for p in fitted.model_.parameters())
+
+
+@pytest.mark.parametrize(
+    ("native", "isa", "chosen"),
+    [
+        (True, None, "bf16"),
+        (False, None, "fp32"),
+        (True, "AVX512_CORE_VNNI", "fp32"),
+        (True, "AVX512_CORE_BF16", "bf16"),
+    ],
+)
+def test_auto_precision_takes_bf16_only_where_the_cpu_computes_it(monkeypatch, native, isa, chosen):
+    import torch as torch_module
+
+    from causalsynth.generate.runtime import resolve_precision
+
+    monkeypatch.setattr(torch_module.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch_module.cpu, "_is_amx_tile_supported", lambda: False)
+    if isa is None:
+        monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    else:
+        monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+    choice = resolve_precision("auto", "cpu", "generator 'great'")
+    assert choice["precision"] == chosen and choice["requested"] == "auto"
+    assert choice["bf16_support"]["native_bf16"] is (chosen == "bf16")
+    assert ("natively" in choice["reason"]) is (chosen == "bf16")
+    # an explicit bf16 is kept where it is emulated, and says so
+    assert ("emulates" in resolve_precision("bf16", "cpu", "g")["reason"]) is (chosen == "fp32")
 
 
 @pytest.mark.parametrize("precision", ["bf16 ", "fp16", "BF16", None])
 def test_unknown_precision_fails_naming_the_valid_ones(table, precision):
-    with pytest.raises(ConfigError, match=r"generator 'great': precision must be one of fp32, bf16, got"):
+    with pytest.raises(
+        ConfigError, match=r"generator 'great': precision must be one of auto, fp32, bf16, got"
+    ):
         make_generator("great", {"device": "cpu", "precision": precision}).fit(table, ROLES, dataset="tiny")
 
 

@@ -50,10 +50,34 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
     return commit + ("-dirty" if dirty else "")
 
 
+# CPU flags that decide how fast a setting runs: bf16 mixed precision is native only with
+# AVX512-BF16 or AMX and emulated (about 3x slower than fp32, config/README.md) without them
+SPEED_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_tile")
+
+
+def machine() -> dict[str, Any]:
+    """The CPU a result was computed on: model name, logical cores and :data:`SPEED_FLAGS`."""
+    import os
+
+    model, flags = platform.processor() or None, set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+                break
+    except OSError:
+        pass  # not Linux: the model from platform, no flags
+    return {"cpu": model, "logical_cores": os.cpu_count(), "cpu_flags": {f: f in flags for f in SPEED_FLAGS}}
+
+
 def provenance_record(packages: tuple[str, ...] = PACKAGES) -> dict[str, Any]:
     """What every output's metadata carries besides its seed and settings."""
     return {
         "versions": package_versions(packages),
         "git_commit": git_commit(),
         "platform": platform.platform(),
+        "machine": machine(),
     }

@@ -18,7 +18,9 @@ bounded by ``max_sampling_rounds`` and ``max_sampling_seconds``.
 the model after training, so sampling costs the same either way.
 
 ``precision: bf16`` fine-tunes and samples in bfloat16 mixed precision (fp32 weights and
-optimizer state, bf16 matrix products), for CPUs with bf16 instructions and for GPUs.
+optimizer state, bf16 matrix products), for CPUs with bf16 instructions and for GPUs;
+``precision: auto`` (the default) takes it only where the device computes bf16 natively: a CPU
+without AVX512-BF16 or AMX emulates it, about 3 times slower than fp32.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.roles import Roles
 from causalsynth.generate.base import Generator, SamplingBudget
 from causalsynth.generate.registry import GENERATORS
-from causalsynth.generate.runtime import isolated_global_rng, resolve_device
+from causalsynth.generate.runtime import PRECISIONS, isolated_global_rng, resolve_device, resolve_precision
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +50,6 @@ _SEPARATORS = (",", " is ")
 # Rows sampled to measure the token length of the encoding (for max_new_tokens and the log).
 _LENGTH_PROBE_ROWS = 1000
 SAMPLERS = ("constrained", "free")
-PRECISIONS = ("fp32", "bf16")
 _LORA_KEYS = {"rank": 8, "alpha": 16, "target_modules": None, "dropout": 0.0}
 # Distinct levels above this share of the rows (and above _FREE_TEXT_MIN_LEVELS) make a
 # categorical column free text: the constrained sampler could only replay training texts.
@@ -127,7 +128,9 @@ class GReaTGenerator(Generator):
         ``target_modules`` (``None``: peft's default for the architecture) and ``dropout``
         (0): LoRA adapters through ``peft``, merged into the weights after training.
     precision
-        ``fp32`` (the default) or ``bf16``: mixed precision, with the weights, gradients and
+        ``auto`` (the default: ``bf16`` where the device computes it natively, ``fp32``
+        elsewhere; the choice, its reason and the CPU's bf16 flags go to ``fit_info_`` and
+        meta.json), ``fp32``, or ``bf16``: mixed precision, with the weights, gradients and
         optimizer state kept in float32 and the forward and backward passes of fine-tuning
         (the Trainer's ``bf16``) and both samplers run under ``torch.autocast`` in bfloat16;
         the logits the sampler draws from are cast back to float32. Faster on a CPU with bf16
@@ -170,7 +173,7 @@ class GReaTGenerator(Generator):
         range_multiple: float | None = 10.0,
         sampler: str = "constrained",
         lora: dict[str, Any] | None = None,
-        precision: str = "fp32",
+        precision: str = "auto",
     ):
         self.llm = llm
         self.epochs = epochs
@@ -263,6 +266,9 @@ class GReaTGenerator(Generator):
         from causalsynth.generate.constrained import ConstrainedPlan
         from causalsynth.generate.llm import load_causal_lm
 
+        self.precision_choice_ = resolve_precision(self.precision, self.device_, f"generator '{self.name}'")
+        self.precision_ = self.precision_choice_["precision"]
+        logger.info("great: %s precision (%s)", self.precision_, self.precision_choice_["reason"])
         n_rows = len(data)
         if self.max_train_rows is not None and n_rows > self.max_train_rows:
             keep = np.sort(
@@ -320,7 +326,7 @@ class GReaTGenerator(Generator):
                 use_cpu=self.device_ == "cpu",
                 dataloader_pin_memory=self.device_ == "cuda",
                 dataloader_num_workers=0,
-                bf16=self.precision == "bf16",
+                bf16=self.precision_ == "bf16",
             )
             trainer = GReaTTrainer(
                 model,
@@ -333,7 +339,7 @@ class GReaTGenerator(Generator):
             trainer.remove_callback(PrinterCallback)  # our callback logs; no dicts on stdout
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
             trainer.train()
-        if self.precision == "bf16":
+        if self.precision_ == "bf16":
             # accelerate leaves the model's forward wrapped in its autocast; sampling sets its own
             model = trainer.accelerator.unwrap_model(model, keep_fp32_wrapper=False)
         if lora is not None:
@@ -360,7 +366,8 @@ class GReaTGenerator(Generator):
             "sampler": self.sampler,
             "lora": lora,
             "trainable_parameters": int(trainable),
-            "precision": self.precision,
+            "precision": self.precision_,
+            "precision_choice": self.precision_choice_,
         }
         if self.plan_ is not None:
             self.fit_info_["piecewise_tokenization_agreement"] = self._tokenization_agreement(data)
@@ -389,8 +396,8 @@ class GReaTGenerator(Generator):
 
     # ----------------------------------------------------------------- sample
     def _autocast(self) -> Any:
-        """bf16 autocast on the model's device for ``precision: bf16``; nothing for fp32."""
-        if self.precision != "bf16":
+        """bf16 autocast on the model's device where bf16 was chosen; nothing for fp32."""
+        if self.precision_ != "bf16":
             return contextlib.nullcontext()
         import torch
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,63 @@ def resolve_device(device: str, component: str) -> str:
             f"(torch {torch.__version__}); use device: auto or device: cpu"
         )
     return "cuda" if available else "cpu"
+
+
+PRECISIONS = ("auto", "fp32", "bf16")
+# oneDNN ISA caps (ONEDNN_MAX_CPU_ISA) below which bf16 runs emulated even on a CPU that has it:
+# the way to measure the other CPU kind on one machine (benchmarks/great_precision.py)
+_ISA_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
+
+
+def bf16_support(device: str) -> dict[str, Any]:
+    """Whether ``device`` (``cpu`` or ``cuda``) computes bfloat16 natively, with the evidence.
+
+    A CPU does with AVX512-BF16 or AMX instructions (unless ``ONEDNN_MAX_CPU_ISA`` caps oneDNN
+    below them); elsewhere torch emulates bf16, slower than fp32. A GPU does when torch says so.
+    """
+    import os
+
+    import torch
+
+    if device == "cuda":
+        return {"device": "cuda", "native_bf16": bool(torch.cuda.is_bf16_supported())}
+    flags = {
+        "avx512_bf16": bool(torch.cpu._is_avx512_bf16_supported()),
+        "amx_tile": bool(torch.cpu._is_amx_tile_supported()),
+    }
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper() or None
+    hidden = cap in _ISA_WITHOUT_BF16
+    return {
+        "device": "cpu",
+        "native_bf16": any(flags.values()) and not hidden,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        **flags,
+        "onednn_max_cpu_isa": cap,
+    }
+
+
+def resolve_precision(precision: str, device: str, component: str) -> dict[str, Any]:
+    """``auto`` -> ``bf16`` where ``device`` computes it natively, ``fp32`` elsewhere.
+
+    Returns ``{"precision", "requested", "reason", "bf16_support"}`` for the job's meta.json. An
+    explicit ``bf16`` on a device that emulates it is kept (a user may want it) but says so.
+    """
+    if precision not in PRECISIONS:
+        raise ConfigError(f"{component}: precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    support = bf16_support(device)
+    if precision == "auto":
+        chosen = "bf16" if support["native_bf16"] else "fp32"
+        reason = (
+            f"auto: {device} computes bf16 natively"
+            if chosen == "bf16"
+            else f"auto: {device} has no native bf16 (emulated bf16 ran about 3x slower than fp32)"
+        )
+    else:
+        chosen = precision
+        reason = "requested" + (
+            "" if precision == "fp32" or support["native_bf16"] else f"; {device} emulates bf16"
+        )
+    return {"precision": chosen, "requested": precision, "reason": reason, "bf16_support": support}
 
 
 def check_threads(threads: int, component: str) -> int:
