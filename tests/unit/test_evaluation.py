@@ -287,3 +287,31 @@ def test_one_job_for_all_replicates_writes_the_rows_of_one_job_per_replicate(tmp
             sets, metas[:1], [1, 2], [7, 8], [17, 18], 99, str(real), train, holdout, str(card), GRID,
             {}, "toy", "gen", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
         )  # fmt: skip
+
+
+def test_the_train_on_real_ceiling_is_fitted_once_per_job(tmp_path, card, monkeypatch):
+    import causalsynth.evaluate.synthetic as synthetic_module
+    import causalsynth.evaluate.tstr as tstr_module
+
+    fits = []
+    real_score = tstr_module.outcome_score
+    monkeypatch.setattr(
+        tstr_module, "outcome_score", lambda *a, **k: fits.append(a[0]) or real_score(*a, **k)
+    )
+    train = _parquet(table(300, 1), tmp_path / "train.parquet")
+    holdout = _parquet(table(200, 2), tmp_path / "holdout.parquet")
+    real = tmp_path / "real.parquet"
+    run_real_estimates(train, str(card), GRID, 4, 1, str(real), "toy")
+    sets, metas = [], []
+    for rep in (1, 2, 3):
+        folder = tmp_path / f"rep{rep}"
+        folder.mkdir()
+        sets.append(_parquet(table(300, 10 + rep), folder / "synthetic.parquet"))
+        metas.append(str(folder / "meta.json"))
+        write_json({}, folder / "meta.json")
+    _, tstr = synthetic_module.run_synthetic_evaluation(
+        sets, metas, [1, 2, 3], [7, 8, 9], [17, 18, 19], 99, str(real), train, holdout, str(card), GRID,
+        {"learner": "linear"}, "toy", "gen", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
+    )  # fmt: skip
+    assert len(fits) == 4  # one ceiling and three synthetic cells
+    assert tstr["train_on_real"].nunique() == 1

@@ -20,7 +20,7 @@ from causalsynth.core.vocabulary import TSTR
 from causalsynth.estimate.grid import write_rows
 from causalsynth.estimate.real import write_ate_rows
 from causalsynth.evaluate.ate import ate_preservation_rows
-from causalsynth.evaluate.tstr import tstr_row
+from causalsynth.evaluate.tstr import real_ceiling, tstr_row
 
 
 def run_synthetic_evaluation(
@@ -59,6 +59,8 @@ def run_synthetic_evaluation(
     progress = Progress(f"evaluate {dataset}/{generator}", len(sets))
     ate: list[dict[str, Any]] = []
     tstr_rows: list[dict[str, Any]] = []
+    # the same learner, seed and rows for every replicate: one fit, not one per replicate
+    ceiling = real_ceiling(train_path, holdout_path, card_path, tstr, tstr_real_seed, n_jobs)
     for data, meta, rep, seed, tstr_seed in zip(sets, metas, reps, seeds, tstr_seeds, strict=True):
         ate += ate_preservation_rows(
             data, None, card_path, estimation, seed, n_jobs, dataset, generator, int(rep),
@@ -66,7 +68,7 @@ def run_synthetic_evaluation(
         )  # fmt: skip
         row = tstr_row(
             data, train_path, holdout_path, card_path, tstr, tstr_seed, dataset, generator, int(rep),
-            n_jobs=n_jobs, real_seed=tstr_real_seed,
+            n_jobs=n_jobs, ceiling=ceiling,
         )  # fmt: skip
         tstr_rows.append(row)
         progress.step()
