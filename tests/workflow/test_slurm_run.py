@@ -159,9 +159,18 @@ def _submissions(log: str) -> list[tuple[str, str]]:
     return re.findall(r"Job (\d+) has been submitted with SLURM jobid (\d+)", log)
 
 
+def cluster_wanted(markexpr: str) -> bool:
+    """Whether this session may install and start SLURM: in CI (``CI=true``), or when the run
+    asked for the cluster tests by marker (``-m slurm``). A user's plain ``python -m pytest``,
+    as root, must not apt-install packages or start daemons on their machine."""
+    return os.environ.get("CI", "").lower() in ("true", "1") or "slurm" in markexpr.replace("not slurm", "")
+
+
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(request):
     """The one-node cluster; stopped afterwards if this test started it."""
+    if not cluster_wanted(request.config.getoption("markexpr") or ""):
+        pytest.skip("SLURM tests install and start a cluster: run them with `-m slurm` (CI sets CI=true)")
     try:
         proc = subprocess.run([CLUSTER / "start_slurm.sh"], capture_output=True, text=True, timeout=900)
     except subprocess.TimeoutExpired:
@@ -262,3 +271,18 @@ def test_failed_job_is_reported_and_retried_as_the_profile_says(slurm_runs):
     assert watch.jobs[attempts["flaky"][1][0]]["JobState"] == "COMPLETED"
     assert len(_submissions(text)) == 2 + RETRIES + 1
     assert "Error in rule broken" in text and "Exiting because a job execution failed" in text
+
+
+@pytest.mark.parametrize(
+    ("ci", "markexpr", "wanted"),
+    [
+        ("", "", False),
+        ("true", "", True),
+        ("", "slurm", True),
+        ("", "not slurm", False),
+        ("1", "not slow", True),
+    ],
+)
+def test_the_cluster_starts_only_in_ci_or_when_asked_for(monkeypatch, ci, markexpr, wanted):
+    monkeypatch.setenv("CI", ci)
+    assert cluster_wanted(markexpr) is wanted
