@@ -13,14 +13,18 @@ from scipy.special import expit
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
-from causalsynth.core.vocabulary import ENGINE, ENGINE_REPLICATE_COLUMNS, RANKING
+from causalsynth.core.vocabulary import ENGINE, ENGINE_REFERENCE, ENGINE_REPLICATE_COLUMNS, RANKING
+from causalsynth.data import get_dataset
 from causalsynth.evaluate import engine as engine_module
 from causalsynth.evaluate.engine import (
     AGREES,
     DISAGREES,
     UNDECIDED,
     PoolProcess,
+    SimulatedProcess,
     engine_ranking,
+    process_overlap,
+    repeated_share,
     run_engine,
     summarize_replicates,
 )
@@ -56,7 +60,7 @@ def write_pool(tmp_path, pool: pd.DataFrame, roles: Roles = ROLES):
 def test_engine_on_a_known_pool_is_unbiased_and_covers_at_the_nominal_rate(tmp_path):
     """The review's failure: resampling the pool's own A and Y shifted every estimator by the one
     draw's noise (+0.0185 +- 0.0047). Redrawn A and Y leave AIPW unbiased and its intervals at 95%."""
-    pool, card = write_pool(tmp_path, known_pool(4000, 11))
+    pool, card = write_pool(tmp_path, known_pool(5000, 11))
     params = {"n": 500, "reps": 300, "estimators": ["aipw"], "learner": "linear", "folds": 2}
     row = run_engine(pool, params, 5, 2, str(tmp_path / "e.parquet"), "toy", "hybrid_x", card_path=card).iloc[
         0
@@ -65,6 +69,8 @@ def test_engine_on_a_known_pool_is_unbiased_and_covers_at_the_nominal_rate(tmp_p
     assert abs(row["bias"]) <= 3 * row["bias_mcse"]
     assert abs(row["coverage"] - 0.95) <= 3 * row["coverage_mcse"]
     assert row["rmse_mcse"] > 0 and row["bias_mcse"] == pytest.approx(math.sqrt(row["variance"] / 300))
+    # paired with the oracle, AIPW's bias is measured far more precisely than marginally
+    assert abs(row["bias_vs_ref"]) <= 3 * row["bias_vs_ref_mcse"] < row["bias_mcse"]
 
 
 def test_pool_process_draws_fresh_treatments_and_outcomes():
@@ -84,6 +90,99 @@ def test_pool_process_draws_fresh_treatments_and_outcomes():
     assert att.truth == pytest.approx(float((e * effect).sum() / e.sum()))
 
 
+def test_the_pool_propensity_is_bounded_before_a_is_drawn():
+    """A pool with propensities of exactly 0 and 1 (a forest's assignment): the engine draws A
+    from e bounded to [b, 1 - b], so units with e = 0 are sometimes treated; the ATE is unchanged."""
+    pool = known_pool(2000, 5)
+    e = pool["propensity"].to_numpy().copy()
+    e[:600], e[600:700] = 0.0, 1.0
+    pool["propensity"] = e
+    raw = PoolProcess(pool, ROLES, "pool.parquet")
+    process = PoolProcess(pool, ROLES, "pool.parquet", propensity_bound=0.05)
+    assert process.truth == raw.truth
+    draw = process.draw(40_000, 3)
+    assert draw.propensity.min() == 0.05 and draw.propensity.max() == 0.95
+    np.testing.assert_array_equal(draw.propensity, np.clip(draw.raw_propensity, 0.05, 0.95))
+    a = draw.table["a"].to_numpy()
+    zero, one = draw.raw_propensity == 0.0, draw.raw_propensity == 1.0
+    assert a[zero].mean() == pytest.approx(0.05, abs=0.01) and a[one].mean() == pytest.approx(0.95, abs=0.02)
+    assert raw.draw(40_000, 3).table["a"].to_numpy()[zero].sum() == 0  # unbounded: never treated
+    # the bound is b in the engine's own overlap record
+    overlap = process_overlap(process.raw_e, 0.05, "ATE", "pool.parquet")
+    assert overlap["share_bounded"] == pytest.approx(float(((e < 0.05) | (e > 0.95)).mean()))
+    assert (overlap["propensity_min"], overlap["propensity_max"]) == (0.0, 1.0)
+
+
+def test_the_truth_engine_of_sim_paper_draws_its_bounded_confounded_design():
+    process = SimulatedProcess(get_dataset("sim_paper", None), 0.01)
+    assert process.design == "confounded" and process.truth == pytest.approx(0.4185, abs=1e-4)
+    draw = process.draw(20_000, 1)
+    assert draw.propensity.min() == 0.01 and draw.propensity.max() == 0.99
+    np.testing.assert_array_equal(draw.propensity, np.clip(draw.raw_propensity, 0.01, 0.99))
+    below = draw.raw_propensity < 1e-6  # never treated without the bound
+    assert below.mean() > 0.5
+    assert draw.table["A"].to_numpy()[below].mean() == pytest.approx(0.01, abs=0.003)
+    # the true outcome means: their mean effect is the exact truth up to sampling noise
+    assert float(np.mean(draw.mu1 - draw.mu0)) == pytest.approx(process.truth, abs=0.01)
+    # the same seed draws the same sample
+    pd.testing.assert_frame_equal(process.draw(500, 7).table, process.draw(500, 7).table)
+    # sim_continuous keeps its observational training design; its true means give its 1.44
+    cont = SimulatedProcess(get_dataset("sim_continuous", None), 0.01)
+    draw = cont.draw(20_000, 2)
+    assert cont.design == "observational" and float(np.mean(draw.mu1 - draw.mu0)) == pytest.approx(
+        1.44, abs=0.02
+    )
+    assert draw.table["A"].mean() == pytest.approx(draw.propensity.mean(), abs=0.01)
+
+
+def test_a_pool_without_overlap_is_refused_and_one_with_little_is_warned_about(tmp_path):
+    e = np.r_[np.zeros(500), np.ones(500)]
+    with pytest.raises(DataError, match=r"pool.parquet, column 'propensity'.*Fix: .*hybrid.assignment"):
+        process_overlap(e, 0.01, "ATE", "pool.parquet")
+    # half the rows treated with e 0.95, half never: the treated arm's ESS is 4% of its units
+    little = process_overlap(np.r_[np.full(500, 0.95), np.zeros(500)], 0.01, "ATE", "pool.parquet")
+    assert little["warning"].startswith("pool.parquet: treated expected ESS 4.1% of its units")
+    assert little["share_bounded"] == 0.5
+    assert process_overlap(np.full(1000, 0.5), 0.01, "ATE", "p")["warning"] == ""
+    # through the engine: the refusal comes before any fit
+    pool = known_pool(300, 1).assign(propensity=np.r_[np.zeros(150), np.ones(150)])
+    path, card = write_pool(tmp_path, pool)
+    with pytest.raises(DataError, match="strictly inside"):
+        run_engine(
+            path, {"n": 50, "reps": 2, "estimators": ["aipw"]}, 1, 1, "x.parquet", "toy", "h", card_path=card
+        )
+
+
+def test_a_small_pool_is_recorded_and_warned_about_and_the_oracle_is_unbiased(tmp_path):
+    """A pool under 10 times n warns, naming it, and the table records its rows and ratio; the
+    oracle AIPW of every replicate (true e and mu) is unbiased and has the smallest paired error."""
+    path, card = write_pool(tmp_path, known_pool(1500, 2))
+    params = {"n": 300, "reps": 40, "estimators": ["substitution"], "learner": "linear", "cross_fit": False}
+    out = str(tmp_path / "e.parquet")
+    with pytest.warns(
+        UserWarning, match=r"pool.parquet: the pool's 1500 rows are 5.0 times the largest n 300"
+    ):
+        table = run_engine(path, params, 3, 1, out, "toy", "hybrid_x", card_path=card)
+    assert list(table.columns) == list(ENGINE.columns)
+    assert table["estimator"].tolist() == ["substitution", ENGINE_REFERENCE]
+    assert (table["pool_rows"] == 1500).all() and (table["pool_ratio"] == 5.0).all()
+    assert table["warning"].str.contains("about 9% of a draw's rows repeat").all()
+    assert repeated_share(500, 1000) == pytest.approx(0.2128, abs=1e-4)  # the issue's 21%
+    oracle = table.set_index("estimator").loc[ENGINE_REFERENCE]
+    assert oracle["learner"] == "true" and oracle["n_failed"] == 0
+    assert abs(oracle["bias"]) <= 3 * oracle["bias_mcse"] and oracle["bias_mcse"] < 0.02
+    assert (oracle["bias_vs_ref"], oracle["rmse_vs_ref_mcse"]) == (0.0, 0.0)
+    assert (table["reference"] == ENGINE_REFERENCE).all() and (table["propensity_bound"] == 0.01).all()
+    # bitwise the same under the same seed
+    few = {**params, "reps": 3}
+    with pytest.warns(UserWarning, match="hybrid.n_rows to at least 3000"):
+        once, again = (
+            run_engine(path, few, 3, 1, str(tmp_path / f"{k}.parquet"), "toy", "hybrid_x", card_path=card)
+            for k in "fg"
+        )
+    pd.testing.assert_frame_equal(once, again)
+
+
 def test_pool_without_model_columns_or_with_a_wrong_truth_is_refused(tmp_path):
     pool = known_pool(300, 1)
     with pytest.raises(DataError, match="column 'mu0'"):
@@ -101,14 +200,23 @@ class FakeProcess:
 
     roles = ROLES
     true_ate = 1.0
+    train_design = "observational"
 
-    def sample(self, n: int, seed: int, design: str = "rct") -> pd.DataFrame:
-        return PoolProcess(known_pool(5000, 0), ROLES, "fake").sample(n, seed)
+    def sample(self, n: int, seed: int, design: str, assignment=None) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        w = pd.DataFrame({"w1": rng.normal(size=n), "w2": rng.binomial(1, 0.5, n)})
+        e, mu0, mu1 = self.nuisances(w, design)
+        a = rng.binomial(1, assignment(e))
+        return w.assign(a=a, y=np.where(a == 1, mu1, mu0) + rng.normal(size=n))
+
+    def nuisances(self, frame: pd.DataFrame, design: str):
+        w1, w2 = frame["w1"].to_numpy(), frame["w2"].to_numpy()
+        return expit(0.6 * w1 + 0.4 * w2 - 0.2), w1 + 0.5 * w2, w1 + 0.5 * w2 + 1.0
 
 
 @pytest.mark.slow
 def test_engine_tables_replicates_parallel_and_truth(tmp_path, monkeypatch):
-    pool, card = write_pool(tmp_path, known_pool(1000, 7))
+    pool, card = write_pool(tmp_path, known_pool(4000, 7))
     params = {"n_grid": [60, 400], "reps": 3, "estimators": ["substitution", "aipw"], "learner": "linear"}
     reps_out = tmp_path / "replicates.parquet"
     pooled = run_engine(
@@ -116,9 +224,9 @@ def test_engine_tables_replicates_parallel_and_truth(tmp_path, monkeypatch):
         replicates_path=str(reps_out),
     )  # fmt: skip
     assert list(pooled.columns) == list(ENGINE.columns)
-    assert len(pooled) == 4 and (pooled["reps"] == 3).all() and (pooled["n_failed"] == 0).all()
+    assert len(pooled) == 6 and (pooled["reps"] == 3).all() and (pooled["n_failed"] == 0).all()
     replicates = pd.read_parquet(reps_out)
-    assert list(replicates.columns) == ENGINE_REPLICATE_COLUMNS and len(replicates) == 12
+    assert list(replicates.columns) == ENGINE_REPLICATE_COLUMNS and len(replicates) == 18
     check = replicates[(replicates["n"] == 60) & (replicates["estimator"] == "aipw")]
     row = pooled[(pooled["n"] == 60) & (pooled["estimator"] == "aipw")].iloc[0]
     assert row["bias"] == pytest.approx(check["ate"].mean() - row["truth"])
@@ -131,14 +239,16 @@ def test_engine_tables_replicates_parallel_and_truth(tmp_path, monkeypatch):
     truth = run_engine(
         None, {**params, "n_grid": None, "n": 200}, 4, 1, str(tmp_path / "t.parquet"), "toy", "truth"
     )
-    assert (truth["truth"] == 1.0).all() and len(truth) == 2
+    assert (truth["truth"] == 1.0).all() and len(truth) == 3 and truth["pool_rows"].isna().all()
 
 
 def test_engine_on_the_simulated_paper_process(tmp_path):
     params = {"n": 150, "reps": 2, "estimators": ["aipw"], "learner": "linear", "cross_fit": False}
     frame = run_engine(None, params, 1, 1, str(tmp_path / "e.parquet"), "sim_paper", "truth")
     assert frame.iloc[0]["truth"] == pytest.approx(0.4185, abs=1e-3)
-    assert frame.iloc[0]["n_failed"] == 0
+    assert (frame["n_failed"] == 0).all() and frame["estimator"].tolist() == ["aipw", ENGINE_REFERENCE]
+    # the confounded design: most propensities are beyond the bound, which moved them
+    assert frame.iloc[0]["propensity_min"] < 1e-6 and frame.iloc[0]["share_bounded"] > 0.8
 
 
 def test_engine_params_fail_loudly(tmp_path):
@@ -161,6 +271,7 @@ def test_summary_counts_failures_and_reports_monte_carlo_errors():
             "estimator": ["iptw"] * 3,
             "learner": ["linear"] * 3,
             "ate": [1.0, 3.0, math.nan],
+            "se": [0.5, 0.25, math.nan],
             "ci_low": [0.0, 2.5, math.nan],
             "ci_high": [2.0, 3.5, math.nan],
             "status": ["ok", "ok", "positivity violated: ..."],
@@ -171,30 +282,80 @@ def test_summary_counts_failures_and_reports_monte_carlo_errors():
     assert row["bias"] == pytest.approx(0.5) and row["variance"] == pytest.approx(2.0)
     assert row["bias_mcse"] == pytest.approx(1.0)  # sd 1.414 over sqrt(2)
     assert row["rmse"] == pytest.approx(math.sqrt((0.25 + 2.25) / 2)) and row["coverage"] == 0.5
-    assert row["coverage_mcse"] == pytest.approx(math.sqrt(0.25 / 2))
+    # Wilson at 1 of 2: centre 0.5, half-width z sqrt(1/8 + z^2/16) / (1 + z^2/2)
+    z = 1.959963984540054
+    half = z * math.sqrt(0.25 / 2 + z**2 / 16) / (1 + z**2 / 2)
+    assert row["coverage_mcse"] == pytest.approx(half / z)
+    assert (row["coverage_low"], row["coverage_high"]) == pytest.approx((0.5 - half, 0.5 + half))
     # delta method: SE(MSE) / (2 RMSE), MSE's SE from the squared errors 0.25 and 2.25
     assert row["rmse_mcse"] == pytest.approx(np.std([0.25, 2.25], ddof=1) / math.sqrt(2) / (2 * row["rmse"]))
+    assert math.isnan(row["bias_vs_ref"]) and row["reference"] == ""  # no reference rows given
 
 
-def test_identical_estimators_are_reported_once_with_the_tie_named():
-    base = {"n": [100] * 4, "learner": ["linear"] * 4, "status": ["ok"] * 4}
+def test_coverage_mcse_is_not_zero_at_coverage_one():
+    reps = pd.DataFrame({"n": 100, "estimator": "aipw", "learner": "linear", "ate": np.zeros(200), "se": 0.5,
+                         "ci_low": -1.0, "ci_high": 1.0, "status": "ok"})  # fmt: skip
+    row = summarize_replicates(reps, truth=0.0).iloc[0]
+    z = 1.959963984540054
+    assert row["coverage"] == 1.0 and row["coverage_high"] == 1.0
+    assert row["coverage_low"] == pytest.approx(200 / (200 + z**2))  # Wilson's bound at k = n
+    assert row["coverage_mcse"] == pytest.approx((1 - 200 / (200 + z**2)) / (2 * z))
+    assert row["coverage_mcse"] > 0.004
+
+
+def test_bias_and_rmse_relative_to_the_reference_use_within_replicate_differences():
+    """Errors that share each replicate's offset: marginally noisy, paired nearly exact."""
+    offset = np.array([0.5, -0.4, 0.3, -0.6, 0.2])
+    rows = []
+    for name, shift in (("aipw", 0.1), (ENGINE_REFERENCE, 0.0)):
+        for r, o in enumerate(offset):
+            ate = o + shift + (0.01 * (r % 2) if name == "aipw" else 0.0)
+            rows.append({"n": 100, "replicate": r, "estimator": name, "learner": "x", "ate": ate,
+                         "se": 0.1, "ci_low": ate - 1, "ci_high": ate + 1, "status": "ok"})  # fmt: skip
+    rows[1]["status"] = "failed"  # aipw's replicate 1 is left out of the pairs
+    summary = summarize_replicates(pd.DataFrame(rows), truth=0.0).set_index("estimator")
+    row = summary.loc["aipw"]
+    d = np.array([0.1, 0.1, 0.11, 0.1])  # replicates 0, 2, 3, 4
+    assert row["reference"] == ENGINE_REFERENCE and row["bias_vs_ref"] == pytest.approx(d.mean())
+    assert row["bias_vs_ref_mcse"] == pytest.approx(np.std(d, ddof=1) / 2)
+    assert row["bias_vs_ref_mcse"] < row["bias_mcse"] / 20
+    err = np.array([0.6, 0.4, -0.49, 0.3])
+    ref = np.array([0.5, 0.3, -0.6, 0.2])
+    r_e, r_r = math.sqrt(np.mean(err**2)), math.sqrt(np.mean(ref**2))
+    assert row["rmse_vs_ref"] == pytest.approx(r_e - r_r)
+    lin = err**2 / (2 * r_e) - ref**2 / (2 * r_r)
+    assert row["rmse_vs_ref_mcse"] == pytest.approx(np.std(lin, ddof=1) / 2)
+    assert summary.loc[ENGINE_REFERENCE, "bias_vs_ref"] == 0.0
+
+
+def _replicates_of(values: dict[str, dict[int, list[float]]], se: dict[str, float] | None = None):
+    rows = []
+    for name, by_n in values.items():
+        for n, ates in by_n.items():
+            for r, ate in enumerate(ates):
+                s = (se or {}).get(name, 0.1)
+                rows.append({"n": n, "replicate": r, "estimator": name, "learner": "linear", "ate": ate,
+                             "se": s, "ci_low": ate - 2 * s, "ci_high": ate + 2 * s, "status": "ok"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_ties_are_judged_on_estimate_se_and_interval_over_every_n_and_kept():
     ate = [0.1, 0.3, 0.2, 0.4]
-    frames = [
-        pd.DataFrame(
-            {
-                **base,
-                "estimator": name,
-                "ate": values,
-                "ci_low": np.subtract(values, 1),
-                "ci_high": np.add(values, 1),
-            }
-        )
-        for name, values in (("iptw", ate), ("iptw_truncated", ate), ("aipw", [0.2] * 4))
-    ]
-    summary = summarize_replicates(pd.concat(frames, ignore_index=True), truth=0.25)
-    assert summary["estimator"].tolist() == ["iptw", "aipw"]
-    assert summary.set_index("estimator").loc["iptw", "ties"] == "iptw_truncated"
-    assert summary.set_index("estimator").loc["aipw", "ties"] == ""
+    reps = _replicates_of(
+        {
+            "iptw": {100: ate, 200: ate},
+            "iptw_truncated": {100: ate, 200: ate},  # identical everywhere: tied
+            "capped": {100: ate, 200: [0.1, 0.3, 0.2, 0.5]},  # the same at n = 100 only
+            "dml": {100: ate, 200: ate},  # the same estimates, its own SE
+        },
+        se={"dml": 0.2},
+    )
+    summary = summarize_replicates(reps, truth=0.25)
+    assert len(summary) == 8  # every estimator keeps its rows, at every n
+    ties = summary.drop_duplicates("estimator").set_index("estimator")["ties"]
+    assert ties.to_dict() == {"iptw": "iptw_truncated", "iptw_truncated": "iptw", "capped": "", "dml": ""}
+    dml = summary[(summary["estimator"] == "dml") & (summary["n"] == 100)].iloc[0]
+    assert dml["coverage"] == 1.0 and dml["ci_width"] == pytest.approx(0.8)  # DML's own SE is kept
 
 
 def _ranking_inputs(gap: float, reps: int = 200, seed: int = 0):
@@ -209,7 +370,7 @@ def _ranking_inputs(gap: float, reps: int = 200, seed: int = 0):
             sd = 1.0 + gap * rank
             for r, err in enumerate(rng.normal(0.0, sd, reps)):
                 rows.append({"dataset": "toy", "engine": engine, "n": 100, "replicate": r, "estimator": est,
-                             "learner": "linear", "ate": err, "ci_low": err - 1, "ci_high": err + 1, "status": "ok"})  # fmt: skip
+                             "learner": "linear", "ate": err, "se": 0.5, "ci_low": err - 1, "ci_high": err + 1, "status": "ok"})  # fmt: skip
     replicates = pd.DataFrame(rows)
     summary = pd.concat(
         [
@@ -232,6 +393,48 @@ def test_ranking_verdicts_follow_the_bootstrap_interval():
     noisy = engine_ranking(summary, replicates, seed=1).set_index("engine")
     assert (noisy["verdict"] == UNDECIDED).all()
     assert (noisy["spearman_low"] < 0.5).all() and (noisy["spearman_high"] >= 0.5).all()
+
+
+def test_a_tie_in_one_engine_only_gives_an_interval_that_contains_the_point():
+    """The review's case: iptw_truncated ties iptw under the truth only. Point and bootstrap run
+    over the same four estimators (tied ones at their average rank), so the interval holds the
+    point; dropping the tie from the point alone gave 1.0 against an interval of [0.2, 0.2]."""
+    rng = np.random.default_rng(3)
+    noise = {name: rng.normal(0.0, 1.0, 200) for name in ("a", "c", "d", "b")}
+    sd = {"truth": {"a": 1, "b": 1, "c": 2, "d": 3}, "hybrid_x": {"a": 1, "b": 10, "c": 2, "d": 3}}
+    frames = []
+    for engine, sds in sd.items():
+        values = {name: {100: list(sds[name] * noise["a" if (engine, name) == ("truth", "b") else name])}
+                  for name in "abcd"}  # fmt: skip
+        frames.append(_replicates_of(values).assign(dataset="toy", engine=engine))
+    replicates = pd.concat(frames, ignore_index=True)
+    summary = pd.concat(
+        [
+            summarize_replicates(g, truth=0.0).assign(dataset="toy", engine=e)
+            for e, g in replicates.groupby("engine")
+        ]
+    )
+    assert summary.set_index(["engine", "estimator"]).loc[("truth", "a"), "ties"] == "b"
+    row = engine_ranking(summary, replicates, seed=2).iloc[0]
+    assert row["n_estimators"] == 4
+    # truth ranks a = b (1.5, 1.5), c, d; the hybrid a, c, d, b
+    assert row["spearman_vs_truth"] == pytest.approx(np.corrcoef([1.5, 1.5, 3, 4], [1, 4, 2, 3])[0, 1])
+    assert row["spearman_low"] <= row["spearman_vs_truth"] <= row["spearman_high"]
+
+
+def test_the_reference_is_no_candidate_of_the_ranking():
+    summary, replicates = _ranking_inputs(gap=0.5)
+    oracle = replicates[replicates["estimator"] == "a"].assign(estimator=ENGINE_REFERENCE, learner="true")
+    replicates = pd.concat([replicates, oracle], ignore_index=True)
+    with_reference = pd.concat(
+        [
+            summarize_replicates(g, truth=0.0).assign(dataset="toy", engine=e)
+            for e, g in replicates.groupby("engine")
+        ]
+    )
+    pd.testing.assert_frame_equal(
+        engine_ranking(with_reference, replicates, seed=1), engine_ranking(summary, replicates, seed=1)
+    )
 
 
 def test_ranking_without_replicates_or_truth_is_undecided():

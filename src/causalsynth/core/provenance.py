@@ -73,8 +73,12 @@ def machine() -> dict[str, Any]:
     return {"cpu": model, "logical_cores": os.cpu_count(), "cpu_flags": {f: f in flags for f in SPEED_FLAGS}}
 
 
+# The keys provenance_record adds to a job's metadata: kept out of the result tables
+PROVENANCE_KEYS = ("versions", "git_commit", "platform", "machine")
+
+
 def provenance_record(packages: tuple[str, ...] = PACKAGES) -> dict[str, Any]:
-    """What every output's metadata carries besides its seed and settings."""
+    """What every output's metadata carries besides its seed and settings (:data:`PROVENANCE_KEYS`)."""
     return {
         "versions": package_versions(packages),
         "git_commit": git_commit(),

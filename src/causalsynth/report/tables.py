@@ -6,11 +6,12 @@ import pandas as pd
 
 from causalsynth.core.errors import DataError
 from causalsynth.core.io import read_json, write_table
+from causalsynth.core.provenance import PROVENANCE_KEYS
 from causalsynth.core.vocabulary import TABLES, deduplicate_real, order_columns
-from causalsynth.evaluate.engine import engine_ranking
+from causalsynth.evaluate.engine import engine_ranking, mark_ties
 
 # Provenance stays in the job's json (and results/provenance.json), out of the result tables.
-_PROVENANCE_KEYS = {"versions", "git_commit", "platform"}
+_PROVENANCE_KEYS = set(PROVENANCE_KEYS)
 _CELL_KEYS = ("dataset", "generator", "rep")
 
 
@@ -85,6 +86,9 @@ def collect_tables(
         "inferential_utility": concat_cells(inferential_utility or []),
     }
     replicates = concat_cells(engine_replicates) if engine_replicates else None
+    if replicates is not None and len(tables["engine"]):
+        # each engine job holds one n: ties are judged again over every n of the run
+        tables["engine"] = mark_ties(tables["engine"], replicates)
     tables["engine_ranking"] = (
         engine_ranking(tables["engine"], replicates, seed) if len(tables["engine"]) else pd.DataFrame()
     )
