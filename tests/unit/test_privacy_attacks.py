@@ -12,13 +12,15 @@ import pytest
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.roles import Roles
 from causalsynth.core.schema import section_defaults
-from causalsynth.core.uncertainty import median_interval
+from causalsynth.core.uncertainty import LEVEL, median_interval
 from causalsynth.core.vocabulary import PRIVACY, PRIVACY_ATTACKS, PRIVACY_METRICS
 from causalsynth.privacy.attacks import (
     HIGHER_IS_RISKIER,
     _random_link_rate,
     attack_set,
     epsilon_of,
+    inference_hits,
+    random_guess_rate,
     run_privacy_attacks,
 )
 from causalsynth.privacy.dcr import nearest_neighbors, two_nearest_distances
@@ -138,6 +140,77 @@ def test_random_link_rate_is_exact():
     # two 2-subsets of 4 rows miss each other only as complements: 1 of 6
     assert _random_link_rate(4, 2) == pytest.approx(5 / 6)
     assert _random_link_rate(5, 5) == 1.0
+
+
+def test_a_negative_guess_far_from_its_secret_is_not_a_hit():
+    from anonymeter.evaluators.inference_evaluator import evaluate_inference_guesses
+
+    guesses, secrets = pd.Series([-5.0, 3.0, 0.0, 10.0]), pd.Series([10.0, 3.1, 0.0, 10.4])
+    # anonymeter 1.1.0 divides by the signed guess: -15 / -5 = -3 passes its 5% tolerance
+    assert evaluate_inference_guesses(guesses, secrets, regression=True).tolist() == [True] * 4
+    assert inference_hits(guesses, secrets, True, 0.05, scale=1.0).tolist() == [False, True, True, True]
+    # a negative guess close to a negative secret is still a hit
+    assert inference_hits(np.array([-5.0]), np.array([-5.2]), True, 0.05, scale=1.0).tolist() == [True]
+
+
+def test_the_tolerance_is_relative_and_never_below_a_share_of_the_sd():
+    secrets = np.array([0.0, 0.0, 100.0, 100.0, 1.0])
+    guesses = np.array([0.49, 0.51, 104.9, 105.1, 1.4])
+    # sd 10: at least 0.5 either side; relative (5 at 100) above it
+    assert inference_hits(guesses, secrets, True, 0.05, scale=10.0).tolist() == [
+        True,
+        False,
+        True,
+        False,
+        True,
+    ]
+    # categorical secrets hit by equality only; a missing guess never hits
+    cats = np.array(["red", "blue", None], dtype=object)
+    assert inference_hits(cats, np.array(["red", "red", None], dtype=object), False, 0.05, 0.0).tolist() == [
+        True,
+        False,
+        False,
+    ]
+
+
+def test_random_guess_rate_is_the_exact_mean_hit_share():
+    rng = np.random.default_rng(21)
+    candidates, secrets = rng.normal(size=400), rng.normal(size=150)
+    brute = np.mean([inference_hits(candidates, np.full(400, t), True, 0.05, 1.0).mean() for t in secrets])
+    assert random_guess_rate(candidates, secrets, True, 0.05, 1.0) == pytest.approx(brute, abs=1e-12)
+    assert random_guess_rate(np.array([1, 1, 0, 2]), np.array([1, 3]), False, 0.05, 0.0) == 0.25
+
+
+CONTINUOUS = Roles("A", "Y", "continuous", {"x1": "continuous", "x2": "continuous", "b": "binary"})
+
+
+def continuous_table(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x1, x2, b, a = rng.normal(size=n), rng.normal(size=n), rng.integers(0, 2, n), rng.integers(0, 2, n)
+    y = 5.0 + 2.0 * x1 + a + rng.normal(size=n)
+    return CONTINUOUS.validate(pd.DataFrame({"x1": x1, "x2": x2, "b": b, "A": a, "Y": y}), "test table")
+
+
+def test_an_outcome_guessed_negative_and_far_off_is_no_success():
+    from anonymeter.stats.confidence import success_rate
+
+    # every synthetic outcome is negative and far from any real one: anonymeter's rule would count
+    # every guess on both sides; no guess is within tolerance
+    train, holdout = continuous_table(300, 31), continuous_table(300, 32)
+    far = continuous_table(300, 33).assign(Y=lambda d: -d["Y"] - 100.0)
+    row = by_metric(attack_set(CONTINUOUS, far, train, holdout, PARAMS, 1.0, seed=5))["inference_risk"]
+    n = PARAMS["n_attacks"]
+    assert row["status"] == "ok" and row["n_attacks"] == n
+    # anonymeter's rates are Wilson centres: 0 of n successes is (z^2 / 2) / (n + z^2)
+    none = success_rate(n, 0, LEVEL).value
+    assert (row["attack_rate"], row["control_rate"], row["naive_rate"]) == (none, none, 0.0)
+    assert row["value"] == 0.0
+    # a copy of the training rows gives each member its own outcome back: risk decidedly above 0
+    copy = by_metric(attack_set(CONTINUOUS, train.copy(), train, holdout, PARAMS, 1.0, seed=5))[
+        "inference_risk"
+    ]
+    assert copy["attack_rate"] == success_rate(n, n, LEVEL).value
+    assert copy["control_rate"] < 0.3 and copy["ci_low"] > 0.5
 
 
 def test_median_interval_brackets_the_median_with_order_statistics():

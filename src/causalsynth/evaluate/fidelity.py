@@ -10,8 +10,14 @@ sample). Which real data play which part:
   distribution metrics (shape, trend, C2ST, alpha-precision, beta-recall) and the evaluation
   points of the mechanism metrics (JSD_pi, U_PEHE). A generator that copies its training rows
   thus scores like a fresh real sample, never better.
-* For the distribution metrics, the real sample in S's place is a seeded subsample of the
-  **training table** of S's size (or all of it when smaller).
+* For the distribution metrics, S and the real sample in its place are compared at one size,
+  ``m = min(|S|, |training table|)``: the real sample is a seeded subsample of m rows of the
+  **training table** (all of it when it is the smaller), and S is subsampled to m rows (seeded
+  by S's own seed) for shape, trend, alpha-precision and beta-recall. These metrics move with
+  the sample size alone (beta-recall of fresh draws of one process against one 600-row
+  holdout: 0.36, 0.65, 0.84 at 300, 1,000 and 3,000 rows), so a set larger than the training
+  table (1,000 rows against ``lalonde_nsw``'s 311) would otherwise beat real data by its size.
+  C2ST draws equal numbers of S and H rows itself. The mechanism metrics fit on all of S.
 * For the mechanism metrics, the training table is split in two seeded halves: the reference
   models are fitted on half ``A``; S's models are compared with them, and so are the models of
   half ``B`` (subsampled to S's size), which give ``real_value``.
@@ -29,18 +35,30 @@ The metrics (``METRICS``; higher is closer to real unless said):
     A classifier two-sample test: ``learner`` is trained to tell S from H (equal numbers of rows,
     all role columns) and its out-of-fold AUC over ``c2st_folds`` stratified folds is reported;
     0.5 is indistinguishable, 1 is perfectly told apart (lower is better).
-``alpha_precision``, ``beta_recall``
-    Integrated alpha-precision and beta-recall of the covariates (Alaa et al., ICML 2022, as
-    STEAM, NeurIPS 2025, uses them), in the standardized covariate space of H: the share of S
-    inside the real alpha-ball around H's centre should be alpha, and the share of H whose
-    nearest synthetic row is closer than its nearest real neighbour and lies in the synthetic
-    beta-ball should be beta; each score is 1 - 2 * the mean absolute gap over a grid of levels.
+``alpha_precision_naive``, ``beta_recall_naive``
+    Integrated alpha-precision and beta-recall of the covariates (Alaa et al., ICML 2022) in
+    synthcity's *naive* variant, in the standardized covariate space of H: the share of S inside
+    the real alpha-ball around H's centre should be alpha, and the share of H whose nearest
+    synthetic row is closer than its nearest real neighbour and lies in the synthetic beta-ball
+    should be beta. The balls are Euclidean balls around the mean; STEAM (NeurIPS 2025) uses the
+    one-class variant (balls in a learned Deep-SVDD embedding), so these values are not STEAM's
+    and the names say so. Each score is ``1 - 2 * integral over [0, 1] of |curve(a) - a|``, the
+    integral by the trapezoid rule over ``alpha_steps`` equally spaced levels. synthcity weighs
+    each level 1/steps instead (``1 - sum |gap| / sum(levels)``), which understates the gap by
+    the factor (steps - 1) / steps: at 30 levels its score of a set shifted by one SD is 0.739
+    where a 4,001-level integral gives 0.730 and the 30-level trapezoid 0.731.
 ``jsd_pi``
     STEAM's JSD_pi: 1 - the mean Jensen-Shannon distance (base 2) between Bernoulli(pi_A(w)) and
     Bernoulli(pi_S(w)) over H's covariates, with pi fitted by ``learner`` on half A and on S.
 ``u_pehe``
-    STEAM's U_PEHE: the RMSE over H's covariates between the CATE of a T-learner (``learner``
-    per arm) fitted on half A and one fitted on S, on the outcome's scale (lower is better).
+    STEAM's U_PEHE: the RMSE over H's covariates between the CATE estimated from half A and the
+    one estimated from S, on the outcome's scale (lower is better), averaged over three CATE
+    learners (``CATE_LEARNERS``), each built on ``learner``: a T-learner (one outcome model per
+    arm), an S-learner (one model of Y on (W, A), CATE = mu(w, 1) - mu(w, 0); with a linear
+    learner its CATE is one number, the coefficient of A) and a DR-learner (Kennedy 2023: the
+    AIPW pseudo-outcome from 2-fold cross-fitted g and per-arm outcome models, g bounded by the
+    grid's propensity bound, regressed on W). STEAM averages four learners; ``detail`` gives each
+    learner's RMSE.
 ``treatment_share``, ``outcome_mean_treated``, ``outcome_mean_control``
     Statistics of S; ``real_value`` is the statistic of the training table the generator saw.
 ``degenerate``
@@ -57,8 +75,9 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from abc import ABC, abstractmethod
 from itertools import combinations
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -77,7 +96,8 @@ from causalsynth.core.schema import resolve_section, section_defaults
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import FIDELITY
 from causalsynth.estimate.grid import write_rows
-from causalsynth.estimate.nuisance import arm_problem
+from causalsynth.estimate.nuisance import NuisanceFailure, arm_problem, fit_nuisances
+from causalsynth.estimate.weights import bound_propensity
 
 OK = "ok"
 
@@ -88,8 +108,8 @@ METRICS: dict[str, bool] = {
     "shape_tv": True,
     "trend": True,
     "c2st_auc": False,
-    "alpha_precision": True,
-    "beta_recall": True,
+    "alpha_precision_naive": True,
+    "beta_recall_naive": True,
     "jsd_pi": True,
     "u_pehe": False,
     "treatment_share": True,
@@ -209,8 +229,13 @@ def _standardized(real: pd.DataFrame, synthetic: pd.DataFrame, roles: Roles) -> 
     return encoder.transform(real), encoder.transform(synthetic)
 
 
+def curve_score(levels: np.ndarray, curve: np.ndarray) -> float:
+    """``1 - 2 * integral |curve(a) - a| da`` over [0, 1], by the trapezoid rule on ``levels``."""
+    return float(1.0 - 2.0 * np.trapezoid(np.abs(curve - levels), levels))
+
+
 def alpha_beta(real: pd.DataFrame, synthetic: pd.DataFrame, roles: Roles, steps: int) -> tuple[float, float]:
-    """Integrated alpha-precision and beta-recall of the covariates (see the module docstring)."""
+    """Integrated naive alpha-precision and beta-recall of the covariates (module docstring)."""
     xr, xs = _standardized(real, synthetic, roles)
     levels = np.linspace(0.0, 1.0, steps)
     centre = xr.mean(axis=0)
@@ -226,10 +251,7 @@ def alpha_beta(real: pd.DataFrame, synthetic: pd.DataFrame, roles: Roles, steps:
     beta_radii = np.quantile(nearest_to_centre, levels)
     close = to_synth <= real_nn
     recall = np.array([(close & (nearest_to_centre <= rad)).mean() for rad in beta_radii])
-    return (
-        float(1.0 - 2.0 * np.mean(np.abs(precision - levels))),
-        float(1.0 - 2.0 * np.mean(np.abs(recall - levels))),
-    )
+    return curve_score(levels, precision), curve_score(levels, recall)
 
 
 # ----------------------------------------------------------------------------- mechanism metrics
@@ -262,37 +284,163 @@ def jsd_similarity(p: np.ndarray, q: np.ndarray) -> float:
     return float(1.0 - np.mean(np.nan_to_num(d, nan=0.0)))
 
 
-class TLearner:
+class Score(NamedTuple):
+    """A metric's value, its status (``ok`` or why it is NaN) and what it was computed from."""
+
+    value: float
+    status: str
+    detail: str = ""
+
+
+# 2 folds: the DR-learner's nuisances are cross-fitted as in Kennedy's sample-splitting
+# version, at the lowest cost (the fidelity job fits them for every set)
+DR_FOLDS = 2
+
+
+class CateLearner(ABC):
+    """A CATE learner on ``learner``'s models: ``fit`` returns ``ok`` or the reason it cannot be
+    fitted; ``cate`` predicts tau(w) on a table's covariates. ``encoder`` is fixed by the caller
+    (H's), so the reference and the candidate see one covariate space."""
+
+    name = ""
+
+    def __init__(self, roles: Roles, learner: str, seed: int, encoder: CovariateEncoder, bound: float):
+        self.roles, self.learner, self.seed, self.encoder, self.bound = roles, learner, seed, encoder, bound
+
+    @property
+    def binary(self) -> bool:
+        return self.roles.outcome_type == "binary"
+
+    def _outcome_model(self, x: np.ndarray, y: np.ndarray, seed: int):
+        task = "classification" if self.binary else "regression"
+        model = make_learner(self.learner, task, seed, 1)
+        return model.fit(x, y.astype(np.int64 if self.binary else float))
+
+    def _mean(self, model, x: np.ndarray) -> np.ndarray:
+        return _predict_positive(model, x) if self.binary else np.asarray(model.predict(x), dtype=float)
+
+    @abstractmethod
+    def fit(self, train: pd.DataFrame) -> str: ...
+
+    @abstractmethod
+    def cate(self, covariates: pd.DataFrame) -> np.ndarray: ...
+
+
+class TLearner(CateLearner):
     """CATE(w) = mu_1(w) - mu_0(w), each arm's outcome model fitted by ``learner`` on its units."""
 
-    def __init__(self, roles: Roles, learner: str, seed: int, encoder: CovariateEncoder):
-        self.roles, self.learner, self.seed, self.encoder = roles, learner, seed, encoder
+    name = "T"
 
     def fit(self, train: pd.DataFrame) -> str:
         roles = self.roles
         a = train[roles.treatment].to_numpy(dtype=np.int64)
         y = train[roles.outcome].to_numpy()
         x = self.encoder.transform(train)
-        binary = roles.outcome_type == "binary"
         self.models_ = {}
         for arm in (0, 1):
             rows = a == arm
             if rows.sum() < 2:
                 return f"arm {roles.treatment}={arm} has {int(rows.sum())} unit(s); a T-learner needs 2"
-            if binary and (problem := _classes_problem(y[rows], f"{roles.outcome} in arm {arm}")):
+            if self.binary and (problem := _classes_problem(y[rows], f"{roles.outcome} in arm {arm}")):
                 return problem
-            task = "classification" if binary else "regression"
-            model = make_learner(self.learner, task, derive_seed(self.seed, "arm", rep=arm), 1)
-            self.models_[arm] = model.fit(x[rows], y[rows].astype(np.int64 if binary else float))
+            self.models_[arm] = self._outcome_model(x[rows], y[rows], derive_seed(self.seed, "arm", rep=arm))
         return OK
 
     def cate(self, covariates: pd.DataFrame) -> np.ndarray:
         x = self.encoder.transform(covariates)
-        if self.roles.outcome_type == "binary":
-            mu = {arm: _predict_positive(m, x) for arm, m in self.models_.items()}
-        else:
-            mu = {arm: np.asarray(m.predict(x), dtype=float) for arm, m in self.models_.items()}
-        return mu[1] - mu[0]
+        return self._mean(self.models_[1], x) - self._mean(self.models_[0], x)
+
+
+class SLearner(CateLearner):
+    """CATE(w) = mu(w, 1) - mu(w, 0) from one outcome model of Y on (W, A)."""
+
+    name = "S"
+
+    def fit(self, train: pd.DataFrame) -> str:
+        roles = self.roles
+        a = train[roles.treatment].to_numpy(dtype=np.int64)
+        y = train[roles.outcome].to_numpy()
+        # both arms are needed, else mu(w, a) of the missing arm is pure extrapolation
+        if problem := _classes_problem(a, roles.treatment):
+            return problem
+        if self.binary and (problem := _classes_problem(y, roles.outcome)):
+            return problem
+        x = np.column_stack([self.encoder.transform(train), a])
+        self.model_ = self._outcome_model(x, y, derive_seed(self.seed, "s"))
+        return OK
+
+    def cate(self, covariates: pd.DataFrame) -> np.ndarray:
+        x = self.encoder.transform(covariates)
+        ones, zeros = np.ones(len(x)), np.zeros(len(x))
+        return self._mean(self.model_, np.column_stack([x, ones])) - self._mean(
+            self.model_, np.column_stack([x, zeros])
+        )
+
+
+class DRLearner(CateLearner):
+    """Kennedy's DR-learner: the AIPW pseudo-outcome
+    ``Q1 - Q0 + A (Y - Q1) / g - (1 - A) (Y - Q0) / (1 - g)`` from ``DR_FOLDS``-fold cross-fitted
+    nuisances (:func:`~causalsynth.estimate.nuisance.fit_nuisances`, per-arm outcome models; g
+    bounded by ``bound``, the grid's propensity bound), regressed on W."""
+
+    name = "DR"
+
+    def fit(self, train: pd.DataFrame) -> str:
+        try:
+            nu = fit_nuisances(
+                train, self.roles, self.learner, DR_FOLDS, True, derive_seed(self.seed, "nuisances")
+            )
+        except NuisanceFailure as exc:
+            return str(exc)
+        g = bound_propensity(nu.g, self.bound)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pseudo = nu.q1 - nu.q0 + nu.a * (nu.y - nu.q1) / g - (1 - nu.a) * (nu.y - nu.q0) / (1 - g)
+        if not np.isfinite(pseudo).all():
+            return "a fitted propensity is 0 or 1 and no bound is set (estimation.propensity_bound: 0)"
+        model = make_learner(self.learner, "regression", derive_seed(self.seed, "final"), 1)
+        self.model_ = model.fit(self.encoder.transform(train), pseudo)
+        return OK
+
+    def cate(self, covariates: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.model_.predict(self.encoder.transform(covariates)), dtype=float)
+
+
+# the learners whose RMSEs u_pehe averages, by name
+CATE_LEARNERS: dict[str, type[CateLearner]] = {"t": TLearner, "s": SLearner, "dr": DRLearner}
+
+
+def _fit_cate_learners(
+    train: pd.DataFrame, roles: Roles, learner: str, seed: int, encoder: CovariateEncoder, bound: float
+) -> dict[str, tuple[CateLearner, str]]:
+    fitted = {}
+    for key, cls in CATE_LEARNERS.items():
+        model = cls(roles, learner, derive_seed(seed, key), encoder, bound)
+        fitted[key] = (model, model.fit(train))
+    return fitted
+
+
+def u_pehe(
+    reference: dict[str, tuple[CateLearner, str]],
+    candidate: dict[str, tuple[CateLearner, str]],
+    holdout: pd.DataFrame,
+) -> Score:
+    """The mean over ``CATE_LEARNERS`` of the RMSE on ``holdout`` between the reference's and the
+    candidate's CATE; NaN with the first learner's reason when any learner cannot be fitted."""
+    rmse = {}
+    for key in CATE_LEARNERS:
+        (ref, ref_status), (cand, cand_status) = reference[key], candidate[key]
+        if ref_status != OK:
+            return Score(math.nan, f"reference: {ref.name}-learner: {ref_status}")
+        if cand_status != OK:
+            return Score(math.nan, f"{cand.name}-learner: {cand_status}")
+        rmse[cand.name] = float(np.sqrt(np.mean((ref.cate(holdout) - cand.cate(holdout)) ** 2)))
+    detail = "RMSE per learner: " + ", ".join(f"{name} {v:.4g}" for name, v in rmse.items())
+    return Score(float(np.mean(list(rmse.values()))), OK, detail)
+
+
+def default_propensity_bound() -> float:
+    """The grid's propensity bound (schema ``estimation.propensity_bound``), the DR-learner's default."""
+    return float(section_defaults("estimation")["propensity_bound"])
 
 
 def mechanism_scores(
@@ -303,37 +451,38 @@ def mechanism_scores(
     learner: str,
     seed: int,
     reference_models: dict[str, Any] | None = None,
-) -> tuple[dict[str, tuple[float, str]], dict[str, Any]]:
+    propensity_bound: float | None = None,
+) -> tuple[dict[str, Score], dict[str, Any]]:
     """JSD_pi and U_PEHE of ``candidate`` against ``reference``, both evaluated on ``holdout``.
 
     ``reference_models`` (the second return value of an earlier call with the same reference)
-    skips refitting the reference side.
+    skips refitting the reference side. ``propensity_bound`` bounds the DR-learner's g (None: the
+    grid's default bound).
     """
+    bound = default_propensity_bound() if propensity_bound is None else float(propensity_bound)
     encoder = CovariateEncoder(roles).fit(holdout)
     if reference_models is None:
         pi_ref, pi_status = propensity(reference, roles, learner, derive_seed(seed, "pi.reference"), encoder)
-        cate_ref = TLearner(roles, learner, derive_seed(seed, "cate.reference"), encoder)
-        cate_status = cate_ref.fit(reference)
-        reference_models = {"pi": (pi_ref, pi_status), "cate": (cate_ref, cate_status)}
-    (pi_ref, pi_status), (cate_ref, cate_status) = reference_models["pi"], reference_models["cate"]
+        cate_ref = _fit_cate_learners(
+            reference, roles, learner, derive_seed(seed, "cate.reference"), encoder, bound
+        )
+        reference_models = {"pi": (pi_ref, pi_status), "cate": cate_ref}
+    pi_ref, pi_status = reference_models["pi"]
     x_h = encoder.transform(holdout)
-    out: dict[str, tuple[float, str]] = {}
+    out: dict[str, Score] = {}
     pi_c, status = propensity(candidate, roles, learner, derive_seed(seed, "pi.candidate"), encoder)
     if pi_status != OK:
-        out["jsd_pi"] = (math.nan, f"reference: {pi_status}")
+        out["jsd_pi"] = Score(math.nan, f"reference: {pi_status}")
     elif status != OK:
-        out["jsd_pi"] = (math.nan, status)
+        out["jsd_pi"] = Score(math.nan, status)
     else:
-        out["jsd_pi"] = (jsd_similarity(_predict_positive(pi_ref, x_h), _predict_positive(pi_c, x_h)), OK)
-    cate_c = TLearner(roles, learner, derive_seed(seed, "cate.candidate"), encoder)
-    status = cate_c.fit(candidate)
-    if cate_status != OK:
-        out["u_pehe"] = (math.nan, f"reference: {cate_status}")
-    elif status != OK:
-        out["u_pehe"] = (math.nan, status)
-    else:
-        diff = cate_ref.cate(holdout) - cate_c.cate(holdout)
-        out["u_pehe"] = (float(np.sqrt(np.mean(diff**2))), OK)
+        out["jsd_pi"] = Score(
+            jsd_similarity(_predict_positive(pi_ref, x_h), _predict_positive(pi_c, x_h)), OK
+        )
+    cate_c = _fit_cate_learners(
+        candidate, roles, learner, derive_seed(seed, "cate.candidate"), encoder, bound
+    )
+    out["u_pehe"] = u_pehe(reference_models["cate"], cate_c, holdout)
     return out, reference_models
 
 
@@ -400,9 +549,16 @@ class RealBaseline:
     every set of the dataset (all of it is seeded by ``real_seed`` alone)."""
 
     def __init__(
-        self, train: pd.DataFrame, holdout: pd.DataFrame, roles: Roles, p: dict[str, Any], real_seed: int
+        self,
+        train: pd.DataFrame,
+        holdout: pd.DataFrame,
+        roles: Roles,
+        p: dict[str, Any],
+        real_seed: int,
+        propensity_bound: float | None = None,
     ):
         self.train, self.holdout, self.roles, self.p, self.seed = train, holdout, roles, p, real_seed
+        self.bound = default_propensity_bound() if propensity_bound is None else float(propensity_bound)
         self.pairs, self.n_pairs = column_pairs(
             roles, p["max_pairs"], derive_seed(real_seed, "fidelity.pairs")
         )
@@ -419,11 +575,13 @@ class RealBaseline:
         values = dict(shape_scores(h, sample, roles))
         values["trend"] = trend_score(h, sample, roles, self.pairs)
         values["c2st_auc"] = c2st_auc(h, sample, roles, p["c2st_learner"], p["c2st_folds"], self.seed)[0]
-        values["alpha_precision"], values["beta_recall"] = alpha_beta(h, sample, roles, p["alpha_steps"])
-        mech, self.reference_models = mechanism_scores(
-            self.half_a, half_b, h, roles, p["learner"], self.seed, self.reference_models
+        values["alpha_precision_naive"], values["beta_recall_naive"] = alpha_beta(
+            h, sample, roles, p["alpha_steps"]
         )
-        values.update({k: v[0] for k, v in mech.items()})
+        mech, self.reference_models = mechanism_scores(
+            self.half_a, half_b, h, roles, p["learner"], self.seed, self.reference_models, self.bound
+        )
+        values.update({k: v.value for k, v in mech.items()})
         values.update(arm_statistics(self.train, roles))
         values["degenerate"] = 0.0
         self._by_size[n] = {"values": values, "n_sample": len(sample), "n_half_b": len(half_b)}
@@ -442,6 +600,7 @@ def fidelity_rows(
     folds: int = 5,
     cross_fit: bool = True,
     baseline: RealBaseline | None = None,
+    propensity_bound: float | None = None,
 ) -> list[dict[str, Any]]:
     """One row per metric (``metric, value, real_value, status, detail, seconds``) for one synthetic set;
     ``seconds`` is the wall time of the set (with the real baseline, when this set computed it).
@@ -450,12 +609,16 @@ def fidelity_rows(
     sample, the halves, the pairs), so that ``real_value`` is the same in every cell of a dataset
     whose sets have the same size; ``baseline`` (built with the same tables and ``real_seed``)
     reuses it across sets. ``folds``/``cross_fit`` are the estimation settings behind the
-    degenerate flag.
+    degenerate flag, ``propensity_bound`` the DR-learner's bound of g (ignored when ``baseline``
+    is given: the baseline's bound serves both sides).
+
+    Shape, trend, alpha-precision and beta-recall score a seeded subsample of the set of the
+    real sample's size (module docstring); ``detail`` says so.
     """
     p = fidelity_params(params)
     meta = dict(meta or {})
     if baseline is None:
-        baseline = RealBaseline(train, holdout, roles, p, real_seed)
+        baseline = RealBaseline(train, holdout, roles, p, real_seed, propensity_bound)
     n = len(synthetic)
     t0 = time.perf_counter()
     real = baseline.at(n)
@@ -468,32 +631,50 @@ def fidelity_rows(
             {"metric": metric, "value": value, "real_value": ref[metric], "status": status, "detail": detail}
         )
 
-    size = f"{n} synthetic rows; real sample of {real['n_sample']} training rows; holdout {len(holdout)} rows"
     t0 = time.perf_counter()
-    shape = shape_scores(holdout, synthetic, roles)
+    m = real["n_sample"]
+    # equal footing: these metrics move with the sample size alone (module docstring)
+    same_size = _subsample(synthetic, m, derive_seed(seed, "fidelity.synthetic_sample"))
+    cut = f" (a seeded subsample of {m} scored)" if len(same_size) < n else ""
+    size = f"{n} synthetic rows{cut}; real sample of {m} training rows; holdout {len(holdout)} rows"
+    shape = shape_scores(holdout, same_size, roles)
     for metric in ("shape", "shape_ks", "shape_tv"):
         add(metric, shape[metric], OK if np.isfinite(shape[metric]) else "no column of this kind", size)
     pairs = baseline.pairs
     subset = " (seeded subset)" if len(pairs) < baseline.n_pairs else ""
     add(
         "trend",
-        trend_score(holdout, synthetic, roles, pairs),
-        detail=f"{len(pairs)} of {baseline.n_pairs} column pairs{subset}",
+        trend_score(holdout, same_size, roles, pairs),
+        detail=f"{len(pairs)} of {baseline.n_pairs} column pairs{subset}; {size}",
     )
     value, status = c2st_auc(holdout, synthetic, roles, p["c2st_learner"], p["c2st_folds"], seed)
-    add("c2st_auc", value, status, f"{p['c2st_learner']}, {p['c2st_folds']} folds; {size}")
-    alpha, beta = alpha_beta(holdout, synthetic, roles, p["alpha_steps"])
-    add("alpha_precision", alpha, detail=size)
-    add("beta_recall", beta, detail=size)
+    c2st_rows = min(n, len(holdout))
+    add(
+        "c2st_auc",
+        value,
+        status,
+        f"{p['c2st_learner']}, {p['c2st_folds']} folds; {c2st_rows} synthetic and {c2st_rows} holdout rows",
+    )
+    alpha, beta = alpha_beta(holdout, same_size, roles, p["alpha_steps"])
+    add("alpha_precision_naive", alpha, detail=size)
+    add("beta_recall_naive", beta, detail=size)
     mech, _ = mechanism_scores(
-        baseline.half_a, synthetic, holdout, roles, p["learner"], real_seed, baseline.reference_models
+        baseline.half_a,
+        synthetic,
+        holdout,
+        roles,
+        p["learner"],
+        real_seed,
+        baseline.reference_models,
+        baseline.bound,
     )
     detail = (
         f"{p['learner']}; reference models on {len(baseline.half_a)} training rows, "
-        f"real sample {real['n_half_b']} rows"
+        f"{n} synthetic rows, real sample {real['n_half_b']} rows"
     )
     for metric in ("jsd_pi", "u_pehe"):
-        add(metric, mech[metric][0], mech[metric][1], detail)
+        score = mech[metric]
+        add(metric, score.value, score.status, "; ".join(filter(None, (detail, score.detail))))
     degenerate, why = degenerate_status(synthetic, train, roles, folds, cross_fit, meta)
     for metric, value in arm_statistics(synthetic, roles).items():
         status = OK if np.isfinite(value) else f"no unit in the {metric.rsplit('_', 1)[-1]} arm"
@@ -536,7 +717,7 @@ def run_fidelity_sets(
     train = roles.validate(read_parquet(train_path), str(train_path))
     holdout = roles.validate(read_parquet(holdout_path), str(holdout_path))
     est = {**section_defaults("estimation"), **(estimation or {})}
-    baseline = RealBaseline(train, holdout, roles, p, real_seed)
+    baseline = RealBaseline(train, holdout, roles, p, real_seed, float(est["propensity_bound"]))
     progress = Progress(f"fidelity {dataset}", len(data_paths))
     out = []
     for path, meta_path, (generator, rep), seed in zip(data_paths, meta_paths, cells, seeds, strict=True):

@@ -21,6 +21,21 @@ that never saw the training rows):
   with anonymeter's 95% interval; 0 is the baseline, higher is riskier. ``naive_rate`` is the
   success of an attacker who guesses at random (linkability, inference): a risk whose attack
   is no better than that carries a warning.
+
+  The inference attack keeps anonymeter's guesses (its nearest synthetic neighbour on the other
+  columns), targets, control and risk formula, but its guesses are scored here
+  (:func:`inference_hits`): anonymeter 1.1.0's ``evaluate_inference_guesses`` divides
+  ``|guess - secret|`` by the signed *guess*, so every negative guess passes its 5% tolerance
+  (on ``nhefs``, whose outcome is negative in a third of the rows, both success rates get a
+  floor and the risk is pulled toward 0). A numeric guess hits when ``|guess - secret| <=
+  tolerance * max(|secret|, sd)``, with ``tolerance`` = ``privacy.inference_tolerance`` and
+  ``sd`` the secret's standard deviation over the attacked real rows (members and control
+  together, so both sides share it): relative to the secret, as anonymeter means it, and never
+  tighter than ``tolerance`` SDs, so a secret at or near 0 is not held to an exact match. A
+  categorical or binary guess hits when it equals the secret; a missing guess never hits. The
+  random guesser's ``naive_rate`` is computed exactly, the mean over the attacked members of
+  the share of synthetic values that would hit (:func:`random_guess_rate`): anonymeter's own
+  random guesses are aligned to the targets by index label, so most of them are missing.
 * ``dcr_share``: the share of synthetic rows closer to a training row than to any holdout row
   (ties count one half), over all rows of both. A row drawn afresh from the population is
   closest to any one real row with equal chance, so the baseline is the training rows' share
@@ -73,7 +88,9 @@ __all__ = [
     "attack_set",
     "dcr_share",
     "epsilon_of",
+    "inference_hits",
     "nndr",
+    "random_guess_rate",
     "run_privacy_attacks",
 ]
 
@@ -160,6 +177,83 @@ def _random_link_rate(n_synthetic: int, k: int) -> float:
     return 1.0 - math.comb(n_synthetic - k, k) / math.comb(n_synthetic, k)
 
 
+def inference_hits(
+    guesses: pd.Series | np.ndarray,
+    secrets: pd.Series | np.ndarray,
+    regression: bool,
+    tolerance: float,
+    scale: float,
+) -> np.ndarray:
+    """Which inference guesses hit their secret (module docstring): numeric ones when
+    ``|guess - secret| <= tolerance * max(|secret|, scale)``, categorical ones when equal; a
+    missing guess never hits."""
+    g, s = np.asarray(guesses), np.asarray(secrets)
+    if g.shape != s.shape:
+        raise ValueError(f"inference_hits: {g.size} guesses for {s.size} secrets")
+    if regression:
+        g, s = g.astype(float), s.astype(float)
+        with np.errstate(invalid="ignore"):  # NaN guesses compare False: a miss
+            return np.abs(g - s) <= tolerance * np.maximum(np.abs(s), scale)
+    return pd.notna(g) & (g == s)
+
+
+def random_guess_rate(
+    candidates: pd.Series | np.ndarray,
+    secrets: pd.Series | np.ndarray,
+    regression: bool,
+    tolerance: float,
+    scale: float,
+) -> float:
+    """Expected success of guessing each secret by a synthetic row's value drawn at random: the
+    mean over the secrets of the share of ``candidates`` that :func:`inference_hits` counts."""
+    if len(candidates) == 0 or len(secrets) == 0:
+        return math.nan
+    if regression:
+        v = np.sort(np.asarray(candidates, dtype=float))
+        s = np.asarray(secrets, dtype=float)
+        half_width = tolerance * np.maximum(np.abs(s), scale)
+        inside = np.searchsorted(v, s + half_width, side="right") - np.searchsorted(
+            v, s - half_width, side="left"
+        )
+        return float(np.mean(inside / len(v)))
+    share = pd.Series(np.asarray(candidates)).value_counts(normalize=True)
+    return float(pd.Series(np.asarray(secrets)).map(share).fillna(0.0).mean())
+
+
+def _scored_inference(
+    ev: Any,
+    members: pd.DataFrame,
+    non_members: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    secret: str,
+    regression: bool,
+    tolerance: float,
+) -> tuple[Any, float]:
+    """anonymeter's evaluated InferenceEvaluator ``ev`` rescored by :func:`inference_hits`: its
+    results (the same attacks, counts from our rule) and the random guesser's exact rate."""
+    from anonymeter.stats.confidence import EvaluationResults
+
+    scale = float(pd.concat([members[secret], non_members[secret]]).std()) if regression else 0.0
+
+    def hits(guesses: pd.Series, targets: pd.DataFrame) -> int:
+        # anonymeter indexes each guess by its target's row label
+        secrets = targets.loc[guesses.index, secret]
+        return int(inference_hits(guesses, secrets, regression, tolerance, scale).sum())
+
+    attacked, naive, control = ev._guesses_success, ev._guesses_baseline, ev._guesses_control
+    results = EvaluationResults(
+        n_attacks=(len(attacked), len(naive), len(control)),
+        n_success=hits(attacked, members),
+        n_baseline=hits(naive, members),
+        n_control=hits(control, non_members),
+        confidence_level=LEVEL,
+    )
+    rate = random_guess_rate(
+        synthetic[secret], members.loc[attacked.index, secret], regression, tolerance, scale
+    )
+    return results, rate
+
+
 def _risk_row(metric: str, results: Any, naive_rate: float | None, n_attacks: int) -> dict[str, Any]:
     risk = results.risk()
     attack = float(results.attack_rate.value)
@@ -223,16 +317,26 @@ def _anonymeter_attacks(
 
     def inference():
         aux = [c for c in columns if c != roles.outcome]
+        regression = roles.outcome_type == "continuous"
         ev = InferenceEvaluator(
             ori=members,
             syn=synthetic,
             control=non_members,
             aux_cols=aux,
             secret=roles.outcome,
-            regression=roles.outcome_type == "continuous",
+            regression=regression,
             n_attacks=n,
         ).evaluate(n_jobs=threads)
-        return _risk_row("inference_risk", ev.results(confidence_level=LEVEL), None, n)
+        results, naive = _scored_inference(
+            ev,
+            members,
+            non_members,
+            synthetic,
+            roles.outcome,
+            regression,
+            float(params["inference_tolerance"]),
+        )
+        return _risk_row("inference_risk", results, naive, n)
 
     for metric, run in zip(PRIVACY_ATTACKS, (singling_out, linkability, inference), strict=True):
         attack(metric, run)

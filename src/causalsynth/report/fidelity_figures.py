@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from causalsynth.core.uncertainty import LEVEL, mean_interval
-from causalsynth.core.vocabulary import REAL, TABLES, check_columns, generator_base
+from causalsynth.core.vocabulary import PERFECT, REAL, TABLES, check_columns, generator_base
 from causalsynth.report.common import ok_rows, order_generators
 from causalsynth.report.style import (
     PAGE_WIDTH_IN,
@@ -32,8 +32,8 @@ FIDELITY_PANELS = (
     ("shape", "column shapes\n(synthetic - real)", "gap"),
     ("trend", "column-pair trends\n(synthetic - real)", "gap"),
     ("c2st_auc", "C2ST AUC\n(synthetic - real)", "gap"),
-    ("alpha_precision", "alpha-precision\n(synthetic - real)", "gap"),
-    ("beta_recall", "beta-recall\n(synthetic - real)", "gap"),
+    ("alpha_precision_naive", "alpha-precision, naive\n(synthetic - real)", "gap"),
+    ("beta_recall_naive", "beta-recall, naive\n(synthetic - real)", "gap"),
     ("jsd_pi", "JSD_pi similarity\n(synthetic - real)", "gap"),
     ("u_pehe", "U_PEHE\n(synthetic / real)", "ratio"),
     ("treatment_share", "treatment share\n(synthetic - real)", "gap"),
@@ -112,7 +112,14 @@ def plot_inferential_utility(table: pd.DataFrame, out_png, out_pdf) -> None:
         return no_data_figure(title, "no inferential-utility results in this run", out_png, out_pdf)
     df = df.assign(series=df["estimator"].astype(str))
     datasets = sorted(df["dataset"].unique())
-    generators = order_generators(df["generator"].unique())
+    # the two references first: fresh samples of the true process, then the perfect generator
+    references = {
+        REAL: ("true process", TRUE_PROCESS_COLOUR, "*"),
+        PERFECT: ("perfect generator", "#333333", "D"),
+    }
+    present = [str(g) for g in df["generator"].unique()]
+    others = order_generators(g for g in present if g not in references)
+    generators = [g for g in references if g in present] + others
     estimators = sorted(df["series"].unique())
     styles = dict(zip(estimators, ["-", "--", ":", "-."] * 4, strict=False))
     with figure_style():
@@ -127,11 +134,11 @@ def plot_inferential_utility(table: pd.DataFrame, out_png, out_pdf) -> None:
                     grp = sub[(sub["generator"] == g) & (sub["series"] == e)].sort_values("n_rows")
                     if grp.empty:
                         continue
-                    true_process = g == REAL  # the reference, apart from hybrid_real's colour
-                    name = "true process" if true_process else display_name(g)
+                    # a reference has its own colour, apart from hybrid_real's
+                    base = generator_base(g)
+                    own = (display_name(g), base_colour(base), "o" if g == base else "s")
+                    name, colour, marker = references.get(g, own)
                     label = name + (f" ({e})" if len(estimators) > 1 else "")
-                    colour = TRUE_PROCESS_COLOUR if true_process else base_colour(generator_base(g))
-                    marker = "*" if true_process else ("o" if g == generator_base(g) else "s")
                     mcse = pd.to_numeric(grp["coverage_mcse"], errors="coerce").fillna(0.0)
                     handles.append(
                         axes[0, c].errorbar(
@@ -146,8 +153,12 @@ def plot_inferential_utility(table: pd.DataFrame, out_png, out_pdf) -> None:
             axes[0, c].set_ylim(-0.03, 1.03)
             axes[0, c].set_title(dataset)
             axes[1, c].set_xlabel("synthetic rows n")
+            sizes = sorted(int(n) for n in sub["n_rows"].unique())
             for r in (0, 1):
                 log_scale(axes[r, c], "x")
+                # ticks where the points sit: a log locator's 500, 1,000, 2,000 hid 250 and 4,000
+                axes[r, c].set_xticks(sizes, [f"{n:,}" for n in sizes])
+                axes[r, c].set_xticks([], minor=True)
                 axes[r, c].grid(True, axis="both")
             log_scale(axes[1, c], "y")
         axes[0, 0].set_ylabel(f"coverage of the truth\n(nominal {LEVEL:.0%}, bars 2 MCSE)")
