@@ -18,6 +18,7 @@ from causalsynth.core.errors import ConfigError
 from causalsynth.core.schema import SCHEMA_PATH, load_schema
 from causalsynth.core.vocabulary import (
     HYBRID_PREFIX,
+    PERFECT,
     REAL,
     TRUTH_ENGINE,
     generator_base,
@@ -90,10 +91,11 @@ def check_names(config: dict[str, Any]) -> None:
                 f"{where}: unknown generator {generator_type(config, g)!r}; valid generators: "
                 f"{', '.join(GENERATORS.names())}{hint}"
             )
-        if g == REAL or is_hybrid(g):
+        if g in (REAL, PERFECT) or is_hybrid(g):
             raise ConfigError(
-                f"generators/{g}: '{REAL}' and ids starting with '{HYBRID_PREFIX}' name the hybrid "
-                f"generators. Fix: rename the entry (for example {generator_type(config, g)}_1)"
+                f"generators/{g}: '{REAL}', '{PERFECT}' and ids starting with '{HYBRID_PREFIX}' name "
+                f"the references and the hybrid generators. Fix: rename the entry (for example "
+                f"{generator_type(config, g)}_1)"
             )
         # a misspelt hyperparameter fails here, before any job runs
         make_generator(generator_type(config, g), Plan(config).generator_params(g), instance=g)
@@ -143,7 +145,9 @@ def check_names(config: dict[str, Any]) -> None:
     if iu["datasets"] is not None:
         _check_names("dataset", iu["datasets"], list(config["datasets"]), "inferential_utility/datasets")
     if iu["generators"] is not None:
-        _check_names("generator", iu["generators"], [*gens, *hybrids, REAL], "inferential_utility/generators")
+        _check_names(
+            "generator", iu["generators"], [*gens, *hybrids, REAL, PERFECT], "inferential_utility/generators"
+        )
 
 
 def resolve_defaults(config: dict[str, Any]) -> dict[str, Any]:
@@ -296,8 +300,9 @@ class Plan:
     def inferential_generators_for(self, dataset: str) -> list[str]:
         """The coverage study's generators of a dataset; ``real`` (the true process) for simulated ones."""
         chosen = self.config["inferential_utility"]["generators"]
-        every = self.all_generators_for(dataset) + ([REAL] if self.is_simulated(dataset) else [])
-        return [g for g in every if chosen is None or g in chosen or g == REAL]
+        refs = [PERFECT] + ([REAL] if self.is_simulated(dataset) else [])
+        every = self.all_generators_for(dataset) + refs
+        return [g for g in every if chosen is None or g in chosen or g in refs]
 
     @property
     def engine_learner(self) -> str:

@@ -156,7 +156,7 @@ def test_an_unknown_type_or_untyped_id_lists_the_valid_generators():
         ConfigError, match=r"generator 'ctgan_x' \(type 'ctgan'\) has no parameter\(s\) epoch"
     ):
         load_config(_config({"ctgan_x": {"type": "ctgan", "epoch": 5}}))
-    with pytest.raises(ConfigError, match="name the hybrid generators"):
+    with pytest.raises(ConfigError, match="name the references and the hybrid generators"):
         load_config(_config({"hybrid_x": {"type": "ctgan"}}, bases=["real"]))
 
 

@@ -8,6 +8,7 @@ from causalsynth.core.runner import user_errors_as_one_line
 from causalsynth.core.vocabulary import (
     FIGURES,
     ORACLE,
+    PERFECT,
     PRIVACY_SETS,
     REAL,
     TABLES,
@@ -527,7 +528,7 @@ def inferential_inputs(wildcards):
         "train": prepared("train", wildcards),
         "card": prepared("card", wildcards),
     }
-    if wildcards.iu_generator != REAL:
+    if wildcards.iu_generator not in (REAL, PERFECT):
         inputs["sets"] = [
             r["data"] for r in _releases(wildcards.dataset, wildcards.iu_generator)
         ]
