@@ -1,4 +1,5 @@
-"""Synthetic pairing: right arm, no reuse, counted misses; truncation and clipping baselines."""
+"""Synthetic pairing: right arm, no reuse, counted misses; truncation and clipping baselines; the
+positivity study's fair baseline, target populations and synthetic shares."""
 
 from __future__ import annotations
 
@@ -9,9 +10,14 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from causalsynth.core.errors import ComponentFailure, ConfigError
+from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
 from causalsynth.core.roles import Roles
+from causalsynth.core.schema import default
+from causalsynth.core.seeds import derive_seed
+from causalsynth.core.vocabulary import POSITIVITY, POSITIVITY_METHODS
+from causalsynth.estimate.nuisance import fit_nuisances
 from causalsynth.estimate.weights import clip_propensity, clipping_bound, truncate_weights
+from causalsynth.evaluate.positivity import run_positivity
 from causalsynth.hybrid.pairing import (
     SyntheticPairing,
     greedy_nearest_matching,
@@ -189,7 +195,9 @@ def test_run_pairing_pairs_each_set_separately(tmp_path):
         assert (part["synthetic"] == 1).sum() == counts["n_added"]
         assert counts["n_added"] == counts["n_extreme_low"] + counts["n_extreme_high"] - counts["n_missed"]
         assert part.loc[part["synthetic"] == 1, "w1"].is_unique
+        assert counts["synthetic_share"] == counts["n_added"] / (200 + counts["n_added"])
     assert summary["totals"]["n_added"] == (paired["synthetic"] == 1).sum()
+    assert summary["totals"]["synthetic_share"] == pytest.approx((paired["synthetic"] == 1).mean(), abs=1e-15)
     with pytest.raises(ConfigError, match="threshold"):
         run_pairing(
             paths["positivity"],
@@ -265,3 +273,130 @@ def test_run_pairing_records_the_estimand_and_what_it_skipped(tmp_path):
         == totals["n_extreme_low"] + totals["n_extreme_high"] - totals["n_missed"] - totals["n_skipped"]
     )
     assert totals["n_added"] == (paired["synthetic"] == 1).sum() > 0
+
+
+# ----------------------------------------------------------------------------- positivity study
+
+
+def twins(real: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """Added rows of the opposite arm near real rows, with outcomes far from the real ones'."""
+    rows = real.sample(n, random_state=seed).reset_index(drop=True)
+    rows["w1"] += 0.01
+    rows["A"] = 1 - rows["A"]
+    rows["Y"] = rows["A"]  # treated twins all Y = 1, control twins all Y = 0
+    return rows
+
+
+def study(tmp_path, roles: Roles, n_added: dict[int, int], estimators: list[str], corrupt: bool = False):
+    """run_positivity on sets of 200 real rows with ``n_added[set]`` twins; the inputs and the table."""
+    reals = {s: confounded(200, 40 + s, slope=3.0) for s in n_added}
+    positivity = pd.concat([r.assign(set=s) for s, r in reals.items()], ignore_index=True)
+    extra = {s: twins(reals[s], k, seed=s) for s, k in n_added.items()}
+    paired = pd.concat(
+        [
+            part.assign(set=s, synthetic=flag)
+            for s in n_added
+            for flag, part in ((0, reals[s]), (1, extra[s]))
+        ],
+        ignore_index=True,
+    ).assign(propensity=0.5)
+    if corrupt:
+        paired.loc[3, "w1"] += 1.0  # a real row that is not the positivity set's
+    paths = {k: str(tmp_path / f"{k}.parquet") for k in ("positivity", "paired", "out")}
+    positivity.to_parquet(paths["positivity"])
+    paired.to_parquet(paths["paired"])
+    card = {"dataset": "toy", **roles.to_dict(), "truth": {"ate": 0.1, "kind": "exact", "source": "test"}}
+    (tmp_path / "card.json").write_text(json.dumps(card))
+    params = {"estimators": estimators, "learner": "linear", "folds": 3}
+    frame = run_positivity(
+        paths["positivity"],
+        paths["paired"],
+        str(tmp_path / "card.json"),
+        params,
+        7,
+        1,
+        paths["out"],
+        "toy",
+        1,
+    )
+    return reals, extra, frame
+
+
+def aipw_by_hand(a, y, g, q0, q1, estimand: str) -> float:
+    bound = default("estimation", "propensity_bound")  # the grid's one bound of g
+    g = np.clip(g, bound, 1 - bound)
+    m = a.astype(float) if estimand == "ATT" else np.ones(len(a))
+    w1, w0 = (np.ones(len(a)), g / (1 - g)) if estimand == "ATT" else (1 / g, 1 / (1 - g))
+    num = m * (q1 - q0) + a * w1 * (y - q1) - (1 - a) * w0 * (y - q0)
+    return float(num.sum() / m.sum())
+
+
+@pytest.mark.parametrize("roles", [ROLES, ATT_ROLES], ids=["ATE", "ATT"])
+def test_fair_baseline_borrows_the_added_rows_and_averages_over_the_real_rows(tmp_path, roles):
+    reals, extra, frame = study(tmp_path, roles, {1: 20}, ["substitution", "iptw", "aipw"])
+    real, union = reals[1], pd.concat([reals[1], extra[1]], ignore_index=True)
+    seed = derive_seed(7, "set", rep=1)
+    # the grid's own fits: g and h on the 200 real rows, and on the 220 rows of the union
+    on_real = fit_nuisances(real, roles, "linear", folds=3, seed=seed)
+    on_union = fit_nuisances(union, roles, "linear", folds=3, seed=seed)
+    assert on_union.n == 220
+    est = frame.set_index(["method", "estimator"])["ate"]
+    a, y, n = real["A"].to_numpy(), real["Y"].to_numpy(float), 200
+    m = a.astype(float) if roles.estimand == "ATT" else np.ones(n)
+    q0, q1 = on_union.q0[:n], on_union.q1[:n]  # the union's outcome model at the real rows
+    # substitution averages the borrowed outcome model over the real rows only
+    assert est["borrowed", "substitution"] == pytest.approx(np.sum(m * (q1 - q0)) / m.sum(), rel=1e-12)
+    assert est["paired", "substitution"] == est["borrowed", "substitution"]  # g is not in its estimate
+    assert abs(est["borrowed", "substitution"] - est["raw", "substitution"]) > 0.05
+    # borrowed keeps the real set's g; paired takes the union's
+    assert est["borrowed", "aipw"] == pytest.approx(
+        aipw_by_hand(a, y, on_real.g, q0, q1, roles.estimand), rel=1e-12
+    )
+    assert est["paired", "aipw"] == pytest.approx(
+        aipw_by_hand(a, y, on_union.g[:n], q0, q1, roles.estimand), rel=1e-12
+    )
+    assert est["borrowed", "iptw"] == est["raw", "iptw"]  # IPTW cannot borrow outcome information
+    # the papers' estimate averages over all 220 rows
+    ua = union["A"].to_numpy()
+    assert est["paired_union", "aipw"] == pytest.approx(
+        aipw_by_hand(ua, union["Y"].to_numpy(float), on_union.g, on_union.q0, on_union.q1, roles.estimand),
+        rel=1e-12,
+    )
+    assert abs(est["paired_union", "aipw"] - est["paired", "aipw"]) > 0.01
+    methods = frame.groupby("method")["estimator"].apply(list).to_dict()
+    assert (
+        methods["borrowed"]
+        == methods["paired"]
+        == methods["paired_union"]
+        == ["substitution", "iptw", "aipw"]
+    )
+    assert (frame["status"] == "ok").all()
+
+
+def test_every_row_states_its_target_and_its_share_of_synthetic_rows(tmp_path):
+    _, _, frame = study(tmp_path, ROLES, {1: 20, 2: 0}, ["substitution", "iptw", "aipw"])
+    assert list(frame.columns) == list(POSITIVITY.columns)
+    assert set(frame["method"]) == set(POSITIVITY_METHODS) and frame["target"].dtype == "string"
+    by = frame.groupby(["set", "method"])[
+        ["n_added", "target", "synthetic_share", "synthetic_share_fit"]
+    ].first()
+    expected = {
+        "raw": (0, "real", 0.0, 0.0),
+        "truncated": (0, "real", 0.0, 0.0),
+        "clipped": (0, "real", 0.0, 0.0),
+        "borrowed": (20, "real", 0.0, 20 / 220),
+        "paired": (20, "real", 0.0, 20 / 220),
+        "paired_union": (20, "union", 20 / 220, 20 / 220),
+    }
+    for method, row in expected.items():
+        assert tuple(by.loc[(1, method)]) == row, method
+        assert tuple(by.loc[(2, method)]) == (0, row[1], 0.0, 0.0), method
+    # nothing added: the union is the real set, and every nuisance method is raw
+    two = frame[frame["set"] == 2].set_index(["method", "estimator"])["ate"]
+    for e in ("substitution", "iptw", "aipw"):
+        assert two["borrowed", e] == two["paired", e] == two["paired_union", e] == two["raw", e]
+
+
+def test_paired_set_whose_real_rows_differ_from_the_positivity_set_fails(tmp_path):
+    with pytest.raises(DataError, match="synthetic = 0 of set 1"):
+        study(tmp_path, ROLES, {1: 20}, ["substitution"], corrupt=True)

@@ -1,8 +1,30 @@
-"""Rule positivity, evaluation B: raw, truncated, clipped and paired estimates on data with
-extreme propensities."""
+"""Rule positivity, evaluation B: estimates on data with extreme propensities, with and without
+synthetic pairing and a baseline that gets the same synthetic rows.
+
+Methods (``vocabulary.POSITIVITY_METHODS``) and the population each estimate averages over
+(:data:`TARGET`, the table's ``target`` column):
+
+* ``raw``, ``truncated``, ``clipped``: the real set alone (target: its rows).
+* ``borrowed``, the fair baseline of pairing: the outcome model h is fitted on the real rows plus
+  the synthetic rows pairing added (the same rows ``paired`` gets), g on the real rows alone, and
+  the estimate averages over the real rows. It borrows the pool's outcome information exactly as
+  pairing does, without pairing's change of the propensity: the added rows' treatments were set
+  by the matching rule, so they say nothing about how the real units were treated.
+* ``paired``: g and h fitted on the union of real and synthetic rows (pairing's nuisances), the
+  estimate averaged over the real rows, the population the truth and a user refer to.
+* ``paired_union``: the same nuisances, the estimate averaged over the union, as in the papers. Its
+  target is not the real population: the added rows sit where the real set has extreme
+  propensities, so under effect heterogeneity its estimand differs from the truth it is scored
+  against.
+
+So ``raw -> borrowed`` is what the pool's outcome information is worth, ``borrowed -> paired``
+what pairing's propensity change adds, and ``paired -> paired_union`` the change of target.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -11,12 +33,13 @@ import pandas as pd
 from causalsynth.core.errors import DataError
 from causalsynth.core.io import read_parquet
 from causalsynth.core.progress import Progress
-from causalsynth.core.roles import read_card
+from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.schema import default
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import POSITIVITY, POSITIVITY_METHODS
 from causalsynth.estimate.estimators import ESTIMATORS
 from causalsynth.estimate.grid import (
+    SharedNuisances,
     as_float,
     check_params,
     estimate_grid,
@@ -24,7 +47,16 @@ from causalsynth.estimate.grid import (
     grid_defaults,
     write_rows,
 )
+from causalsynth.estimate.nuisance import Nuisances
 from causalsynth.estimate.real import DIAGNOSTICS
+from causalsynth.hybrid.pairing import synthetic_share
+
+__all__ = ["TARGET", "run_positivity"]
+
+# the rows each method's estimate averages over: the real set, or its union with the added rows
+TARGET = {m: "union" if m == "paired_union" else "real" for m in POSITIVITY_METHODS}
+# the methods whose nuisances see the synthetic rows (all of them for paired*, h only for borrowed)
+USES_SYNTHETIC = ("borrowed", "paired", "paired_union")
 
 
 def _positivity_truth(card: dict[str, Any]) -> float:
@@ -48,6 +80,56 @@ def _paired_sets(paired: pd.DataFrame, set_ids: list[int], path: str) -> dict[in
     )
 
 
+def _union(real: pd.DataFrame, paired_raw: pd.DataFrame, roles: Roles, path: str, s: int) -> pd.DataFrame:
+    """The paired set as the real rows (in ``real``'s order) followed by the added rows.
+
+    The real-row methods take their rows' nuisances by position, so the paired set's real rows
+    must be the positivity set's, unchanged.
+    """
+    flag = pd.to_numeric(paired_raw["synthetic"], errors="coerce")
+    if not flag.isin((0, 1)).all():
+        raise DataError(path, "synthetic", f"set {s} holds values other than 0 and 1", "rerun pairing")
+    union = pd.concat([paired_raw[flag == 0], paired_raw[flag == 1]])
+    union = roles.validate(union, f"{path} (set {s})")
+    head = union.iloc[: len(real)].reset_index(drop=True)
+    if int((flag == 0).sum()) != len(real) or not head.equals(real):
+        raise DataError(
+            path,
+            "synthetic",
+            f"the rows with synthetic = 0 of set {s} are not that set's rows of positivity.parquet",
+            "rerun pairing on the current positivity.parquet",
+        )
+    return union
+
+
+def _derived(parts: list[SharedNuisances], make, learner: str) -> SharedNuisances:
+    """Nuisances built from fitted ones (``make(*nuisances)``), or the first failure's status."""
+    seconds = sum(p.seconds for p in parts)
+    for p in parts:
+        if p.nuisances is None:
+            return SharedNuisances(None, p.status, seconds, learner)
+    return SharedNuisances(make(*(p.nuisances for p in parts)), "ok", seconds, learner)
+
+
+def _real_rows(union: Nuisances, n_real: int) -> Nuisances:
+    """Pairing's nuisances at the real rows: the estimators then average over those rows only."""
+    keep = slice(0, n_real)
+    return dataclasses.replace(
+        union,
+        **{k: getattr(union, k)[keep] for k in ("a", "y", "g", "q0", "q1", "fold")},
+    )
+
+
+def _borrowed(real: Nuisances, union: Nuisances) -> Nuisances:
+    """g of the real set's fit, h of the union's fit, at the real rows.
+
+    Both are out of fold (each from its own folds) when cross-fitted, so no row's prediction
+    comes from a model that saw it.
+    """
+    at_real = _real_rows(union, real.n)
+    return dataclasses.replace(real, q0=at_real.q0, q1=at_real.q1)
+
+
 def run_positivity(
     positivity_path: str,
     paired_path: str,
@@ -59,23 +141,30 @@ def run_positivity(
     dataset: str,
     rep: int,
 ) -> pd.DataFrame:
-    """Evaluation B: raw, truncated, clipped and paired estimates on each positivity set.
+    """Evaluation B on each positivity set: the methods of the module docstring.
 
     * ``raw``: every estimator on the real set.
     * ``truncated``: the estimators whose estimate uses g (not ``iptw_truncated``, itself a
       truncation), every arm weight capped at ``truncation`` (paper: 10).
     * ``clipped``: the same estimators with g clipped to [delta_n, 1 - delta_n].
-    * ``paired``: every estimator on the union from pairing (``paired_path``; its column
+    * ``borrowed``, ``paired``: every estimator on the shared nuisances, averaged over the real
+      rows; not ``dml``, which fits its own nuisances on the whole table it is given.
+    * ``paired_union``: every estimator on the union from pairing (``paired_path``; its column
       ``synthetic`` marks the added rows and ``set`` the positivity set).
 
-    raw, truncated and clipped share one nuisance fit per set and learner. ``n_extreme`` counts
-    the real units whose fitted g (the estimators' own) is below ``threshold`` or above
+    One nuisance fit per set and learner on the real set serves raw, truncated, clipped and
+    borrowed's g; one on the union serves paired_union, paired and borrowed's h. ``n_extreme``
+    counts the real units whose fitted g (the estimators' own) is below ``threshold`` or above
     1 - ``threshold`` (default 0.001, the paper's pairing threshold); ``n_added`` the synthetic
-    rows of the paired set (0 for the other methods). ``truth`` is the card's positivity truth,
-    else its truth. ``share_clipped`` ... ``warning`` are the overlap diagnostics of the weights
-    each estimate used (:mod:`causalsynth.estimate.weights`): the clipped method's are those of
-    the clipped g, the truncated method's those of the capped weights. ``params``: the grid params of :func:`run_ate_preservation` and
-    ``threshold``. Columns: ``vocabulary.POSITIVITY``.
+    rows the method's nuisances saw (0 for raw, truncated, clipped); ``target`` the rows the
+    estimate averages over (``real`` or ``union``); ``synthetic_share`` the share of synthetic
+    rows among those, ``synthetic_share_fit`` among the rows its outcome model was fitted on.
+    ``truth`` is the card's positivity truth, else its truth: the real population's effect,
+    for every target. ``share_clipped`` ... ``warning`` are the overlap diagnostics of the
+    weights each estimate used (:mod:`causalsynth.estimate.weights`): the clipped method's are
+    those of the clipped g, the truncated method's those of the capped weights, the real-row
+    methods' those at the real rows. ``params``: the grid params of :func:`run_ate_preservation`
+    and ``threshold``. Columns: ``vocabulary.POSITIVITY``.
     """
     p = check_params(
         params,
@@ -96,6 +185,7 @@ def run_positivity(
         for name in p["estimators"]
         if ESTIMATORS.get(name).uses_propensity and not ESTIMATORS.get(name).positivity_remedy
     ]
+    on_nuisances = [name for name in p["estimators"] if ESTIMATORS.get(name).uses_nuisances]
     variants = {
         "raw": (p["estimators"], base),
         "truncated": (weighting, {**base, "weight_cap": base["truncation_cap"]}),
@@ -106,12 +196,13 @@ def run_positivity(
     progress = Progress("positivity study: (set, learner) cells", len(set_ids) * len(p["learners"]))
     for s in set_ids:
         real = roles.validate(positivity[positivity["set"] == s], f"{positivity_path} (set {s})")
-        paired_raw = paired_sets[s]
-        n_added = int(paired_raw["synthetic"].astype(int).sum())
-        paired = roles.validate(paired_raw, f"{paired_path} (set {s})")
+        paired = _union(real, paired_sets[s], roles, paired_path, s)
+        n_real, n_added = len(real), len(paired) - len(real)
+        share = synthetic_share(n_real, n_added)
         set_seed = derive_seed(seed, "set", rep=s)
         for learner in p["learners"]:
             shared = fit_shared_nuisances(real, roles, learner, seed=set_seed, **grid)
+            union_shared = fit_shared_nuisances(paired, roles, learner, seed=set_seed, **grid)
             n_extreme = math.nan
             if shared.nuisances is not None:
                 g = shared.nuisances.g
@@ -122,10 +213,26 @@ def run_positivity(
                 )
                 for method, (names, opts) in variants.items()
             }
-            results["paired"] = estimate_grid(
-                paired, roles, p["estimators"], learner, seed=set_seed, options=base, **grid
+            on_real = {
+                "borrowed": _derived([shared, union_shared], _borrowed, learner),
+                "paired": _derived([union_shared], functools.partial(_real_rows, n_real=n_real), learner),
+            }
+            for method, derived in on_real.items():
+                results[method] = estimate_grid(
+                    real, roles, on_nuisances, learner, seed=set_seed, options=base, shared=derived, **grid
+                )
+            results["paired_union"] = estimate_grid(
+                paired,
+                roles,
+                p["estimators"],
+                learner,
+                seed=set_seed,
+                options=base,
+                shared=union_shared,
+                **grid,
             )
             for method in POSITIVITY_METHODS:
+                uses = method in USES_SYNTHETIC
                 for r in results[method]:
                     rows.append(
                         {
@@ -136,10 +243,15 @@ def run_positivity(
                             **{k: r[k] for k in ("estimator", "learner", "ate", "se", "ci_low", "ci_high")},
                             "truth": truth,
                             "n_extreme": n_extreme,
-                            "n_added": n_added if method == "paired" else 0,
+                            "n_added": n_added if uses else 0,
+                            "target": TARGET[method],
+                            "synthetic_share": share if TARGET[method] == "union" else 0.0,
+                            "synthetic_share_fit": share if uses else 0.0,
                             "status": r["status"],
                             **{k: r[k] for k in DIAGNOSTICS},
                         }
                     )
             progress.step()
-    return write_rows(rows, list(POSITIVITY.columns), out_path, dtypes={"warning": "string"})
+    return write_rows(
+        rows, list(POSITIVITY.columns), out_path, dtypes={"warning": "string", "target": "string"}
+    )

@@ -20,6 +20,13 @@ is always taken first; ties go to the earlier real row, then to the earlier pool
 hybrid unit is used at most once per set (sets are paired independently). When no unused
 hybrid unit of the needed arm is left, the real unit is a counted miss.
 
+Target population: the paired set is the union of the real rows and the added ones, and
+``synthetic_share`` (per set and in total in the JSON) is the added rows' share of it. The union
+is not the population a user asks about: the added rows sit where the real set has extreme
+propensities. The positivity study (:mod:`causalsynth.evaluate.positivity`) therefore averages
+its ``paired`` estimate over the real rows, with nuisances fitted on the union, and keeps the
+papers' average over the union as ``paired_union``.
+
 The two classical baselines it is compared with (weight truncation and propensity clipping)
 live with the estimators, in :mod:`causalsynth.estimate.weights`.
 """
@@ -49,7 +56,14 @@ __all__ = [
     "greedy_nearest_matching",
     "run_pairing",
     "skipped_sides",
+    "synthetic_share",
 ]
+
+
+def synthetic_share(n_real: int, n_added: int) -> float | None:
+    """The added rows' share of a paired set of ``n_real`` real rows (None for an empty set)."""
+    total = n_real + n_added
+    return n_added / total if total else None
 
 
 def skipped_sides(estimand: str) -> list[str]:
@@ -233,6 +247,7 @@ class SyntheticPairing:
         rows = np.concatenate(added)
         dist_all = np.concatenate(distances)
         counts["n_added"] = int(rows.size)
+        counts["synthetic_share"] = synthetic_share(len(real), int(rows.size))
         counts["n_missed"] = counts["n_missed_low"] + counts["n_missed_high"]
         counts["n_skipped"] = counts["n_skipped_low"] + counts["n_skipped_high"]
         counts["skipped_sides"] = skip
@@ -265,7 +280,8 @@ def run_pairing(
     The JSON has the params, the pool's arm sizes and, per set (keyed by the set id as a
     string) and in total: n_real, n_extreme_low, n_extreme_high, n_matched_low,
     n_matched_high, n_missed_low, n_missed_high, n_missed, n_skipped_low, n_skipped_high,
-    n_skipped, n_added, match distances; per set also the estimand and the skipped sides
+    n_skipped, n_added, synthetic_share (n_added / (n_real + n_added), the added rows' share of
+    the paired set), match distances; per set also the estimand and the skipped sides
     (``["low"]`` under the ATT, whose low-propensity units get no synthetic treated rows).
     n_added = n_extreme_low + n_extreme_high - n_missed - n_skipped.
     """
@@ -306,6 +322,7 @@ def run_pairing(
     out = pd.concat(parts, ignore_index=True)
     keys = [k for k in next(iter(per_set.values())) if k.startswith("n_")]
     totals = {k: int(sum(c[k] for c in per_set.values())) for k in keys}
+    totals["synthetic_share"] = synthetic_share(totals["n_real"], totals["n_added"])
     pool_a = pool[roles.treatment].to_numpy()
     summary = {
         "dataset": dataset,
