@@ -112,6 +112,7 @@ def check_names(config: dict[str, Any]) -> None:
         ("pairing/learner", config["pairing"]["learner"]),
         ("tstr/learner", config["tstr"]["learner"]),
         ("engine/learner", config["engine"]["learner"]),
+        ("estimation/reference_learner", est["reference_learner"]),
     ):
         if name is not None:
             _check_names("learner", [name], LEARNERS.names(), where)

@@ -17,7 +17,7 @@ from causalsynth.core.vocabulary import GRID_COLUMNS
 from causalsynth.estimate import estimators as est_mod
 from causalsynth.estimate import nuisance as nuis_mod
 from causalsynth.estimate.estimators import ESTIMATORS, OPTIONS, EstimateResult, make_estimator
-from causalsynth.estimate.grid import estimate_grid, fit_shared_nuisances
+from causalsynth.estimate.grid import SharedNuisances, estimate_grid, fit_shared_nuisances
 from causalsynth.estimate.nuisance import Nuisances, fit_nuisances
 
 SHARED = ["substitution", "iptw", "iptw_truncated", "aipw", "tmle"]
@@ -389,10 +389,13 @@ def test_unknown_names_and_options_fail_loudly():
     with pytest.raises(ConfigError, match="weight_cap"):
         make_estimator("aipw", {"weight_cap": 0.5})
     assert set(ESTIMATORS.names()) == set(ALL)
-    assert set(OPTIONS) == {"propensity_bound", "clip", "weight_cap", "truncation_cap"}
+    assert set(OPTIONS) == {"propensity_bound", "clip", "weight_cap", "truncation_cap", "influence_share"}
     for bad in (0.5, -0.1, True, "0.01"):
         with pytest.raises(ConfigError, match=r"propensity_bound' must be a number in \[0, 0.5\)"):
             make_estimator("aipw", {"propensity_bound": bad})
+    for bad in (0, 1.5, True, None):
+        with pytest.raises(ConfigError, match=r"influence_share' must be a number in \(0, 1\]"):
+            make_estimator("aipw", {"influence_share": bad})
 
 
 def test_clipping_bound_and_dml_threshold():
@@ -447,7 +450,14 @@ def test_every_estimator_agrees_with_the_difference_in_means_on_a_randomized_tri
         for r in rows:
             assert r["status"] == "ok", r
             assert abs(r["ate"] - diff) < 2 * r["se"], (r, diff)
-            assert r["warning"] == ""
+    assert all(r["warning"] == "" for r in grid(None, shared))
+    # a planted propensity of 0, bounded to 0.01, gives its unit a weight of 100: the weights'
+    # ESS does not notice, the influence diagnostic does, wherever the planted g is used (dml
+    # fits its own; the cap of 10 tames it in iptw_truncated)
+    for r in grid(None, planted):
+        flagged = r["estimator"] not in ("iptw_truncated", "dml")
+        assert r["warning"].startswith("one unit holds") == flagged, r
+        assert "ESS" not in r["warning"]
     bounded = {r["estimator"]: r for r in grid(None, planted)}
     assert bounded["aipw"]["share_clipped"] == pytest.approx(6 / len(df))
     # without the bound the planted propensities void every estimator that uses g
@@ -480,3 +490,123 @@ def test_overlap_diagnostics_follow_the_estimand_and_the_cap():
     assert bad["warning"].startswith("control ESS")
     capped = overlap_diagnostics(g, a, "ATE", bound=0.0, cap=10.0)
     assert capped["share_clipped"] == pytest.approx(0.01) and capped["warning"] == ""
+
+
+# --------------------------------------------------------------------------- influence and fit diagnostics
+
+
+def planted_rct(n: int = 400, seed: int = 0, plant: bool = True) -> tuple[pd.DataFrame, Nuisances]:
+    """A randomized trial with true nuisances (g = 0.5, Q the arm means); with ``plant``, unit 0
+    is treated, has a fitted propensity of 0.002 and an outcome 10 SDs above its arm's mean."""
+    r = np.random.default_rng(seed)
+    a = r.binomial(1, 0.5, n)
+    y = 1.0 + 0.7 * a + r.normal(size=n)
+    g = np.full(n, 0.5)
+    if plant:
+        a[0], g[0], y[0] = 1, 0.002, 1.7 + 10.0
+    nuis = Nuisances(a, y, g, np.full(n, 1.0), np.full(n, 1.7), np.arange(n) % 2, "continuous")
+    df = pd.DataFrame(
+        {"w1": r.normal(size=n), "w2": r.normal(size=n), "w3": r.binomial(1, 0.4, n), "a": a, "y": y}
+    )
+    return df, nuis
+
+
+def test_a_unit_that_holds_the_influence_is_flagged():
+    df, nuis = planted_rct()
+    shared = SharedNuisances(nuis, "ok", 0.0, "linear")
+    rows = {r["estimator"]: r for r in estimate_grid(df, CONTINUOUS, SHARED, "linear", shared=shared)}
+    # AIPW's influence terms by hand: the bound 0.01 turns the planted 1/0.002 into a weight of 100
+    h1 = np.where(nuis.a == 1, 1 / np.clip(nuis.g, 0.01, 0.99), 0.0)
+    h0 = np.where(nuis.a == 0, 1 / (1 - np.clip(nuis.g, 0.01, 0.99)), 0.0)
+    terms = (nuis.q1 - nuis.q0) + h1 * (nuis.y - nuis.q1) - h0 * (nuis.y - nuis.q0)
+    sq = (terms - terms.mean()) ** 2
+    assert rows["aipw"]["max_influence_share"] == pytest.approx(sq[0] / sq.sum(), rel=1e-12)
+    assert sq.argmax() == 0 and sq[0] / sq.sum() > 0.9
+    for name, r in rows.items():
+        # the weights alone do not show it: one weight of 100 among ~200 of 2 leaves the ESS large
+        assert r["ess_treated"] > 0.05 * nuis.a.sum(), name
+        assert r["max_influence_share"] > 0.25, name
+        assert "of the summed squared influence terms (above 25%)" in r["warning"], name
+    # the same trial without the planted unit: no flag; a threshold of 1 never flags
+    df, clean = planted_rct(plant=False)
+    for r in estimate_grid(
+        df, CONTINUOUS, SHARED, "linear", shared=SharedNuisances(clean, "ok", 0.0, "linear")
+    ):
+        assert r["max_influence_share"] < 0.05 and r["warning"] == "", r
+    df, nuis = planted_rct()
+    never = estimate_grid(df, CONTINUOUS, SHARED, "linear", options={"influence_share": 1.0}, shared=shared)
+    assert all(r["warning"] == "" for r in never)
+
+
+def test_grid_rows_carry_the_out_of_fold_fit_of_their_nuisances():
+    df = confounded(400, 5)
+    shared = fit_shared_nuisances(df, CONTINUOUS, "linear", folds=3, seed=2)
+    quality = shared.nuisances.quality()
+    rows = {
+        r["estimator"]: r
+        for r in estimate_grid(df, CONTINUOUS, ALL, "linear", folds=3, seed=2, shared=shared)
+    }
+    for name in SHARED:
+        assert rows[name]["propensity_auc_oof"] == quality["propensity_auc_oof"]
+        expected = math.nan if name.startswith("iptw") else quality["outcome_r2_oof"]
+        assert rows[name]["outcome_r2_oof"] == pytest.approx(expected, nan_ok=True)
+    # dml reports its own models' fit on the same folds: the same linear models up to their seeds
+    assert rows["dml"]["propensity_auc_oof"] == pytest.approx(quality["propensity_auc_oof"], abs=1e-3)
+    assert rows["dml"]["outcome_r2_oof"] == pytest.approx(quality["outcome_r2_oof"], abs=1e-3)
+    assert rows["dml"]["max_influence_share"] == pytest.approx(rows["aipw"]["max_influence_share"], rel=0.05)
+    in_sample = estimate_grid(df, CONTINUOUS, SHARED, "linear", cross_fit=False, seed=2)
+    assert all(math.isnan(r["outcome_r2_oof"]) and math.isnan(r["propensity_auc_oof"]) for r in in_sample)
+
+
+def test_super_learner_stacks_the_regularized_boosting():
+    from causalsynth.core.learners import make_learner
+
+    for task in ("classification", "regression"):
+        names = [name for name, _ in make_learner("super_learner", task, 0).estimators]
+        assert names == ["linear", "random_forest", "gradient_boosting_regularized"]
+
+
+def test_real_estimates_add_the_reference_learner_rows(tmp_path):
+    from causalsynth.core.io import write_json, write_parquet
+    from causalsynth.estimate.real import run_real_estimates
+
+    train, card = tmp_path / "train.parquet", tmp_path / "card.json"
+    write_parquet(confounded(300, 4), train)
+    write_json({**CONTINUOUS.to_dict(), "truth": {"ate": 2.0, "kind": "exact"}}, card)
+    params = {"estimators": ["aipw", "tmle"], "learners": ["linear"], "folds": 2}
+
+    def run(**extra):
+        return run_real_estimates(
+            str(train), str(card), {**params, **extra}, 5, 1, str(tmp_path / "o.parquet"), "toy"
+        )
+
+    plain = run()
+    assert list(plain["learner"]) == ["linear", "linear"]
+    # the reference learner's rows follow the grid's, on the same folds; the grid's are unchanged
+    ref = run(reference_learner="random_forest")
+    assert list(zip(ref["estimator"], ref["learner"], strict=True)) == [
+        ("aipw", "linear"), ("tmle", "linear"), ("aipw", "random_forest"), ("tmle", "random_forest"),
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(ref.iloc[:2].drop(columns="seconds"), plain.drop(columns="seconds"))
+    assert (ref["status"] == "ok").all() and ref["propensity_auc_oof"].between(0.5, 1).all()
+    # a reference learner that is already a grid learner adds nothing; an unknown one fails
+    assert len(run(reference_learner="linear")) == 2
+    with pytest.raises(UnknownComponentError, match="valid learners"):
+        run(reference_learner="svm")
+
+
+def test_iptw_standard_error_treats_g_as_known_and_is_conservative_for_the_ate():
+    # the documented promise (config/README.md): with g from a correct logistic fit the
+    # known-g sandwich overstates IPTW's sampling SD; AIPW's EIF SE does not
+    reps = 80
+    rows = []
+    for rep in range(reps):
+        r = np.random.default_rng(derive_seed(5, "iptw-se", rep=rep))
+        w1, w2, w3 = r.normal(size=1000), r.normal(size=1000), r.binomial(1, 0.4, 1000)
+        a = r.binomial(1, expit(0.8 * w1 - 0.8 * w2 + 0.5 * w3 - 0.2))
+        y = 1 + 1.5 * w1 + w2 + 0.3 * w3 + 2 * a + r.normal(size=1000)
+        df = pd.DataFrame({"w1": w1, "w2": w2, "w3": w3, "a": a, "y": y})
+        rows += estimate_grid(df, CONTINUOUS, ["iptw", "aipw"], "linear", folds=2, seed=rep)
+    frame = pd.DataFrame(rows).groupby("estimator").agg(se=("se", "mean"), sd=("ate", "std"))
+    assert frame.loc["iptw", "se"] > 1.2 * frame.loc["iptw", "sd"]  # 1.42 here
+    assert frame.loc["aipw", "se"] == pytest.approx(frame.loc["aipw", "sd"], rel=0.25)

@@ -9,11 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
+from scipy.stats import norm
 
-from causalsynth.core.errors import UnknownComponentError
+from causalsynth.core.errors import ConfigError, UnknownComponentError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
-from causalsynth.core.vocabulary import FIDELITY, INFERENTIAL_UTILITY, TABLES
+from causalsynth.core.seeds import derive_seed
+from causalsynth.core.vocabulary import FIDELITY, INFERENTIAL_UTILITY, PERFECT, REAL, TABLES
+from causalsynth.data import get_dataset
 from causalsynth.evaluate import fidelity as F
 from causalsynth.evaluate.inference import run_inferential_utility, summarize_coverage
 
@@ -45,7 +48,7 @@ def test_a_fresh_draw_of_the_process_scores_like_real_data(real):
     s = scores(draw(600, 3), real)
     assert set(s) == set(F.METRICS)
     assert abs(s["c2st_auc"]["value"] - 0.5) < 0.06 and abs(s["c2st_auc"]["real_value"] - 0.5) < 0.06
-    for metric in ("shape", "trend", "alpha_precision", "beta_recall", "jsd_pi"):
+    for metric in ("shape", "trend", "alpha_precision_naive", "beta_recall_naive", "jsd_pi"):
         assert abs(s[metric]["value"] - s[metric]["real_value"]) < 0.06, metric
     assert s["shape"]["value"] > 0.9 and s["jsd_pi"]["value"] > 0.9
     assert s["degenerate"]["value"] == 0.0 and s["degenerate"]["status"] == "ok"
@@ -56,22 +59,66 @@ def test_a_shifted_set_is_told_apart(real):
     s = scores(draw(600, 3, shift=4.0), real)
     assert s["c2st_auc"]["value"] > 0.95
     assert s["shape_ks"]["value"] < s["shape_ks"]["real_value"] - 0.2
-    assert s["alpha_precision"]["value"] < s["alpha_precision"]["real_value"] - 0.2
+    assert s["alpha_precision_naive"]["value"] < s["alpha_precision_naive"]["real_value"] - 0.2
     # the propensity depends on W1, whose support moved: the mechanisms disagree on real covariates
     assert s["jsd_pi"]["value"] < s["jsd_pi"]["real_value"]
 
 
 def test_a_copy_of_the_outcome_model_has_no_pehe():
-    # a T-learner fitted on two tables with the same noiseless outcome model predicts the same CATE
+    # noiseless, linear per arm and a constant effect of 2: the T-, S- and DR-learner each recover
+    # the CATE exactly from either table, so they agree to rounding
     ref, cand = draw(800, 4), draw(800, 5)
     for df in (ref, cand):
-        df["y"] = df["w1"] + df["a"] * (1.0 + df["w2"])
+        df["y"] = df["w1"] + 0.5 * df["w3"] + 2.0 * df["a"]
     out, _ = F.mechanism_scores(ref, cand, draw(300, 6), ROLES, "linear", seed=1)
-    assert out["u_pehe"][0] < 1e-8 and out["u_pehe"][1] == "ok"
-    # and a set without the effect misses it by its size, E[(1 + W2)^2]^(1/2) = sqrt(2)
+    assert out["u_pehe"].value < 1e-8 and out["u_pehe"].status == "ok"
+    assert out["u_pehe"].detail.startswith("RMSE per learner: T ") and ", S " in out["u_pehe"].detail
+    # a set without the effect: every learner misses it by 2
+    cand["y"] = cand["w1"] + 0.5 * cand["w3"]
+    out, _ = F.mechanism_scores(ref, cand, draw(300, 6), ROLES, "linear", seed=1)
+    assert out["u_pehe"].value == pytest.approx(2.0, abs=1e-8)
+
+
+def test_u_pehe_averages_the_t_s_and_dr_learner():
+    # effect 1 + W2 in the reference, none in the set: T and DR miss by E[(1 + W2)^2]^(1/2) =
+    # sqrt(2); a linear S-learner sees one effect, the mean 1, and misses by 1
+    ref, cand = draw(800, 4), draw(800, 5)
+    ref["y"] = ref["w1"] + ref["a"] * (1.0 + ref["w2"])
     cand["y"] = cand["w1"]
-    out, _ = F.mechanism_scores(ref, cand, draw(3000, 7), ROLES, "linear", seed=1)
-    assert out["u_pehe"][0] == pytest.approx(math.sqrt(2.0), rel=0.05)
+    holdout = draw(3000, 7)
+    out, _ = F.mechanism_scores(ref, cand, holdout, ROLES, "linear", seed=1)
+    per = dict(part.split() for part in out["u_pehe"].detail.removeprefix("RMSE per learner: ").split(", "))
+    assert set(per) == {"T", "S", "DR"} == {c.name for c in F.CATE_LEARNERS.values()}
+    assert float(per["T"]) == pytest.approx(math.sqrt(2.0), rel=0.05)
+    assert float(per["DR"]) == pytest.approx(math.sqrt(2.0), rel=0.05)
+    assert float(per["S"]) == pytest.approx(1.0, rel=0.05)
+    assert out["u_pehe"].value == pytest.approx(np.mean([float(v) for v in per.values()]), rel=1e-3)
+
+
+def test_a_larger_set_is_scored_at_the_real_samples_size():
+    # 3,000 synthetic rows against a training table of 300: the real sample has 300 rows, and
+    # so has the subsample of the set that shape, trend, alpha and beta score
+    train, holdout, big = draw(300, 1), draw(600, 2), draw(3000, 3)
+    s = {r["metric"]: r for r in F.fidelity_rows(big, train, holdout, ROLES, PARAMS, 5, real_seed=9)}
+    same = F._subsample(big, 300, derive_seed(5, "fidelity.synthetic_sample"))
+    alpha, beta = F.alpha_beta(holdout, same, ROLES, F.fidelity_params(PARAMS)["alpha_steps"])
+    assert (s["alpha_precision_naive"]["value"], s["beta_recall_naive"]["value"]) == (alpha, beta)
+    assert s["shape"]["value"] == F.shape_scores(holdout, same, ROLES)["shape"]
+    assert "3000 synthetic rows (a seeded subsample of 300 scored)" in s["beta_recall_naive"]["detail"]
+    # a fresh draw of the process then scores like the real sample; all 3,000 rows would beat it
+    # by their number alone
+    assert abs(s["beta_recall_naive"]["value"] - s["beta_recall_naive"]["real_value"]) < 0.05
+    assert F.alpha_beta(holdout, big, ROLES, 30)[1] > s["beta_recall_naive"]["real_value"] + 0.4
+
+
+def test_the_curves_are_integrated_by_the_trapezoid_rule():
+    levels = np.linspace(0.0, 1.0, 30)
+    assert F.curve_score(levels, levels) == 1.0
+    assert F.curve_score(levels, np.zeros(30)) == pytest.approx(0.0, abs=1e-12)
+    # |a - a^2| integrates to 1/6: the score is 2/3; weighing each level 1/steps (synthcity)
+    # would give 1 - 2 * mean = 0.678
+    assert F.curve_score(levels, levels**2) == pytest.approx(2 / 3, abs=1e-3)
+    assert 1 - 2 * np.mean(levels - levels**2) > 2 / 3 + 0.01
 
 
 def test_jsd_similarity_is_one_for_equal_models_and_zero_for_opposite_certainty():
@@ -138,13 +185,20 @@ def test_coverage_summary_counts_hits_and_clusters_by_fit():
             "ci_low": [0.5, 0.6, 1.9, 2.0],
             "ci_high": [1.5, 1.6, 2.1, 2.2],
             "status": "ok",
+            "truth": 1.0,
+            "truth_se": math.nan,
         }
     )
-    row = summarize_coverage(sets, {"aipw": 1.0}).iloc[0]
+    row = summarize_coverage(sets).iloc[0]
     assert row["coverage"] == 0.5 and row["reps"] == 4 and row["n_fits"] == 2
-    # per-fit coverages 1 and 0: the between-fit SE (0.5) exceeds the binomial one (0.25)
+    # per-fit coverages 1 and 0: the between-fit SE (0.5) exceeds the binomial one (Wilson: 0.18)
     assert row["coverage_mcse"] == pytest.approx(0.5)
     assert row["ci_width"] == pytest.approx(0.6) and row["bias"] == pytest.approx(0.55)
+    # four hits of one fit: coverage 1, and still a Monte Carlo error (Wilson half-width / 1.96)
+    every = summarize_coverage(sets.assign(fit=0, truth=sets["ate"])).iloc[0]
+    z = 1.959964  # Wilson at 4 of 4: [4 / (4 + z^2), 1]
+    assert every["coverage"] == 1.0
+    assert every["coverage_mcse"] == pytest.approx(z**2 / (2 * (4 + z**2)) / z, rel=1e-5)
 
 
 def _write_pool(df: pd.DataFrame, roles: Roles, path, effect: float = 1.0) -> None:
@@ -214,8 +268,12 @@ def test_subsamples_stop_at_the_released_rows(tmp_path):
         "toy",
         "g",
     ).set_index("n_rows")
-    assert list(out["reps"]) == [6, 1, 0]  # n = released rows: the set itself is the only one
-    assert "exceed the 300 released rows" in out.loc[600, "status"] and math.isnan(out.loc[600, "coverage"])
+    assert list(out["reps"]) == [6, 1]  # n = released rows: the set itself is the only one
+    # 600 rows cannot be drawn: no empty row, but every row of the generator says so
+    assert list(out.index) == [100, 300] and out["coverage"].notna().all() and (out["status"] == "ok").all()
+    assert (out["sizes_dropped"] == out["sizes_dropped"].iloc[0]).all()
+    assert out["sizes_dropped"].iloc[0].startswith("600: above the 300 released rows")
+    assert (out["train_splits"] == 1).all()
     # a reference truth is another study's estimate: the real-data estimate is the target instead
     assert (out["truth_kind"] == "real_estimate").all() and out["truth_se"].gt(0).all()
     assert (out["design"] == "subsample").all()
@@ -242,3 +300,84 @@ def test_a_pool_without_an_arm_is_a_status_not_a_crash(tmp_path):
         "hybrid_g",
     ).iloc[0]
     assert out["reps"] == 0 and "the pool cannot be simulated" in out["status"] and "a=1" in out["status"]
+
+
+def test_each_replicate_is_judged_on_its_own_training_table(tmp_path):
+    # Two training tables with effects 1 and 3 and a card that holds another study's estimate: the
+    # truth of each fit is the estimate on its own table. Judged against one truth, the sets of
+    # the other table would all miss (coverage at most 0.5).
+    trains = []
+    for i, effect in enumerate((1.0, 3.0)):
+        trains.append(tmp_path / f"train{i}.parquet")
+        write_parquet(draw(600, 40 + i, effect=effect), trains[-1])
+    card = tmp_path / "card.json"
+    write_json({"dataset": "toy", **ROLES.to_dict(), "truth": {"ate": 2.0, "kind": "reference"}}, card)
+    params = {"sizes": [150], "reps": 8, "estimators": ["aipw"], "learner": "linear"}
+    args = (str(card), params, {"folds": 2, "cross_fit": False}, 5, str(tmp_path / "o.parquet"), "toy")
+    row = run_inferential_utility([], trains, *args, PERFECT).iloc[0]
+    assert row["design"] == "train_resample" and row["truth_kind"] == "real_estimate"
+    assert row["n_fits"] == 2 and row["train_splits"] == 2 and row["reps"] == 8
+    assert row["truth"] == pytest.approx(2.0, abs=0.25) and row["coverage"] >= 0.75
+    assert row["sizes_dropped"] == ""
+    with pytest.raises(ConfigError, match="3 released tables but 2 training tables"):
+        run_inferential_utility([str(trains[0])] * 3, trains, *args, "g")
+
+
+def test_a_perfect_generator_covers_like_fresh_real_data_at_a_moderate_size(tmp_path):
+    # The perfect generator resamples the m training rows; its sets of n rows cover the truth with
+    # probability 2 Phi(1.96 / sqrt(1 + n / m)) - 1 on average over training splits (0.92 at
+    # n = m / 4, 0.83 at n = m, 0.62 at n = 4 m), but given one split anywhere from 0.62 to 0.95
+    # at n = m (10th-90th percentile): a single split's error is in every set. So each of the 30
+    # sets here resamples its own fresh training table (train_path a list, one fit per table),
+    # which makes the test hold by the statistics. At n = m / 4 it is within 3 MCSE of fresh real
+    # data (the gap expected is about 0.03, 3 MCSE about 0.2); at n = m and 4 m within 3 binomial
+    # SEs of the formula (sets drawn like real data's, covering at 0.95, would miss 0.62 by 3.7).
+    process = get_dataset("sim_continuous")
+    m, k = 400, 30
+    trains = []
+    for i in range(k):
+        trains.append(tmp_path / f"train{i}.parquet")
+        write_parquet(process.sample(m, derive_seed(7, "train", rep=i)), trains[-1])
+    card = tmp_path / "card.json"
+    truth = {"ate": process.true_ate, "kind": "exact"}
+    write_json({"dataset": "sim_continuous", **process.roles.to_dict(), "truth": truth}, card)
+    params = {"sizes": [m // 4, m, 4 * m], "reps": k, "estimators": ["aipw"], "learner": "linear"}
+    est = {"folds": 2, "cross_fit": False}
+    perfect = run_inferential_utility(
+        [], trains, str(card), params, est, 11, str(tmp_path / "p.parquet"), "sim_continuous", PERFECT
+    ).set_index("n_rows")
+    real = run_inferential_utility(
+        [], trains[0], str(card), {**params, "sizes": [m // 4]}, est, 11, str(tmp_path / "r.parquet"),
+        "sim_continuous", REAL,
+    ).set_index("n_rows")  # fmt: skip
+    assert (perfect[["reps", "train_splits", "n_fits"]] == k).all().all()
+    assert real.loc[m // 4, "train_splits"] == 0 and real.loc[m // 4, "reps"] == k
+    p, r = perfect.loc[m // 4], real.loc[m // 4]
+    assert abs(p["coverage"] - r["coverage"]) <= 3 * math.hypot(p["coverage_mcse"], r["coverage_mcse"])
+    for n, expected in ((m, 0.834), (4 * m, 0.619)):
+        unconditional = 2 * norm.cdf(1.96 / math.sqrt(1 + n / m)) - 1
+        assert unconditional == pytest.approx(expected, abs=1e-3)
+        se = math.sqrt(unconditional * (1 - unconditional) / k)
+        assert abs(perfect.loc[n, "coverage"] - unconditional) <= 3 * se, n
+
+
+def test_the_figure_ticks_the_plotted_sizes(tmp_path, monkeypatch):
+    # a log locator labelled 500, 1,000, 2,000 under points at 250, 1,000 and 4,000
+    from causalsynth.report import fidelity_figures
+
+    shown = []
+    monkeypatch.setattr(fidelity_figures, "save_figure", lambda fig, *a: shown.append(fig))
+    rows = [
+        {"dataset": "toy", "generator": g, "n_rows": n, "estimator": "aipw", "learner": "linear",
+         "coverage": 0.9, "coverage_mcse": 0.03, "ci_width": 1 / math.sqrt(n), "reps": 20}
+        for g in (REAL, PERFECT, "gaussian_copula") for n in (250, 1000, 4000)
+        if not (g == "gaussian_copula" and n == 4000)
+    ]  # fmt: skip
+    table = pd.DataFrame(rows).reindex(columns=list(INFERENTIAL_UTILITY.columns))
+    fidelity_figures.plot_inferential_utility(table, tmp_path / "f.png", tmp_path / "f.pdf")
+    for ax in shown[0].axes[:2]:
+        assert list(ax.get_xticks()) == [250, 1000, 4000]
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["250", "1,000", "4,000"]
+        assert len(ax.get_xticks(minor=True)) == 0
+    labels = {t.get_text() for t in shown[0].legends[0].get_texts()}
+    assert {"true process", "perfect generator"} <= labels

@@ -170,3 +170,51 @@ def test_per_arm_linear_models_give_substitution_the_att_under_effect_heterogene
     # one model on (W, A) made Q1 - Q0 constant: substitution gave the ATE (1), 0.35 below the ATT
     assert abs(result.ate - att) < 3 * result.se, (result, att)
     assert abs(result.ate - 1.0) > 3 * result.se
+
+
+# --------------------------------------------------------------------------- out-of-fold fit quality
+
+
+def test_fit_quality_is_r2_and_auc_of_the_out_of_fold_predictions():
+    from sklearn.metrics import r2_score, roc_auc_score
+
+    df = table(400, 6)
+    nuis = fit_nuisances(df, ROLES, "linear", folds=4, seed=2)
+    q = nuis.quality()
+    assert q["outcome_r2_oof"] == pytest.approx(r2_score(nuis.y, nuis.qa), abs=1e-12)
+    assert q["propensity_auc_oof"] == pytest.approx(roc_auc_score(nuis.a, nuis.g), abs=1e-12)
+    # the linear models are right here: the outcome is well predicted, A somewhat
+    assert q["outcome_r2_oof"] > 0.5 and 0.55 < q["propensity_auc_oof"] < 0.8
+
+
+def test_fit_quality_of_a_binary_outcome_is_the_brier_skill_score():
+    a = np.array([0, 0, 1, 1])
+    y = np.array([0.0, 1.0, 1.0, 1.0])
+    qa = np.array([0.25, 0.5, 1.0, 0.75])
+    g = np.array([0.2, 0.6, 0.4, 0.9])
+    q = nuis_mod.fit_quality(a, y, g, qa)
+    # Brier 0.0625 + 0.25 + 0 + 0.0625 = 0.375 over 4; the constant 0.75 scores 0.1875 each
+    assert q["outcome_r2_oof"] == pytest.approx(1 - 0.375 / 0.75)
+    # of the four (treated, control) pairs the treated unit ranks higher in three
+    assert q["propensity_auc_oof"] == pytest.approx(0.75)
+    constant = nuis_mod.fit_quality(a, np.ones(4), g, qa)
+    assert np.isnan(constant["outcome_r2_oof"])
+
+
+def test_in_sample_nuisances_report_no_out_of_fold_quality():
+    nuis = fit_nuisances(table(200, 3), ROLES, "linear", cross_fit=False, seed=0)
+    assert not nuis.cross_fitted
+    assert all(np.isnan(v) for v in nuis.quality().values())
+
+
+def test_an_overfitting_learner_shows_its_out_of_fold_auc():
+    # A independent of W: a fully grown forest separates its training rows, but out of fold
+    # its propensity ranks the arms no better than chance
+    r = np.random.default_rng(8)
+    df = table(400, 8).assign(a=r.binomial(1, 0.4, 400))
+    nuis = fit_nuisances(df, ROLES, "random_forest", folds=3, seed=1)
+    assert abs(nuis.quality()["propensity_auc_oof"] - 0.5) < 0.1
+    in_sample = fit_nuisances(df, ROLES, "random_forest", cross_fit=False, seed=1)
+    from sklearn.metrics import roc_auc_score
+
+    assert roc_auc_score(in_sample.a, in_sample.g) > 0.95

@@ -447,6 +447,7 @@ def engine_params(wildcards):
         "cross_fit": config["estimation"]["cross_fit"],
         "truncation": config["estimation"]["truncation"],
         "propensity_bound": config["estimation"]["propensity_bound"],
+        "influence_share": config["estimation"]["influence_share"],
     }
 
 

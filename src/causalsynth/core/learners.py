@@ -18,7 +18,7 @@ from sklearn.ensemble import (
     StackingClassifier,
     StackingRegressor,
 )
-from sklearn.linear_model import LinearRegression, LogisticRegression, RidgeCV
+from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -87,19 +87,30 @@ def gradient_boosting_regularized(task: str, seed: int, n_jobs: int = 1) -> Base
     return cls(**REGULARIZED_BOOSTING_PARAMS, random_state=seed)
 
 
+# The stack's members: a parametric fit, a forest, and the boosting regularized for small noisy
+# tables. Not the unregularized gradient_boosting: on nhefs it reaches a propensity AUC of 0.99
+# inside the training folds and 0.589 out of fold; the regularized one has the best mean holdout
+# R^2 of the single learners trained on real rows (config/README.md, `tstr`).
+SUPER_LEARNER_MEMBERS = ("linear", "random_forest", "gradient_boosting_regularized")
+
+
 @LEARNERS.register("super_learner")
 def super_learner(task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:
-    """Stacking of the three learners above with a linear meta-learner on 5-fold predictions."""
+    """Stacking of :data:`SUPER_LEARNER_MEMBERS` on their 5-fold predictions.
+
+    The regression meta-learner is non-negative least squares with an intercept, as the
+    SuperLearner's NNLS: unconstrained weights (a ridge) let the stack extrapolate from
+    members that disagree, and on lalonde_nsw's 311 rows its out-of-fold R^2 was -0.86 (NNLS:
+    -0.03; nhefs, ihdp and sim_continuous equal or better). Classification: a logistic
+    regression on the members' probabilities.
+    """
     _check_task(task)
-    base = [
-        (name, LEARNERS.get(name)(task, seed, n_jobs))
-        for name in ("linear", "random_forest", "gradient_boosting")
-    ]
+    base = [(name, LEARNERS.get(name)(task, seed, n_jobs)) for name in SUPER_LEARNER_MEMBERS]
     if task == "classification":
         cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
         return StackingClassifier(base, final_estimator=LogisticRegression(max_iter=2000), cv=cv, n_jobs=1)
     cv = KFold(n_splits=5, shuffle=True, random_state=seed)
-    return StackingRegressor(base, final_estimator=RidgeCV(), cv=cv, n_jobs=1)
+    return StackingRegressor(base, final_estimator=LinearRegression(positive=True), cv=cv, n_jobs=1)
 
 
 def make_learner(name: str, task: str, seed: int, n_jobs: int = 1) -> BaseEstimator:

@@ -20,6 +20,8 @@ from causalsynth.core.roles import require_columns
 
 REAL = "real"  # the generator id of real-data rows, and the hybrid base that bootstraps real covariates
 TRUTH_ENGINE = "truth"  # the simulation engine that samples a simulated dataset's true process
+# the inferential-utility reference that resamples the real training rows the generators saw
+PERFECT = "perfect"
 HYBRID_PREFIX = "hybrid_"
 ORACLE = f"{HYBRID_PREFIX}{REAL}"  # hybrid pool on real covariates: an oracle, never releasable
 
@@ -52,11 +54,15 @@ def hybrid_base(name: str) -> str | None:
 
 # ----------------------------------------------------------------------------- tables
 
-POSITIVITY_METHODS = ("raw", "truncated", "clipped", "paired")
+# evaluate.positivity: every method but paired_union averages over the real rows (its target);
+# borrowed is the fair baseline of paired (the same synthetic rows, in its outcome model only)
+POSITIVITY_METHODS = ("raw", "truncated", "clipped", "borrowed", "paired", "paired_union")
 
 # One row of an estimator grid (estimate.grid), the unit every estimating table is built of.
-# share_clipped ... warning: the overlap diagnostics of the weights the row's estimator used
-# (estimate.weights), so a doubtful estimate says why where it is read.
+# share_clipped ... warning: the diagnostics of the row's estimate, so a doubtful estimate says
+# why where it is read: the overlap of the weights it used (estimate.weights), the largest share
+# of its squared influence terms one unit holds and the out-of-fold fit of its nuisances
+# (estimate.estimators, estimate.nuisance).
 GRID_COLUMNS = [
     "estimator",
     "learner",
@@ -69,6 +75,9 @@ GRID_COLUMNS = [
     "ess_treated",
     "ess_control",
     "max_weight",
+    "max_influence_share",
+    "outcome_r2_oof",
+    "propensity_auc_oof",
     "warning",
     "seconds",
 ]
@@ -105,11 +114,15 @@ ATE = TableSchema(
         "real_ate",
         "status",
         "engine_truth",
+        "engine_truth_minus_truth",
         "covered_engine",
         "share_clipped",
         "ess_treated",
         "ess_control",
         "max_weight",
+        "max_influence_share",
+        "outcome_r2_oof",
+        "propensity_auc_oof",
         "warning",
         "seconds",
     ),
@@ -141,11 +154,17 @@ POSITIVITY = TableSchema(
         "truth",
         "n_extreme",
         "n_added",
+        "target",
+        "synthetic_share",
+        "synthetic_share_fit",
         "status",
         "share_clipped",
         "ess_treated",
         "ess_control",
         "max_weight",
+        "max_influence_share",
+        "outcome_r2_oof",
+        "propensity_auc_oof",
         "warning",
     ),
     ("dataset", "rep", "set", "method", "estimator", "ate", "ci_low", "ci_high", "truth", "status"),
@@ -167,13 +186,32 @@ ENGINE = TableSchema(
         "rmse_mcse",
         "coverage",
         "coverage_mcse",
+        "coverage_low",
+        "coverage_high",
         "ci_width",
+        "reference",
+        "bias_vs_ref",
+        "bias_vs_ref_mcse",
+        "rmse_vs_ref",
+        "rmse_vs_ref_mcse",
         "n_failed",
         "failure_example",
         "ties",
+        "propensity_bound",
+        "propensity_min",
+        "propensity_max",
+        "share_bounded",
+        "pool_rows",
+        "pool_ratio",
+        "warning",
     ),
     ("dataset", "engine", "estimator", "learner", "n", "bias", "rmse", "coverage"),
 )
+# Every engine replicate's reference (evaluate.engine): AIPW with the process's true propensity
+# and outcome means, under the learner label TRUE_NUISANCES; the engine's paired columns
+# (bias_vs_ref, rmse_vs_ref) compare each estimator with it replicate by replicate.
+ENGINE_REFERENCE = "oracle_aipw"
+TRUE_NUISANCES = "true"
 RANKING = TableSchema(
     "engine_ranking",
     ("dataset", "engine", "spearman_vs_truth", "spearman_low", "spearman_high", "verdict", "n_estimators"),
@@ -220,6 +258,8 @@ FIDELITY = TableSchema(
     ("dataset", "generator", "rep", "metric", "value", "real_value"),
 )
 # Coverage of as-if-real intervals computed on synthetic sets of n_rows rows: evaluate.inference.
+# train_splits: the real training tables the row's fits saw (1: conditional on that split; 0 for
+# real's fresh process draws); sizes_dropped: requested sizes the generator's releases cannot reach.
 INFERENTIAL_UTILITY = TableSchema(
     "inferential_utility",
     (
@@ -233,6 +273,7 @@ INFERENTIAL_UTILITY = TableSchema(
         "ci_width",
         "reps",
         "n_fits",
+        "train_splits",
         "n_failed",
         "truth",
         "truth_kind",
@@ -240,6 +281,7 @@ INFERENTIAL_UTILITY = TableSchema(
         "bias",
         "design",
         "status",
+        "sizes_dropped",
     ),
     ("dataset", "generator", "n_rows", "estimator", "coverage", "ci_width", "reps"),
 )
@@ -306,6 +348,22 @@ def order_columns(df: pd.DataFrame, name: str) -> pd.DataFrame:
         if c not in df.columns:
             df[c] = pd.NA
     return df[cols + [c for c in df.columns if c not in cols]]
+
+
+def without_reference_learners(ate: pd.DataFrame) -> pd.DataFrame:
+    """The ATE rows of the grid's learners: drops a real-data row whose learner no synthetic row
+    of its dataset uses (``estimation.reference_learner``'s rows: the real data's reference
+    estimate, beside the grid but compared with no synthetic cell)."""
+    if ate.empty:
+        return ate
+    real = ate["generator"] == REAL
+    used = set(zip(ate.loc[~real, "dataset"], ate.loc[~real, "learner"].astype(str), strict=True))
+    has_synthetic = set(ate.loc[~real, "dataset"])
+    keep = ~real | [
+        d not in has_synthetic or (d, str(lrn)) in used
+        for d, lrn in zip(ate["dataset"], ate["learner"], strict=True)
+    ]
+    return ate[keep].reset_index(drop=True)
 
 
 def deduplicate_real(ate: pd.DataFrame) -> pd.DataFrame:

@@ -29,14 +29,24 @@ Estimators (registry :data:`ESTIMATORS`):
     be valid but costs hundreds of fits per cell. The EIF variance is the variance of every regular
     estimator in the nonparametric model; for a correctly specified parametric outcome model it is
     an upper bound, so the interval is then conservative. The point estimate never uses g.
+    For a machine-learned outcome model (forests, boosting, the stack) no SE is valid:
+    substitution's error then carries the outcome model's regularization bias, which is of the
+    order of that model's error and shrinks slower than 1/sqrt(n), so the interval drifts off the
+    truth by a growing number of SEs as n grows; use ``aipw``, ``tmle`` or ``dml`` for inference
+    there (config/README.md, ``estimation``, has the measured numbers).
 ``iptw``
     Normalized (Hajek) inverse-probability weighting: weighted means of Y in each arm with weights
     h1 and h0. SE: the sandwich / influence function ``h1 (Y - mu1) / E[h1] - h0 (Y - mu0) / E[h0]``
-    with g treated as known (conservative for the ATE when g is fitted by maximum likelihood).
+    with g treated as known. It ignores that g was estimated: for the ATE with g fitted by maximum
+    likelihood in a correct model that makes it conservative, often by far (a mean SE of 0.162
+    against a true SD of 0.101 in config/README.md's design); for a machine-learned g it has no
+    guarantee in either direction.
 ``iptw_truncated``
     ``iptw`` with every weight capped at ``truncation_cap`` (paper: 10).
 ``aipw``
-    Augmented IPW, ``sum [m (Q1 - Q0) + h1 (Y - Q1) - h0 (Y - Q0)] / sum m``; SE from its EIF.
+    Augmented IPW, ``sum [m (Q1 - Q0) + h1 (Y - Q1) - h0 (Y - Q0)] / sum m``; SE from its EIF,
+    valid with cross-fitted nuisances whose errors shrink fast enough (the product of the
+    propensity's and the outcome model's errors faster than 1/sqrt(n)).
 ``tmle``
     Targeted maximum likelihood with a logistic fluctuation of Q along the clever covariate
     ``H = A w1 - (1-A) w0`` (for the ATT the constant 1/p is absorbed by epsilon and the
@@ -71,7 +81,20 @@ are ``clip`` and ``weight_cap``.
 Each grid row also carries the overlap diagnostics of the weights its estimator used
 (:func:`~causalsynth.estimate.weights.overlap_diagnostics`, :meth:`Estimator.diagnostics`);
 substitution reports those of the weights of its standard error, ``dml`` those of DoubleML's own
-clipped propensities.
+clipped propensities. Beside them:
+
+* ``max_influence_share``, the largest share of the summed squared (centred) influence terms
+  that one unit holds (:func:`max_influence_share`; ``dml``: DoubleML's score). The SE is
+  ``sqrt(sum of those terms) / n`` and leaving a unit out moves the estimate by about its term
+  / n, that is by sqrt(share) standard errors: a unit holding a quarter of the terms is worth
+  half an SE on its own, and the SE itself leans on it. Above the grid option
+  ``influence_share`` (schema ``estimation.influence_share``, default 0.25) the row's ``warning``
+  says so. The share of the largest of n normal terms is about 2 log(n) / n (2.5% at n = 500),
+  so the flag means one unit, not noise.
+* ``outcome_r2_oof`` and ``propensity_auc_oof``, the out-of-fold quality of the nuisances the
+  estimate used (:func:`~causalsynth.estimate.nuisance.fit_quality`; ``dml``: DoubleML's own
+  predictions). ``outcome_r2_oof`` is NaN for ``iptw`` and ``iptw_truncated``, which use no
+  outcome model; both are NaN for nuisances fitted in sample.
 """
 
 from __future__ import annotations
@@ -99,6 +122,7 @@ from causalsynth.core.seeds import derive_seed
 from causalsynth.estimate.nuisance import (
     Nuisances,
     Splits,
+    fit_quality,
 )
 from causalsynth.estimate.weights import (
     arm_weights,
@@ -116,6 +140,11 @@ DML_MIN_THRESHOLD = 1e-12
 
 # name -> (default, description); the single source of truth for estimate_grid's `options`
 OPTIONS: dict[str, tuple[Any, str]] = {
+    "influence_share": (
+        default("estimation", "influence_share"),
+        "flag a row in `warning` where one unit holds more than this share of its summed squared "
+        "influence terms",
+    ),
     "propensity_bound": (
         default("estimation", "propensity_bound"),
         "clip g to [b, 1 - b] in every estimator using g and in substitution's SE (0: no bound)",
@@ -150,9 +179,11 @@ class EstimateResult:
     ci_low: float
     ci_high: float
     status: str = "ok"
-    # the overlap diagnostics of an estimator that fits its own propensities (dml); None: the
-    # grid takes them from the shared nuisances
+    # the overlap and fit diagnostics of an estimator that fits its own nuisances (dml); None:
+    # the grid takes them from the shared nuisances
     diagnostics: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # the largest share of the summed squared influence terms one unit holds (NaN: unknown)
+    influence_share: float = field(default=math.nan, compare=False)
 
     @classmethod
     def failed(cls, status: str) -> EstimateResult:
@@ -168,7 +199,10 @@ class EstimateResult:
     def from_influence(cls, ate: float, influence: np.ndarray) -> EstimateResult:
         n = len(influence)
         se = float(np.std(influence, ddof=1) / math.sqrt(n)) if n > 1 else math.nan
-        return cls.from_se(ate, se)
+        result = cls.from_se(ate, se)
+        if result.status != "ok":
+            return result
+        return dataclasses.replace(result, influence_share=max_influence_share(influence))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,6 +212,26 @@ class EstimateResult:
             "ci_high": self.ci_high,
             "status": self.status,
         }
+
+
+def max_influence_share(influence: np.ndarray) -> float:
+    """The largest share of ``sum (D_i - mean D)^2`` that one term holds; NaN if all are equal."""
+    d = np.asarray(influence, dtype=float)
+    if not len(d) or not np.isfinite(d).all():
+        return math.nan
+    sq = (d - d.mean()) ** 2
+    total = float(sq.sum())
+    return float(sq.max()) / total if total > 0 else math.nan
+
+
+def influence_warning(share: float, limit: float) -> str:
+    """The ``warning`` text of a row whose largest influence share is above ``limit``; else empty."""
+    if not share > limit:
+        return ""
+    return (
+        f"one unit holds {share:.0%} of the summed squared influence terms (above {limit:.0%}): "
+        "the estimate and its SE rest on it"
+    )
 
 
 def resolve_options(options: dict[str, Any] | None) -> dict[str, Any]:
@@ -194,6 +248,12 @@ def resolve_options(options: dict[str, Any] | None) -> dict[str, Any]:
         value = resolved[key]
         if value is not None and not (isinstance(value, int | float) and value > 1):
             raise ConfigError(f"estimator option '{key}' must be a number > 1 (or null), got {value!r}")
+    share = resolved["influence_share"]
+    if isinstance(share, bool) or not (isinstance(share, int | float) and 0 < share <= 1):
+        raise ConfigError(
+            f"estimator option 'influence_share' must be a number in (0, 1], got {share!r}; "
+            "set estimation.influence_share to e.g. 0.25 (1 = never flag)"
+        )
     if resolved["truncation_cap"] is None:
         raise ConfigError("estimator option 'truncation_cap' must be a number > 1, got null")
     bound = resolved["propensity_bound"]
@@ -252,7 +312,8 @@ class Estimator:
 
     Class attributes: ``uses_nuisances`` (works on the shared :class:`Nuisances`; else on the
     table), ``uses_propensity`` (the point estimate depends on g, so evaluation B's clipping and
-    truncation change it),
+    truncation change it), ``uses_outcome`` (the estimate depends on Q, so its row reports the
+    outcome model's ``outcome_r2_oof``),
     ``positivity_remedy`` (the estimator is itself a positivity remedy, like ``iptw_truncated``),
     ``option_names`` (the grid options it reads).
     """
@@ -260,6 +321,7 @@ class Estimator:
     name: ClassVar[str]
     uses_nuisances: ClassVar[bool] = True
     uses_propensity: ClassVar[bool] = True
+    uses_outcome: ClassVar[bool] = True
     positivity_remedy: ClassVar[bool] = False
     option_names: ClassVar[tuple[str, ...]] = ("propensity_bound", "clip", "weight_cap")
 
@@ -289,12 +351,16 @@ class Estimator:
         return _arm_weights(g, nuis.a, nuis.estimand, self._cap(), every_unit)
 
     def diagnostics(self, nuis: Nuisances) -> dict[str, Any]:
-        """The overlap diagnostics of the weights this estimator uses on ``nuis``."""
+        """The overlap diagnostics of the weights this estimator uses on ``nuis``, and the
+        out-of-fold quality of the nuisances it uses (:meth:`Nuisances.quality`)."""
+        quality = nuis.quality()
+        if not self.uses_outcome:
+            quality["outcome_r2_oof"] = math.nan
         try:
             b = self.bound(nuis.n)
         except EstimationFailure:
-            return no_diagnostics()
-        return overlap_diagnostics(nuis.g, nuis.a, nuis.estimand, b, self._cap())
+            return {**no_diagnostics(), **quality}
+        return {**overlap_diagnostics(nuis.g, nuis.a, nuis.estimand, b, self._cap()), **quality}
 
     def estimate(self, nuisances: Nuisances) -> EstimateResult:
         """The estimate, or NaNs with the reason in ``status`` when it cannot be computed."""
@@ -339,6 +405,7 @@ class Substitution(Estimator):
 @ESTIMATORS.register("iptw")
 class IPTW(Estimator):
     name = "iptw"
+    uses_outcome = False
 
     def _estimate(self, nuis: Nuisances) -> EstimateResult:
         w1, w0 = self.weights(nuis)
@@ -509,5 +576,11 @@ class DML(Estimator):
         result = EstimateResult.from_se(float(model.coef[0]), float(model.se[0]))
         # DoubleML stores its propensities already clipped at the threshold
         g = np.asarray(model.predictions["ml_m"])[:, 0, 0]
-        diagnostics = overlap_diagnostics(g, d.astype(np.int64), roles.estimand, threshold)
-        return dataclasses.replace(result, diagnostics=diagnostics)
+        a = d.astype(np.int64)
+        qa = np.where(a == 1, model.predictions["ml_g1"][:, 0, 0], model.predictions["ml_g0"][:, 0, 0])
+        diagnostics = {
+            **overlap_diagnostics(g, a, roles.estimand, threshold),
+            **fit_quality(a, y, g, qa),
+        }
+        share = max_influence_share(np.asarray(model.psi)[:, 0, 0])
+        return dataclasses.replace(result, diagnostics=diagnostics, influence_share=share)

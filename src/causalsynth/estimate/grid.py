@@ -24,8 +24,16 @@ from causalsynth.core.learners import LEARNERS
 from causalsynth.core.roles import Roles
 from causalsynth.core.schema import section_defaults
 from causalsynth.core.seeds import derive_seed
-from causalsynth.estimate.estimators import ESTIMATORS, EstimateResult, make_estimator, resolve_options
+from causalsynth.core.vocabulary import GRID_COLUMNS
+from causalsynth.estimate.estimators import (
+    ESTIMATORS,
+    EstimateResult,
+    influence_warning,
+    make_estimator,
+    resolve_options,
+)
 from causalsynth.estimate.nuisance import (
+    NO_FIT_QUALITY,
     NuisanceFailure,
     NuisanceFitter,
     Nuisances,
@@ -40,9 +48,13 @@ def grid_defaults() -> dict[str, Any]:
 
     ``learner`` and ``learners`` are alternatives; ``truncation`` is the weight cap of
     iptw_truncated and of evaluation B's truncated method (estimator option ``truncation_cap``);
-    ``propensity_bound`` is the bound of g of every estimator (estimator option of the same name;
-    None: the schema's default); ``options`` passes further estimator options (``OPTIONS`` in
-    estimators.py).
+    ``propensity_bound`` is the bound of g of every estimator and ``influence_share`` the
+    influence diagnostic's threshold (estimator options of the same names; None: the schema's
+    defaults); ``reference_learner`` is the learner of the real-data reference rows
+    (:func:`causalsynth.estimate.real.run_real_estimates`), read by that stage only: None, the
+    default of a call, gives none; the workflow passes the config's (schema default
+    ``super_learner``);
+    ``options`` passes further estimator options (``OPTIONS`` in estimators.py).
     """
     defaults = section_defaults("estimation")
     return {
@@ -52,6 +64,8 @@ def grid_defaults() -> dict[str, Any]:
         "cross_fit": defaults["cross_fit"],
         "truncation": None,
         "propensity_bound": None,
+        "influence_share": None,
+        "reference_learner": None,
         "options": None,
     }
 
@@ -74,6 +88,8 @@ def check_params(params: dict[str, Any], defaults: dict[str, Any], required: Ite
             ESTIMATORS.get(name)  # unknown names fail here, listing the valid ones
     if "options" in out:
         out["learners"], out["options"] = grid_settings(out, where)
+    if out.get("reference_learner") is not None:
+        LEARNERS.get(out["reference_learner"])  # an unknown name fails here, listing the valid ones
     return out
 
 
@@ -92,10 +108,11 @@ def grid_settings(p: dict[str, Any], where: str) -> tuple[list[str], dict[str, A
         if options.get("truncation_cap", p["truncation"]) != p["truncation"]:
             raise ConfigError(f"{where}: 'truncation' and options.truncation_cap disagree")
         options["truncation_cap"] = p["truncation"]
-    if p.get("propensity_bound") is not None:
-        if options.get("propensity_bound", p["propensity_bound"]) != p["propensity_bound"]:
-            raise ConfigError(f"{where}: 'propensity_bound' and options.propensity_bound disagree")
-        options["propensity_bound"] = p["propensity_bound"]
+    for key in ("propensity_bound", "influence_share"):
+        if p.get(key) is not None:
+            if options.get(key, p[key]) != p[key]:
+                raise ConfigError(f"{where}: '{key}' and options.{key} disagree")
+            options[key] = p[key]
     return list(learners), resolve_options(options)
 
 
@@ -200,11 +217,14 @@ def estimate_grid(
 
     Returns one dict per estimator with the keys ``vocabulary.GRID_COLUMNS``: ``estimator,
     learner, ate, se, ci_low, ci_high, status``, the overlap diagnostics of the weights the
-    estimator used (``share_clipped, ess_treated, ess_control, max_weight, warning``; see
+    estimator used (``share_clipped, ess_treated, ess_control, max_weight``; see
     :mod:`causalsynth.estimate.weights`; substitution's are those of its standard error, dml's
-    those of DoubleML's own propensities; NaN and an empty warning where no nuisances exist),
-    and ``seconds``, the wall time to produce that estimate from the table: for the
-    shared-nuisance estimators it includes the nuisance fit, so rows are not additive.
+    those of DoubleML's own propensities), ``max_influence_share`` and the nuisances'
+    ``outcome_r2_oof`` and ``propensity_auc_oof`` (:mod:`causalsynth.estimate.estimators`),
+    ``warning`` (the weights' and the influence diagnostic's reasons, ``; ``-joined; empty when
+    none), all NaN and an empty warning where no nuisances exist, and ``seconds``, the wall time
+    to produce that estimate from the table: for the shared-nuisance estimators it includes the
+    nuisance fit, so rows are not additive.
     """
     resolved = resolve_options(options)
     instances = {name: make_estimator(name, resolved) for name in estimators}
@@ -240,8 +260,19 @@ def estimate_grid(
         elif shared is not None and shared.nuisances is not None:
             diagnostics = est.diagnostics(shared.nuisances)
         else:
-            diagnostics = no_diagnostics()
-        rows.append(
-            {"estimator": name, "learner": learner, **result.to_dict(), **diagnostics, "seconds": seconds}
+            diagnostics = {**no_diagnostics(), **NO_FIT_QUALITY}
+        share = result.influence_share
+        warning = "; ".join(
+            w for w in (diagnostics["warning"], influence_warning(share, resolved["influence_share"])) if w
         )
+        row = {
+            "estimator": name,
+            "learner": learner,
+            **result.to_dict(),
+            **diagnostics,
+            "max_influence_share": share,
+            "warning": warning,
+            "seconds": seconds,
+        }
+        rows.append({k: row[k] for k in GRID_COLUMNS})
     return rows

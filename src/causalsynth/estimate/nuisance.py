@@ -22,14 +22,25 @@ predicts in-sample, as the paper's scripts do, so its numbers can be reproduced.
 
 Predictions are returned as fitted: no bounding away from 0 and 1 happens here. Each estimator
 bounds g with the grid's one propensity bound (see :mod:`causalsynth.estimate.estimators`).
+
+How good the nuisances are, out of fold (:func:`fit_quality`): ``outcome_r2_oof`` is
+``1 - sum (Y - Q_A(W))^2 / sum (Y - mean Y)^2`` over every row at its observed arm; for a binary
+outcome the same formula on the predicted probabilities is the Brier skill score (the Brier score
+relative to that of the constant prediction mean Y, Efron's pseudo-R^2). ``propensity_auc_oof``
+is the ROC AUC of g for A. Both are NaN where the predictions were made in sample
+(``cross_fit=False``): an in-sample fit scores itself on rows it saw, which is how a learner that
+overfits looks good (``gradient_boosting`` on nhefs: AUC 0.99 in its training folds, 0.589 out
+of fold).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from causalsynth.core.encoding import CovariateEncoder
@@ -39,6 +50,9 @@ from causalsynth.core.roles import MIN_ARM_UNITS, Roles
 from causalsynth.core.seeds import derive_seed
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
+
+# the fit-quality columns of nuisances that were not fitted out of fold, or not at all
+NO_FIT_QUALITY = {"outcome_r2_oof": math.nan, "propensity_auc_oof": math.nan}
 
 
 class NuisanceFailure(ComponentFailure):
@@ -78,6 +92,30 @@ class Nuisances:
     def qa(self) -> np.ndarray:
         """Outcome prediction at the observed treatment, Q(A, W)."""
         return np.where(self.a == 1, self.q1, self.q0)
+
+    @property
+    def cross_fitted(self) -> bool:
+        """Whether every prediction comes from models that did not see its row."""
+        return bool(np.all(self.fold >= 0))
+
+    def quality(self) -> dict[str, float]:
+        """:func:`fit_quality` of these predictions; NaN for both when fitted in sample."""
+        if not self.cross_fitted:
+            return dict(NO_FIT_QUALITY)
+        return fit_quality(self.a, self.y, self.g, self.qa)
+
+
+def fit_quality(a: np.ndarray, y: np.ndarray, g: np.ndarray, qa: np.ndarray) -> dict[str, float]:
+    """``outcome_r2_oof`` and ``propensity_auc_oof`` of out-of-fold predictions (module docstring).
+
+    ``qa`` is the outcome prediction at the observed arm, ``g`` the propensity as fitted. NaN
+    where a score is undefined: a constant outcome (R^2) or a single arm (AUC).
+    """
+    a, y, g, qa = (np.asarray(v, dtype=float) for v in (a, y, g, qa))
+    total = float(np.sum((y - y.mean()) ** 2))
+    r2 = 1.0 - float(np.sum((y - qa) ** 2)) / total if total > 0 else math.nan
+    auc = float(roc_auc_score(a, g)) if np.unique(a).size == 2 else math.nan
+    return {"outcome_r2_oof": r2, "propensity_auc_oof": auc}
 
 
 def treatment_folds(a: np.ndarray, folds: int, seed: int) -> Splits:

@@ -263,7 +263,9 @@ def run_inferential_utility(
     """
     p_iu = inferential_params(params)
     grid_keys = {
-        k: estimation[k] for k in ("folds", "cross_fit", "truncation", "propensity_bound") if k in estimation
+        k: estimation[k]
+        for k in ("folds", "cross_fit", "truncation", "propensity_bound", "influence_share")
+        if k in estimation
     }
     p = check_params(
         {**grid_keys, "estimators": p_iu["estimators"], "learner": p_iu["learner"]},

@@ -33,6 +33,7 @@ from causalsynth.core.vocabulary import (
     generator_base,
     is_hybrid,
     read_table,
+    without_reference_learners,
 )
 from causalsynth.report.common import (
     absolute_error,
@@ -794,7 +795,7 @@ def make_all_figures(
     """Draw every figure into `out_dir` as `<name>.png` and `<name>.pdf`; return name -> paths."""
     out_dir = Path(out_dir)
     paths = {name: (out_dir / f"{name}.png", out_dir / f"{name}.pdf") for name in FIGURES}
-    ate = deduplicate_real(read_table(tables_dir, "ate_preservation"))
+    ate = without_reference_learners(deduplicate_real(read_table(tables_dir, "ate_preservation")))
     plot_ate_by_generator(ate, *paths["ate_by_generator"])
     plot_tstr_vs_bias(tstr_vs_bias_table(read_table(tables_dir, "tstr"), ate), *paths["tstr_vs_bias"])
     plot_dcr(load_dcr_records(dcr_jsons), *paths["dcr"])

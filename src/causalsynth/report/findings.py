@@ -41,6 +41,7 @@ from causalsynth.core.vocabulary import (
     deduplicate_real,
     find_table,
     read_table,
+    without_reference_learners,
 )
 from causalsynth.evaluate.engine import AGREES, DISAGREES, engine_ranking
 from causalsynth.evaluate.engine import SPEARMAN_AGREES as _ENGINE_SPEARMAN_AGREES
@@ -789,7 +790,7 @@ def failed_cells(ate: pd.DataFrame, positivity: pd.DataFrame) -> str:
 def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
     """The findings document as Markdown, and the claims with their verdicts."""
     tables = {name: read_table(tables_dir, name) for name in TABLES}
-    tables["ate_preservation"] = deduplicate_real(tables["ate_preservation"])
+    tables["ate_preservation"] = without_reference_learners(deduplicate_real(tables["ate_preservation"]))
     absent = [name for name in TABLES if find_table(tables_dir, name) is None]
     claims = [
         claim_fidelity_vs_effect(tables["ate_preservation"], tables["tstr"], tables["fidelity"]),
