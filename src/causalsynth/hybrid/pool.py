@@ -14,8 +14,9 @@ h is one model per arm (``outcome_model: per_arm``, the default): m(a, .) is lea
 training units with A = a alone. Why: a single model on (W, A) (``pooled``, the papers' choice,
 kept for ``config/paper.yaml``) treats A as one feature among many; a forest rarely splits on
 it, so m(1, W) - m(0, W) is shrunk toward 0 (on five ``sim_paper`` training sets the pooled
-pool's ATE fell 0.042 short of the set's own difference in means, in all five; per-arm models
-0.013), and every hybrid starts with that error before its covariates matter.
+pool's ATE fell 0.040 short of the set's own difference in means on average, short in all
+five; per-arm models 0.009: the test of tests/unit/test_hybrid.py), and every hybrid starts
+with that error before its covariates matter.
 
 Why this noise model: in-sample residuals of flexible learners (fully grown forests) are
 nearly zero and would make the synthetic outcome far less noisy than the real one; out-of-fold
