@@ -7,8 +7,8 @@
         --settings '{}' '{"pac": 2, "generator_lr": 1e-3, "discriminator_lr": 1e-3}'
 
 Fits the generator once per (dataset, setting, seed) at one thread on a prepared dataset
-(``results/data/<dataset>/train.parquet``, ``holdout.parquet`` and ``card.json``, written by
-the workflow: ``snakemake --cores 2 results/data/<dataset>/card.json``), samples ``--rows``
+(``results/data/<dataset>/rep1/train.parquet``, ``holdout.parquet`` and ``card.json``, written by
+the workflow: ``snakemake --cores 2 results/data/<dataset>/rep1/card.json``), samples ``--rows``
 rows and prints, per fit, the TSTR score of the workflow's ``tstr`` learner (or ``--learner``)
 against the same learner trained on the real rows, the outcome's mean, the treated share, the
 outcome's correlation with the treatment and with each continuous covariate (synthetic vs
@@ -58,7 +58,7 @@ def main() -> None:
     settings = [json.loads(s) for s in args.settings]
     results = []
     for dataset in args.datasets:
-        d = args.data / dataset
+        d = args.data / dataset / "rep1"
         if not (d / "card.json").exists():
             sys.exit(f"{d / 'card.json'} is missing. Fix: snakemake --cores 2 {d / 'card.json'}")
         _, roles = read_card(d / "card.json")

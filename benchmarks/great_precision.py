@@ -5,7 +5,7 @@
 
 Fits GReaT (``precision: fp32`` and ``precision: bf16``, otherwise the same settings and seeds:
 the default config's learning rate, batch and float precision) on the same rows of a prepared
-dataset (``results/data/<dataset>/train.parquet`` and ``card.json``, written by the workflow),
+dataset (``results/data/<dataset>/rep1/train.parquet`` and ``card.json``, written by the workflow),
 samples with the constrained sampler, and prints per precision the fit seconds per epoch, the
 final training loss, valid rows per second and the valid share, then the ratios bf16 / fp32.
 With ``--repeats`` above 1 the order of the two alternates, so load from other processes falls
@@ -93,7 +93,7 @@ def main() -> None:
     print(f"machine: {cpu['cpu']}, {cpu['logical_cores']} logical cores; {args.device} bf16: "
           + ("native" if support["native_bf16"] else "emulated"), flush=True)  # fmt: skip
     torch.set_num_threads(args.threads)  # the generator limits its threads too; this covers loading
-    folder = args.data_dir / args.dataset
+    folder = args.data_dir / args.dataset / "rep1"
     table = read_parquet(folder / "train.parquet")
     roles = Roles.from_dict(read_json(folder / "card.json"))
     runs: dict[str, list[dict]] = {p: [] for p in PRECISIONS}

@@ -4,7 +4,7 @@
         [--learners random_forest gradient_boosting_regularized linear] [--seed 1]
 
 Fits the ``hybrid_real`` mechanisms (cross-fitted g and h) on a prepared dataset's training rows
-(``results/data/<dataset>/``, written by the workflow) with each learner, ``per_arm`` and
+(``results/data/<dataset>/rep1/``, written by the workflow) with each learner, ``per_arm`` and
 ``pooled`` side by side, and prints the pool's effect (``engine_truth`` over every training row
 with its out-of-fold mu0, mu1) beside the dataset's truth and the training rows' difference in
 means: how much of a hybrid's error its outcome model makes before any covariate is synthesized.
@@ -33,8 +33,10 @@ def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
-    card, roles = read_card(args.data_dir / args.dataset / "card.json")
-    train = roles.validate(read_parquet(args.data_dir / args.dataset / "train.parquet"), args.dataset)
+    card, roles = read_card(args.data_dir / args.dataset / "rep1" / "card.json")
+    train = roles.validate(
+        read_parquet(args.data_dir / args.dataset / "rep1" / "train.parquet"), args.dataset
+    )
     a, y = train[roles.treatment].to_numpy(), train[roles.outcome].to_numpy(dtype=float)
     truth, kind = card_truth(card)
     print(f"machine: {machine()['cpu']}; {args.dataset}: {len(train)} training rows, truth {truth} ({kind}), "

@@ -6,7 +6,7 @@
 A train-on-synthetic score means something only if the learner that computes it generalizes
 when trained on the real rows: a judge that chases noise scores below the outcome's mean on a
 real holdout, and then no synthetic set can look useful. For every prepared dataset
-(``results/data/<dataset>/``, written by ``snakemake --cores 2 results/data/<dataset>/card.json``)
+(``results/data/<dataset>/rep1/``, written by ``snakemake --cores 2 results/data/<dataset>/rep1/card.json``)
 this prints, per learner of ``core.learners``, the holdout score (R^2 for a continuous outcome,
 AUC for a binary one) of the learner trained on the real training rows, and the seconds of a
 fit. With ``--generators`` it also scores the synthetic sets of a finished run
@@ -45,16 +45,16 @@ def main() -> None:
     args = ap.parse_args()
     for name in args.learners:
         LEARNERS.get(name)  # an unknown name fails here with the valid ones
-    datasets = sorted(p.parent.name for p in (args.results / "data").glob("*/card.json"))
+    datasets = sorted(p.parent.parent.name for p in (args.results / "data").glob("*/rep1/card.json"))
     if not datasets:
         raise SystemExit(
             f"no prepared dataset under {args.results / 'data'}. "
-            "Fix: snakemake --cores 2 results/data/<dataset>/card.json"
+            "Fix: snakemake --cores 2 results/data/<dataset>/rep1/card.json"
         )
     rows = []
     print("| dataset | metric | learner | real | seconds | " + " | ".join(args.generators) + " |")
     for dataset in datasets:
-        d = args.results / "data" / dataset
+        d = args.results / "data" / dataset / "rep1"
         _, roles = read_card(d / "card.json")
         train, holdout = read_parquet(d / "train.parquet"), read_parquet(d / "holdout.parquet")
         metric = "auc" if roles.outcome_type == "binary" else "r2"

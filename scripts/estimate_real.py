@@ -10,4 +10,5 @@ with logged(snakemake.log[0], snakemake.threads):
         n_jobs=snakemake.threads,
         out_path=snakemake.output.estimates,
         dataset=snakemake.wildcards.dataset,
+        rep=int(snakemake.wildcards.rep),
     )

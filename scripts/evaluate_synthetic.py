@@ -1,4 +1,5 @@
 from causalsynth.core.runner import logged
+from causalsynth.core.splits import by_rep
 from causalsynth.evaluate.synthetic import run_synthetic_evaluation
 
 with logged(snakemake.log[0], snakemake.threads):
@@ -9,10 +10,10 @@ with logged(snakemake.log[0], snakemake.threads):
         seeds=snakemake.params.seeds,
         tstr_seeds=snakemake.params.tstr_seeds,
         tstr_real_seed=snakemake.params.tstr_real_seed,
-        real_estimates_path=snakemake.input.real,
-        train_path=snakemake.input.train,
-        holdout_path=snakemake.input.holdout,
-        card_path=snakemake.input.card,
+        real_estimates_path=by_rep(snakemake.input.reals, snakemake.params.reps),
+        train_path=by_rep(snakemake.input.trains, snakemake.params.reps),
+        holdout_path=by_rep(snakemake.input.holdouts, snakemake.params.reps),
+        card_path=by_rep(snakemake.input.cards, snakemake.params.reps),
         estimation=snakemake.params.estimation,
         tstr=snakemake.params.tstr,
         dataset=snakemake.wildcards.dataset,

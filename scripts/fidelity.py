@@ -1,4 +1,5 @@
 from causalsynth.core.runner import logged
+from causalsynth.core.splits import by_rep
 from causalsynth.evaluate.fidelity import run_fidelity_sets
 
 with logged(snakemake.log[0], snakemake.threads):
@@ -7,9 +8,9 @@ with logged(snakemake.log[0], snakemake.threads):
         meta_paths=list(snakemake.input.metas),
         cells=snakemake.params.cells,
         seeds=snakemake.params.seeds,
-        train_path=snakemake.input.train,
-        holdout_path=snakemake.input.holdout,
-        card_path=snakemake.input.card,
+        train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),
+        holdout_path=by_rep(snakemake.input.holdouts, snakemake.params.data_reps),
+        card_path=by_rep(snakemake.input.cards, snakemake.params.data_reps),
         params=snakemake.params.fidelity,
         estimation=snakemake.params.estimation,
         real_seed=snakemake.params.real_seed,

@@ -4,7 +4,7 @@ from causalsynth.evaluate.inference import run_inferential_utility
 with logged(snakemake.log[0], snakemake.threads):
     run_inferential_utility(
         data_paths=list(snakemake.input.get("sets", [])),
-        train_path=snakemake.input.train,
+        train_path=list(snakemake.input.trains),
         card_path=snakemake.input.card,
         params=snakemake.params.inferential,
         estimation=snakemake.params.estimation,

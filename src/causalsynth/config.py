@@ -221,6 +221,12 @@ class Plan:
         opts = self.config["generators"].get(base) or {}
         return list(range(1, int(opts.get("replicates", self.config["replicates"])) + 1))
 
+    def data_reps(self, dataset: str) -> list[int]:
+        """Replicates of a dataset's data: replicate r is its own draw (a fresh sample of a
+        simulated dataset, a fresh train/holdout split of a real one), shared by every generator,
+        hybrid and real-data estimate of replicate r; as many as its most replicated generator."""
+        return list(range(1, max(len(self.reps_for(g)) for g in self.all_generators_for(dataset)) + 1))
+
     def is_simulated(self, dataset: str) -> bool:
         from causalsynth.data import DATASETS, SimulatedDataset
 

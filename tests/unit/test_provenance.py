@@ -28,5 +28,5 @@ def test_write_provenance_gathers_cards_and_jobs(tmp_path):
     out = tmp_path / "provenance.json"
     write_provenance({"seed": 1}, [str(card)], [str(meta)], str(out))
     got = json.loads(out.read_text())
-    assert got["config"] == {"seed": 1} and got["datasets"]["d"]["seed"] == 1
+    assert got["config"] == {"seed": 1} and got["datasets"]["d"][0]["seed"] == 1
     assert got["jobs"][str(meta)]["seed"] == 5 and "versions" in got

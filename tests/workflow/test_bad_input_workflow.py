@@ -33,7 +33,7 @@ def bad_run(tmp_path_factory):
         for name, case in CASES.items()
     }
     (root / "bad.yaml").write_text(yaml.safe_dump({"datasets": datasets}))
-    targets = [f"results/data/{d}/card.json" for d in datasets]
+    targets = [f"results/data/{d}/rep1/card.json" for d in datasets]
     proc = snakemake(
         *targets, "--keep-going", "--cores", "2", "--configfile", "bad.yaml", cwd=root, check=False
     )

@@ -50,7 +50,8 @@ def seed_for(stage, dataset="", generator="", estimator="", rep=""):
 
 
 def dataset_seed(wildcards):
-    return seed_for("data", wildcards.dataset)
+    # replicate r redraws the data: a fresh sample, or a fresh train/holdout split
+    return seed_for("data", wildcards.dataset, rep=wildcards.rep)
 
 
 def dataset_options(wildcards):
@@ -122,9 +123,21 @@ def llm_folder():
     return f"resources/llm/{config['llm']['name']}"
 
 
-def prepared(name, wildcards):
-    """An output of prepare_dataset for the job's dataset."""
-    return getattr(rules.prepare_dataset.output, name).format(dataset=wildcards.dataset)
+def prepared(name, wildcards, rep=None):
+    """An output of prepare_dataset: the job's dataset, of the job's replicate or of ``rep``."""
+    return getattr(rules.prepare_dataset.output, name).format(
+        dataset=wildcards.dataset, rep=wildcards.rep if rep is None else rep
+    )
+
+
+def prepared_by_rep(name, dataset, reps):
+    """An output of prepare_dataset for each replicate in ``reps``, in their order."""
+    cell = SimpleNamespace(dataset=dataset)
+    return [prepared(name, cell, rep=r) for r in reps]
+
+
+def data_reps(wildcards):
+    return PLAN.data_reps(wildcards.dataset)
 
 
 def generate_inputs(wildcards):
@@ -164,10 +177,10 @@ def synthetic_release(wildcards):
             "data": out.pool.format(hybrid=g, **cell),
             "meta": out.meta.format(hybrid=g, **cell),
         }
-    out = rules.generate.output
+    # a base generator releases its DCR-screened rows, the rows its hybrid starts from
     return {
-        "data": out.data.format(generator=g, **cell),
-        "meta": out.meta.format(generator=g, **cell),
+        "data": rules.dcr_filter.output.filtered.format(generator=g, **cell),
+        "meta": rules.generate.output.meta.format(generator=g, **cell),
     }
 
 
@@ -195,26 +208,34 @@ def privacy_inputs(wildcards):
     for g, r, s in privacy_sets(wildcards):
         cell = SimpleNamespace(dataset=wildcards.dataset, any_generator=g, rep=str(r))
         release = synthetic_release(cell)
-        if s == "unfiltered" or g in HYBRIDS:
-            sets.append(release["data"])
-        else:
+        if s == "unfiltered":
             sets.append(
-                rules.dcr_filter.output.filtered.format(
+                rules.generate.output.data.format(
                     dataset=wildcards.dataset, generator=g, rep=r
                 )
             )
+        else:
+            sets.append(release["data"])
         metas.append(release["meta"])
     return {
         "sets": sets,
         "metas": metas,
-        "train": prepared("train", wildcards),
-        "holdout": prepared("holdout", wildcards),
-        "card": prepared("card", wildcards),
+        **split_inputs(wildcards.dataset, data_reps(wildcards)),
+    }
+
+
+def split_inputs(dataset, reps):
+    """The training table, holdout and card of each replicate in ``reps``, in their order."""
+    return {
+        "trains": prepared_by_rep("train", dataset, reps),
+        "holdouts": prepared_by_rep("holdout", dataset, reps),
+        "cards": prepared_by_rep("card", dataset, reps),
     }
 
 
 def engine_source(wildcards):
-    inputs = {"card": prepared("card", wildcards)}
+    # the card of the pool's replicate: the truth engine's dataset is the same in every one
+    inputs = {"card": prepared("card", wildcards, rep=config["engine"]["pool_rep"])}
     if wildcards.engine != TRUTH_ENGINE:
         # one declared replicate's pool per engine (engine.pool_rep)
         cell = dict(
@@ -237,6 +258,12 @@ def cells(pattern, generators_of, key="generator"):
         for d in DATASETS
         for g in generators_of(d)
         for r in PLAN.reps_for(g)
+    ]
+
+
+def dataset_cards():
+    return [
+        card for d in DATASETS for card in prepared_by_rep("card", d, PLAN.data_reps(d))
     ]
 
 
@@ -273,8 +300,15 @@ def evaluation_cells(output):
     ]
 
 
+def real_estimates(dataset, reps):
+    return [
+        rules.estimate_real.output.estimates.format(dataset=dataset, rep=r)
+        for r in reps
+    ]
+
+
 def ate_cells():
-    real = [rules.estimate_real.output.estimates.format(dataset=d) for d in DATASETS]
+    real = [f for d in DATASETS for f in real_estimates(d, PLAN.data_reps(d))]
     return real + evaluation_cells("estimates")
 
 
@@ -342,8 +376,9 @@ def benchmark_records():
         for r in mechanism_reps(d)
     ]
     records += [
-        (f"results/benchmarks/estimate_real/{d}.tsv", "estimate_real", d, "real")
+        (f"results/benchmarks/estimate_real/{d}/rep{r}.tsv", "estimate_real", d, "real")
         for d in DATASETS
+        for r in PLAN.data_reps(d)
     ]
     records += [
         (f"results/benchmarks/engine/{d}/{e}/n{n}.tsv", "engine", d, e)
@@ -397,8 +432,24 @@ def estimation_params():
     return config["estimation"]
 
 
+def replicate_estimate_seed(dataset, rep):
+    """One estimate seed per (dataset, replicate), shared by the real rows and every set of the
+    replicate (common random numbers): a base, its hybrid and the real data get the same folds
+    and learner seeds, so their paired differences carry the generators' differences alone.
+    """
+    return seed_for("estimate", dataset, rep=rep)
+
+
 def estimate_seed(wildcards):
-    return seed_for("estimate", wildcards.dataset, REAL)
+    return replicate_estimate_seed(wildcards.dataset, wildcards.rep)
+
+
+def estimate_real_params(wildcards):
+    """The grid of every replicate; the reference learner's rows (a costly stack) on the first."""
+    est = dict(config["estimation"])
+    if int(wildcards.rep) != PLAN.data_reps(wildcards.dataset)[0]:
+        est["reference_learner"] = None
+    return est
 
 
 def evaluate_reps(wildcards):
@@ -406,30 +457,31 @@ def evaluate_reps(wildcards):
 
 
 def evaluate_seeds(wildcards):
-    """The estimate grid's seed of each replicate, as if it ran in a job of its own."""
     return [
-        seed_for("estimate", wildcards.dataset, wildcards.any_generator, rep=r)
-        for r in evaluate_reps(wildcards)
+        replicate_estimate_seed(wildcards.dataset, r) for r in evaluate_reps(wildcards)
     ]
 
 
 def tstr_seeds(wildcards):
+    # per replicate, the same for every set of it (common random numbers, as the estimates)
     return [
-        seed_for("tstr", wildcards.dataset, wildcards.any_generator, rep=r)
-        for r in evaluate_reps(wildcards)
+        seed_for("tstr", wildcards.dataset, rep=r) for r in evaluate_reps(wildcards)
     ]
 
 
 def evaluate_inputs(wildcards):
+    reps = evaluate_reps(wildcards)
     releases = _releases(wildcards.dataset, wildcards.any_generator)
     return {
         "sets": [r["data"] for r in releases],
         "metas": [r["meta"] for r in releases],
+        "reals": real_estimates(wildcards.dataset, reps),
+        **split_inputs(wildcards.dataset, reps),
     }
 
 
 def tstr_real_seed(wildcards):
-    # the train-on-real ceiling is the dataset's, the same in every cell
+    # the train-on-real ceiling of each replicate's split, fitted with one seed
     return seed_for("tstr", wildcards.dataset, REAL)
 
 
@@ -507,9 +559,7 @@ def fidelity_inputs(wildcards):
     return {
         "sets": [r["data"] for r in releases],
         "metas": [r["meta"] for r in releases],
-        "train": prepared("train", wildcards),
-        "holdout": prepared("holdout", wildcards),
-        "card": prepared("card", wildcards),
+        **split_inputs(wildcards.dataset, data_reps(wildcards)),
     }
 
 
@@ -524,10 +574,21 @@ def fidelity_real_seed(wildcards):
     return seed_for("fidelity", wildcards.dataset, REAL)
 
 
+def inferential_reps(wildcards):
+    """The replicates whose training tables the study reads: the generator's own (one per
+    released table), every data replicate for ``perfect``, the first for ``real`` (which draws
+    from the true process and reads only the card)."""
+    g = wildcards.iu_generator
+    if g == PERFECT:
+        return data_reps(wildcards)
+    return data_reps(wildcards)[:1] if g == REAL else PLAN.reps_for(g)
+
+
 def inferential_inputs(wildcards):
+    reps = inferential_reps(wildcards)
     inputs = {
-        "train": prepared("train", wildcards),
-        "card": prepared("card", wildcards),
+        "trains": prepared_by_rep("train", wildcards.dataset, reps),
+        "card": prepared("card", wildcards, rep=reps[0]),
     }
     if wildcards.iu_generator not in (REAL, PERFECT):
         inputs["sets"] = [

@@ -1,13 +1,15 @@
+# Replicate r of a dataset is its own draw of the data (a fresh sample of a simulated dataset,
+# a fresh train/holdout split of a real one), shared by every generator of replicate r.
 rule prepare_dataset:
     input:
         unpack(dataset_inputs),
     output:
-        train="results/data/{dataset}/train.parquet",
-        holdout="results/data/{dataset}/holdout.parquet",
-        card="results/data/{dataset}/card.json",
-        positivity="results/data/{dataset}/positivity.parquet",
+        train="results/data/{dataset}/rep{rep}/train.parquet",
+        holdout="results/data/{dataset}/rep{rep}/holdout.parquet",
+        card="results/data/{dataset}/rep{rep}/card.json",
+        positivity="results/data/{dataset}/rep{rep}/positivity.parquet",
     log:
-        "logs/data/{dataset}.log",
+        "logs/data/{dataset}/rep{rep}.log",
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1

@@ -3,11 +3,11 @@ rule estimate_real:
         data=rules.prepare_dataset.output.train,
         card=rules.prepare_dataset.output.card,
     output:
-        estimates="results/estimates/{dataset}/real/estimates.parquet",
+        estimates="results/estimates/{dataset}/real/rep{rep}/estimates.parquet",
     log:
-        "logs/estimates/{dataset}/real.log",
+        "logs/estimates/{dataset}/real/rep{rep}.log",
     benchmark:
-        "results/benchmarks/estimate_real/{dataset}.tsv"
+        "results/benchmarks/estimate_real/{dataset}/rep{rep}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
@@ -15,7 +15,7 @@ rule estimate_real:
         mem_mb=estimate_mem_mb,
         runtime=60,
     params:
-        estimation=estimation_params(),
+        estimation=estimate_real_params,
         seed=estimate_seed,
     script:
         "../../scripts/estimate_real.py"
@@ -27,10 +27,6 @@ rule evaluate_synthetic:
     # (evaluate/synthetic.py says why).
     input:
         unpack(evaluate_inputs),
-        real=rules.estimate_real.output.estimates,
-        train=rules.prepare_dataset.output.train,
-        holdout=rules.prepare_dataset.output.holdout,
-        card=rules.prepare_dataset.output.card,
     output:
         estimates="results/estimates/{dataset}/{any_generator}/estimates.parquet",
         tstr="results/tstr/{dataset}/{any_generator}/tstr.parquet",

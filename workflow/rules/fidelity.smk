@@ -24,6 +24,7 @@ rule fidelity:
         fidelity=config["fidelity"],
         estimation=estimation_params(),
         cells=fidelity_sets,
+        data_reps=data_reps,
         seeds=fidelity_seeds,
         real_seed=fidelity_real_seed,
     script:

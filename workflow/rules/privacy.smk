@@ -44,6 +44,7 @@ rule privacy_attacks:
         privacy=config["privacy"],
         dcr=config["dcr"],
         cells=privacy_sets,
+        data_reps=data_reps,
         seeds=privacy_seeds,
     script:
         "../../scripts/privacy_attacks.py"

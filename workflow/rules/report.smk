@@ -94,7 +94,7 @@ rule findings:
 
 rule provenance:
     input:
-        cards=expand(rules.prepare_dataset.output.card, dataset=DATASETS),
+        cards=dataset_cards(),
         metas=synthetic_metas() + hybrid_targets(),
         tables=expand("results/tables/{table}.csv", table=TABLES),
     output:

@@ -367,14 +367,14 @@ def without_reference_learners(ate: pd.DataFrame) -> pd.DataFrame:
 
 
 def deduplicate_real(ate: pd.DataFrame) -> pd.DataFrame:
-    """One copy of each real-data estimate per (dataset, estimator, learner), as replicate 0.
+    """One copy of each real-data estimate per (dataset, rep, estimator, learner).
 
-    Every ATE cell carries the real-data rows beside its own (one fit per dataset, the same in
-    every cell); counted as they are, they would weigh the real data once per generator and
-    replicate and inflate the failed-cell counts.
+    Every ATE cell carries its replicate's real-data rows beside its own (one fit per
+    replicate's draw of the data, the same in every cell of that replicate); counted as they
+    are, they would weigh the real data once per generator and inflate the failed-cell counts.
     """
     if ate.empty:
         return ate
     real = ate["generator"] == REAL
-    once = ate[real].drop_duplicates(["dataset", "estimator", "learner"]).assign(rep=0)
+    once = ate[real].drop_duplicates(["dataset", "rep", "estimator", "learner"])
     return pd.concat([once, ate[~real]], ignore_index=True)

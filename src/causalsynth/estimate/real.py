@@ -1,4 +1,4 @@
-"""Rule estimate_real: the estimator grid on a dataset's real training table, once per dataset.
+"""Rule estimate_real: the estimator grid on the real training table of one replicate's draw.
 
 Its rows are the ``generator = "real"`` rows of the ATE-preservation table; every synthetic
 cell (evaluate.ate) reads them instead of refitting the real grid.
@@ -98,12 +98,13 @@ def run_real_estimates(
     n_jobs: int,
     out_path: str,
     dataset: str,
+    rep: int = 0,
 ) -> pd.DataFrame:
     """The estimate grid on the real training table: the ``generator = "real"`` rows of A.
 
-    Run once per dataset and pass the output to :func:`run_ate_preservation` as
-    ``real_estimates_path`` so no cell refits the real grid. ``rep`` is 0, ``real_ate`` the
-    row's own estimate. ``params`` as in :func:`run_ate_preservation`, plus
+    Run once per replicate's draw of the data (``rep``; 0: one split every replicate shares) and
+    pass the output to :func:`run_ate_preservation` as ``real_estimates_path`` so no cell refits
+    the real grid; ``real_ate`` is the row's own estimate. ``params`` as in :func:`run_ate_preservation`, plus
     ``reference_learner``: the learner of the reference rows, run after the grid's learners with
     the same seed (so the same folds) unless it is one of them; None: no reference rows.
     Columns: ``vocabulary.ATE``.
@@ -122,4 +123,6 @@ def run_real_estimates(
         n_jobs,
     )
     own = {(r["estimator"], r["learner"]): r["ate"] for r in grid_rows}
-    return write_ate_rows(ate_rows(grid_rows, dataset, REAL, 0, truth, truth_kind, own, math.nan), out_path)
+    return write_ate_rows(
+        ate_rows(grid_rows, dataset, REAL, int(rep), truth, truth_kind, own, math.nan), out_path
+    )

@@ -94,6 +94,7 @@ from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.schema import resolve_section, section_defaults
 from causalsynth.core.seeds import derive_seed
+from causalsynth.core.splits import SplitPaths, for_rep
 from causalsynth.core.vocabulary import FIDELITY
 from causalsynth.estimate.grid import write_rows
 from causalsynth.estimate.nuisance import NuisanceFailure, arm_problem, fit_nuisances
@@ -544,6 +545,20 @@ def degenerate_status(
     return True, "degenerate: " + "; ".join(reasons)
 
 
+def comparison_size(n: int) -> int:
+    """``n`` floored to two significant digits (957 -> 950, 1000 -> 1000, 285 -> 280).
+
+    DCR screening leaves every released set a few rows short of its own size, all different;
+    a real baseline per exact size would be refitted for every set. Floored, the sets of a
+    replicate share two or three baselines, and each set is scored on a seeded subsample of
+    that size: under 10% fewer rows at worst (1,099 -> 1,000), about 1% for a screened set of
+    1,000 (957 -> 950). Below 100 rows every row counts."""
+    if n < 100:
+        return int(n)
+    step = 10 ** (len(str(int(n))) - 2)
+    return int(n) // step * step
+
+
 class RealBaseline:
     """The real side of every comparison, computed once per synthetic-set size and reused by
     every set of the dataset (all of it is seeded by ``real_seed`` alone)."""
@@ -567,6 +582,8 @@ class RealBaseline:
         self._by_size: dict[int, dict[str, Any]] = {}
 
     def at(self, n: int) -> dict[str, Any]:
+        """The real side for a set of ``n`` rows, compared at :func:`comparison_size` (``n``)."""
+        n = comparison_size(n)
         if n in self._by_size:
             return self._by_size[n]
         roles, p, h = self.roles, self.p, self.holdout
@@ -694,9 +711,9 @@ def run_fidelity_sets(
     meta_paths: list[str],
     cells: list[tuple[str, int]],
     seeds: list[int],
-    train_path: str,
-    holdout_path: str,
-    card_path: str,
+    train_path: SplitPaths,
+    holdout_path: SplitPaths,
+    card_path: SplitPaths,
     params: dict[str, Any],
     real_seed: int,
     out_path: str,
@@ -708,19 +725,27 @@ def run_fidelity_sets(
     ``data_paths``, ``meta_paths``, ``cells`` ((generator, rep)) and ``seeds`` name one set each
     (base or hybrid). ``params``: the ``fidelity`` config block; ``estimation``: the
     ``estimation`` block, whose ``folds``/``cross_fit`` set the arm size below which a set is
-    degenerate. Progress (sets done, rate, time left) goes to the log.
+    degenerate. ``train_path``, ``holdout_path``, ``card_path``: each replicate's draw of the
+    real data ({rep: path}; one path: a split every replicate shares); a set is scored against
+    its own replicate's rows, with that split's real baseline. Progress (sets done, rate, time
+    left) goes to the log.
     """
     if not (len(data_paths) == len(meta_paths) == len(cells) == len(seeds)):
         raise ConfigError("run_fidelity_sets: give one meta path, cell and seed per synthetic set")
     p = fidelity_params(params)
-    _, roles = read_card(card_path)
-    train = roles.validate(read_parquet(train_path), str(train_path))
-    holdout = roles.validate(read_parquet(holdout_path), str(holdout_path))
+    _, roles = read_card(for_rep(card_path, cells[0][1] if cells else 0))
     est = {**section_defaults("estimation"), **(estimation or {})}
-    baseline = RealBaseline(train, holdout, roles, p, real_seed, float(est["propensity_bound"]))
+    splits: dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame, RealBaseline]] = {}
     progress = Progress(f"fidelity {dataset}", len(data_paths))
     out = []
     for path, meta_path, (generator, rep), seed in zip(data_paths, meta_paths, cells, seeds, strict=True):
+        key = (for_rep(train_path, rep), for_rep(holdout_path, rep))
+        if key not in splits:
+            train = roles.validate(read_parquet(key[0]), key[0])
+            holdout = roles.validate(read_parquet(key[1]), key[1])
+            bound = float(est["propensity_bound"])
+            splits[key] = (train, holdout, RealBaseline(train, holdout, roles, p, real_seed, bound))
+        train, holdout, baseline = splits[key]
         # a hybrid pool carries its model columns (mu0, mu1, propensity): only role columns are data
         synthetic = roles.validate(read_parquet(path), str(path))[roles.columns]
         rows = fidelity_rows(

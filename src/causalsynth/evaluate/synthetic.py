@@ -16,6 +16,7 @@ import pandas as pd
 
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.progress import Progress
+from causalsynth.core.splits import SplitPaths, for_rep
 from causalsynth.core.vocabulary import TSTR
 from causalsynth.estimate.grid import write_rows
 from causalsynth.estimate.real import write_ate_rows
@@ -30,10 +31,10 @@ def run_synthetic_evaluation(
     seeds: Sequence[int],
     tstr_seeds: Sequence[int],
     tstr_real_seed: int,
-    real_estimates_path: str,
-    train_path: str,
-    holdout_path: str,
-    card_path: str,
+    real_estimates_path: SplitPaths,
+    train_path: SplitPaths,
+    holdout_path: SplitPaths,
+    card_path: SplitPaths,
     estimation: dict[str, Any],
     tstr: dict[str, Any],
     dataset: str,
@@ -46,9 +47,11 @@ def run_synthetic_evaluation(
     (:func:`~causalsynth.evaluate.tstr.tstr_row`) of each replicate's released table.
 
     ``sets``, ``metas``, ``reps``, ``seeds`` (the estimate grid's) and ``tstr_seeds`` run in
-    step, one entry per replicate; ``tstr_real_seed`` seeds the train-on-real ceiling, the same
-    for every replicate. Writes the rows of all replicates to ``out_estimates``
-    (``vocabulary.ATE``) and ``out_tstr`` (``vocabulary.TSTR``).
+    step, one entry per replicate. ``real_estimates_path``, ``train_path``, ``holdout_path`` and
+    ``card_path`` are each replicate's own draw of the real data ({rep: path}, see
+    :mod:`causalsynth.core.splits`; one path: a split every replicate shares).
+    ``tstr_real_seed`` seeds the train-on-real ceiling of each split. Writes the rows of all
+    replicates to ``out_estimates`` (``vocabulary.ATE``) and ``out_tstr`` (``vocabulary.TSTR``).
     """
     lengths = {len(x) for x in (sets, metas, reps, seeds, tstr_seeds)}
     if len(lengths) != 1 or not sets:
@@ -59,16 +62,19 @@ def run_synthetic_evaluation(
     progress = Progress(f"evaluate {dataset}/{generator}", len(sets))
     ate: list[dict[str, Any]] = []
     tstr_rows: list[dict[str, Any]] = []
-    # the same learner, seed and rows for every replicate: one fit, not one per replicate
-    ceiling = real_ceiling(train_path, holdout_path, card_path, tstr, tstr_real_seed, n_jobs)
+    # one fit per split, not one per set: replicates that share a split share its ceiling
+    ceilings: dict[tuple[str, str], Any] = {}
     for data, meta, rep, seed, tstr_seed in zip(sets, metas, reps, seeds, tstr_seeds, strict=True):
+        train, holdout, card = (for_rep(p, rep) for p in (train_path, holdout_path, card_path))
+        if (train, holdout) not in ceilings:
+            ceilings[train, holdout] = real_ceiling(train, holdout, card, tstr, tstr_real_seed, n_jobs)
         ate += ate_preservation_rows(
-            data, None, card_path, estimation, seed, n_jobs, dataset, generator, int(rep),
-            meta_path=meta, real_estimates_path=real_estimates_path,
+            data, None, card, estimation, seed, n_jobs, dataset, generator, int(rep),
+            meta_path=meta, real_estimates_path=for_rep(real_estimates_path, rep),
         )  # fmt: skip
         row = tstr_row(
-            data, train_path, holdout_path, card_path, tstr, tstr_seed, dataset, generator, int(rep),
-            n_jobs=n_jobs, ceiling=ceiling,
+            data, train, holdout, card, tstr, tstr_seed, dataset, generator, int(rep),
+            n_jobs=n_jobs, ceiling=ceilings[train, holdout],
         )  # fmt: skip
         tstr_rows.append(row)
         progress.step()

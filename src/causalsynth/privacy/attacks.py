@@ -79,6 +79,7 @@ from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles
 from causalsynth.core.schema import resolve_section
 from causalsynth.core.seeds import derive_seed
+from causalsynth.core.splits import SplitPaths, for_rep
 from causalsynth.core.uncertainty import LEVEL, Interval, mean_interval, median_interval
 from causalsynth.core.vocabulary import PRIVACY, PRIVACY_ATTACKS, PRIVACY_METRICS, PRIVACY_SETS
 from causalsynth.privacy.dcr import nearest_neighbors, record_encoder, two_nearest_distances
@@ -422,9 +423,9 @@ def run_privacy_attacks(
     meta_paths: list[str],
     cells: list[tuple[str, int, str]],
     seeds: list[int],
-    train_path: str,
-    holdout_path: str,
-    card_path: str,
+    train_path: SplitPaths,
+    holdout_path: SplitPaths,
+    card_path: SplitPaths,
     params: dict[str, Any],
     dcr_params: dict[str, Any],
     out_table: str,
@@ -436,18 +437,28 @@ def run_privacy_attacks(
     ``PRIVACY_SETS``) and ``seeds`` (the (generator, rep) cell's seed) name one set each; extra
     columns (a hybrid pool's mu0, mu1, propensity) are not released and not attacked.
     ``params``: the ``privacy`` block, ``dcr_params``: the ``dcr`` block (defaults from the
-    schema). One job per dataset, as for fidelity: the imports of a job cost more than the
-    attacks on one set. Progress (sets done, rate, time left) goes to the log.
+    schema). ``train_path``, ``holdout_path``, ``card_path``: each replicate's draw of the real
+    data ({rep: path}; one path: a split every replicate shares), a set attacked against its
+    own replicate's training and holdout rows. One job per dataset, as for fidelity: the imports
+    of a job cost more than the attacks on one set. Progress (sets done, rate, time left) goes
+    to the log.
     """
     if not (len(data_paths) == len(meta_paths) == len(cells) == len(seeds)):
         raise ConfigError("run_privacy_attacks: give one meta path, cell and seed per synthetic set")
     params = resolve_section(params, "privacy", "run_privacy_attacks")
     dcr_params = resolve_section(dcr_params, "dcr", "run_privacy_attacks")
-    card = read_json(card_path)
+    first_rep = cells[0][1] if cells else 0
+    card = read_json(for_rep(card_path, first_rep))
     roles = Roles.from_dict(card)
     dataset = card.get("dataset", str(card_path))
-    train = roles.validate(read_parquet(train_path), str(train_path))
-    holdout = roles.validate(read_parquet(holdout_path), str(holdout_path))
+    splits: dict[str, pd.DataFrame] = {}
+
+    def split(paths: SplitPaths, rep: int) -> pd.DataFrame:
+        path = for_rep(paths, rep)
+        if path not in splits:
+            splits[path] = roles.validate(read_parquet(path), path)
+        return splits[path]
+
     progress = Progress(f"privacy attacks {dataset}", len(data_paths))
     rows = []
     for path, meta_path, (generator, rep, name), seed in zip(
@@ -462,8 +473,8 @@ def run_privacy_attacks(
         found = attack_set(
             roles,
             synthetic,
-            train,
-            holdout,
+            split(train_path, rep),
+            split(holdout_path, rep),
             params,
             dcr_params["categorical_weight"],
             derive_seed(seed, name),
