@@ -381,3 +381,10 @@ def test_the_figure_ticks_the_plotted_sizes(tmp_path, monkeypatch):
         assert len(ax.get_xticks(minor=True)) == 0
     labels = {t.get_text() for t in shown[0].legends[0].get_texts()}
     assert {"true process", "perfect generator"} <= labels
+
+
+def test_screened_sets_share_a_real_baseline():
+    # two significant digits: screened sets a few rows short of 1,000 share one real sample size
+    assert [F.comparison_size(n) for n in (957, 951, 1000, 1099, 285, 99, 12_345)] == [
+        950, 950, 1000, 1000, 280, 99, 12_000
+    ]  # fmt: skip
