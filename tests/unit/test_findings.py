@@ -8,6 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from causalsynth.core import uncertainty as u
 from causalsynth.core.errors import DataError
@@ -46,11 +47,13 @@ def ate_table(
     spread: float = 0.0,
     seed: int = 0,
     failed: int = 0,
+    real_per_rep: bool = False,
 ) -> pd.DataFrame:
     """ATE rows whose |error| is `errors[generator]` of the truth, per replicate 1..reps.
 
     The sign alternates over estimators, so the mean bias is about zero while |error| is as set.
-    The real data are replicate 0, once and without noise.
+    The real data are without noise (real_ate = truth): replicate 0, once (a legacy table), or
+    with `real_per_rep` once per replicate 1..reps (the redrawn replicates' tables).
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -58,7 +61,10 @@ def ate_table(
         truth = TRUTH[d]
         for g, rel in errors.items():
             real = g == "real"
-            errs = _abs_errors(rel, (0,) if real else range(1, reps + 1), 0.0 if real else noise, spread, rng)
+            real_reps = range(1, reps + 1) if real_per_rep else (0,)
+            errs = _abs_errors(
+                rel, real_reps if real else range(1, reps + 1), 0.0 if real else noise, spread, rng
+            )
             for (rep, est), e in errs.items():
                 ate = truth * (1 + e * (1 if est == ESTIMATORS[0] else -1))
                 rows.append(
@@ -111,7 +117,7 @@ def tstr_table(
 
 
 def positivity_table(
-    errors: dict[str, float], datasets=tuple(TRUTH), reps=1, sets=5, noise=0.02, seed=2
+    errors: dict[str, float], datasets=tuple(TRUTH), reps=3, sets=5, noise=0.02, seed=2
 ) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
@@ -313,11 +319,12 @@ def paper_like(tmp_path):
 
 @pytest.fixture
 def paper_contradicted(tmp_path):
-    """Every claim of the paper fails, clearly beyond the replicates' noise, on several datasets."""
+    """Every claim of the paper fails, clearly beyond the replicates' noise, on several datasets.
+    Claim (a) keeps good TSTR: only generators that meet its premise can contradict it."""
     write_tables(
         tmp_path / "tables",
         ate_preservation=ate_table(BAD_ATE),
-        tstr=tstr_table({"ctgan": 0.60, "great": 0.65}),
+        tstr=tstr_table(GOOD_TSTR),
         positivity=positivity_table({"raw": 0.1, "truncated": 0.2, "clipped": 0.05, "paired": 0.4}),
         engine=engine_table(swap=True),
         engine_ranking=ranking_table(-0.2, 0.3),
@@ -365,10 +372,24 @@ def test_paper_like_tables_support_every_claim(paper_like):
     out = paper_like / "results" / "findings.md"
     claims = findings.write_findings(paper_like / "tables", out)
     assert verdicts(claims) == dict.fromkeys("abcdefg", findings.SUPPORTED)
+    # the verdicts rest on the primary tests, Holm-adjusted over the seven
+    for c in claims:
+        assert c.primary.testable and c.primary.family == 7, c.key
+        assert c.primary.p <= c.primary.p_holm < findings.ALPHA, c.key
     text = out.read_text()
     assert "This run contradicts none of the claims it tests." in text
+    assert text.index("## How the claims are tested") < text.index("## Summary")
+    assert "Holm's step-down over the 7 testable primary tests ((a), (b), (c), (d), (e), (f), (g)" in text
     assert "**Verdict: supported.** This run reproduces the paper's finding." in section(text, "b")
-    # every pair is decided: 2 generators x 4 datasets for (a), (b), (f); 4 datasets for (c), (d)
+    for key in "abcdefg":
+        s = section(text, key)
+        # the pre-specified test, then its result, then the secondary table
+        assert (
+            s.index("**Primary test (pre-specified).**")
+            < s.index("**Verdict:")
+            < s.index("**Secondary: per-pair table**")
+        ), key
+    # the secondary vote is still shown: every pair is decided
     assert {c.key: c.evidence.counts() for c in claims} == {
         "a": "8 / 0 / 0",
         "b": "8 / 0 / 0",
@@ -379,6 +400,8 @@ def test_paper_like_tables_support_every_claim(paper_like):
         "g": "8 / 0 / 0",
     }
     assert "decidedly lowers the attack risk on 8 and raises it on 0 of 8" in section(text, "g")
+    # four datasets: the across-dataset reading is printed beside the stratified test
+    assert "Secondary, across datasets (random-effects reading" in section(text, "b")
 
 
 def test_contradicting_tables_are_called_contradicted(paper_contradicted):
@@ -390,12 +413,16 @@ def test_contradicting_tables_are_called_contradicted(paper_contradicted):
     assert "decidedly lowers the attack risk on 0 and raises it on 8 of 8" in section(text, "g")
     assert "**Verdict: contradicted.** This run does not reproduce the paper's finding." in section(text, "b")
     assert "0 of 8 decided (base, dataset) pairs hold" in section(text, "b")
-    assert "decidedly worse for some dataset with: ctgan, great." in section(text, "b")
+    assert "decidedly worse on some dataset with: ctgan, great." in section(text, "b")
     assert "over a limit on some dataset: ctgan, great." in section(text, "f")
     assert "| sim_paper | hybrid_ctgan | -0.2 [-0.5, 0.1] | no | fails |" in squash(section(text, "e"))
+    # (a): the premise holds and the error is decidedly near its hybrid's: that is a failure
+    a = squash(section(text, "a"))
+    assert "| ctgan | sim_paper | auc | 5 |" in a and "| far | pair (TSTR-only) | pair (strict) |" in a
+    assert a.count("| fails | fails | fails |") == 8
 
 
-def test_one_dataset_is_inconclusive_however_clear(tmp_path):
+def test_one_dataset_is_not_testable_however_clear(tmp_path):
     one = ("sim_paper",)
     tables = paper_like_tables(
         ate_preservation=ate_table(GOOD_ATE, datasets=one),
@@ -407,44 +434,52 @@ def test_one_dataset_is_inconclusive_however_clear(tmp_path):
     )
     write_tables(tmp_path / "t", **tables)
     claims = findings.write_findings(tmp_path / "t", tmp_path / "f.md")
-    assert verdicts(claims) == dict.fromkeys("abcdefg", findings.INCONCLUSIVE)
-    # decided, and all holding, yet one dataset: the minimum evidence is what is missing
+    assert verdicts(claims) == dict.fromkeys("abcdefg", findings.NOT_TESTABLE)
+    # decided, and all holding, yet one dataset: what is missing is said
     assert claim(claims, "b").evidence.counts() == "2 / 0 / 0"
-    # five decided generators would make a unanimous majority; one dataset still is not enough
-    gens = ("ctgan", "tvae", "gaussian_copula", "great", "my_gen")
-    dcr = findings.claim_dcr(dcr_table(dict.fromkeys(gens, 0.0), dict.fromkeys(gens, 0.04), datasets=one))
-    assert dcr.evidence.counts() == "5 / 0 / 0" and dcr.verdict == findings.INCONCLUSIVE
-    assert (
-        "Inconclusive (too few decided comparisons, or a split one): (a), (b), (c), (d), (e), (f), (g)."
-        in (tmp_path / "f.md").read_text()
-    )
+    assert "1 dataset(s) have 2 or more replicates" in claim(claims, "b").primary.reason
+    text = (tmp_path / "f.md").read_text()
+    assert "Not testable at this configuration: (a), (b), (c), (d), (e), (f), (g)." in text
+    assert "Holm's step-down over the 0 testable primary tests (none;" in text
+    assert text.count("**Verdict: not testable at this configuration.**") == 7
 
 
-def test_one_replicate_decides_nothing(tmp_path):
-    # the default configuration's shape: the clearest point differences, one generator replicate
+def test_one_replicate_is_not_testable(tmp_path):
+    # the clearest point differences, one replicate: no variance, so no test
     tables = paper_like_tables(
         ate_preservation=ate_table(GOOD_ATE, reps=1, noise=0.0),
         tstr=tstr_table(GOOD_TSTR, reps=1),
         dcr=dcr_table({"ctgan": 0.0, "great": 0.0}, {"ctgan": 0.04, "great": 0.05}, reps=1),
-        positivity=positivity_table(GOOD_POSITIVITY, sets=1),
+        positivity=positivity_table(GOOD_POSITIVITY, reps=1),
         privacy=privacy_table(GOOD_PRIVACY, reps=1),
     )
     write_tables(tmp_path / "t", **tables)
     claims = {c.key: c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md")}
     for key in "abcdfg":
-        assert claims[key].verdict == findings.INCONCLUSIVE, key
-        assert claims[key].evidence.n_decided == 0, key
+        assert claims[key].verdict == findings.NOT_TESTABLE, key
+    # (a): with one TSTR replicate no premise is decidedly met; (c): GReaT's one replicate
+    assert "premise is met nowhere" in claims["a"].primary.reason
+    assert (
+        claims["c"].primary.reason
+        == "GReaT has 1 replicate; 2 or more paired with hybrid_ctgan would test it."
+    )
+    assert (
+        "0 dataset(s) have 2 or more replicates (most replicates on a dataset: 1)"
+        in claims["b"].primary.reason
+    )
+    # the engine stage's ranking has its own replicates: still tested, alone in the family
+    assert claims["e"].verdict == findings.SUPPORTED and claims["e"].primary.family == 1
     assert "| ctgan | sim_paper | 1 | 2 | 0.2 [–] | 0.02 [–] | 0.18 [–] | undecided |" in squash(
         claims["b"].body[3]
     )
 
 
 def _noisy(key: str) -> findings.Claim:
-    """Claim `key` on four datasets whose intervals straddle its threshold."""
+    """Claim `key` on four datasets where the paper's effect sits at the null of its test."""
     if key == "a":
-        # error ratio about 2 and TSTR gap about 0.05: both straddle their thresholds
+        # TSTR good, error ratio 2 = the null, give or take the noise
         ate = ate_table({"ctgan": 0.2, "hybrid_ctgan": 0.1}, noise=0.08, reps=3, seed=11)
-        return findings.claim_fidelity_vs_effect(ate, tstr_table({"ctgan": 0.75}, noise=0.02, reps=3))
+        return findings.claim_fidelity_vs_effect(ate, tstr_table({"ctgan": 0.78}, noise=0.005, reps=3))
     if key == "b":
         return findings.claim_hybrid_beats_generative(
             ate_table({"ctgan": 0.3, "hybrid_ctgan": 0.3}, noise=0.1, reps=3, seed=12)
@@ -456,7 +491,7 @@ def _noisy(key: str) -> findings.Claim:
     if key == "d":
         return findings.claim_pairing(positivity_table({"raw": 0.3, "paired": 0.3}, noise=0.1, sets=3))
     if key == "e":
-        return findings.claim_engine(engine_table(swap=False), ranking_table(0.6, 0.3))
+        return findings.claim_engine(engine_table(swap=False), ranking_table(0.5, 0.3))
     if key == "g":
         # the hybrid 0.05 riskier than its base, the margin itself, give or take the noise
         risk = {"ctgan": 0.10, "hybrid_ctgan": 0.15}
@@ -465,20 +500,23 @@ def _noisy(key: str) -> findings.Claim:
 
 
 @pytest.mark.parametrize("key", list("abcdefg"))
-def test_noisy_tables_are_inconclusive(key):
+def test_tables_at_the_null_are_inconclusive(key):
     c = _noisy(key)
+    assert c.primary.testable
+    assert c.primary.p > findings.ALPHA
     assert c.verdict == findings.INCONCLUSIVE
-    # the data are decided almost nowhere; a stray decided pair must not carry the verdict
-    assert c.evidence.n_decided <= 1 and c.evidence.n_undecided >= 3
 
 
-def test_split_decided_pairs_are_inconclusive():
-    # hybrid clearly better on two datasets, clearly worse on two: decided, but no majority
+def test_split_datasets_are_inconclusive():
+    # hybrid clearly better on two datasets, clearly worse on two: the mean log ratio is about 0
     good = ate_table({"ctgan": 0.5, "hybrid_ctgan": 0.05}, datasets=("sim_paper", "lalonde"))
     bad = ate_table({"ctgan": 0.05, "hybrid_ctgan": 0.5}, datasets=("ihdp", "nhefs"))
     c = findings.claim_hybrid_beats_generative(pd.concat([good, bad], ignore_index=True))
     assert c.evidence.counts() == "2 / 2 / 0"
+    assert c.primary.estimate == pytest.approx(0.0, abs=0.05)
     assert c.verdict == findings.INCONCLUSIVE
+    # across datasets the spread is huge: the random-effects interval is wide
+    assert c.primary.across.high - c.primary.across.low > 5
 
 
 # --------------------------------------------------------------------------- numbers
@@ -492,12 +530,16 @@ def test_right_numbers_appear(tmp_path):
         tmp_path / "t",
         ate_preservation=ate,
         tstr=tstr_table(GOOD_TSTR, noise=0.0),
-        positivity=positivity_table(GOOD_POSITIVITY, noise=0.0),
+        positivity=positivity_table(GOOD_POSITIVITY, noise=0.0, reps=2),
         engine_ranking=ranking_table(0.9, 0.1),
     )
-    findings.write_findings(tmp_path / "t", tmp_path / "f.md")
+    claims = {c.key: c for c in findings.write_findings(tmp_path / "t", tmp_path / "f.md")}
     text = (tmp_path / "f.md").read_text()
     b = squash(section(text, "b"))
+    # primary (b): in every replicate, AIPW's errors are (0.05 + 0.02) / (0.5 + 0.3) of each other
+    # times the same factor, so y = log(0.0875) with no spread at all
+    assert claims["b"].primary.shown_interval.estimate == pytest.approx(0.0875)
+    assert "Geometric-mean error ratio hybrid / base 0.0875 [0.0875, 0.0875]" in b
     # sim_paper ctgan 0.5 x 0.4 = 0.2 +- 0.04968; hybrid 0.02 +- 0.004968; difference 0.18 +- 0.04471
     assert (
         "| ctgan | sim_paper | 3 | 2 | 0.2 [0.1503, 0.2497] | 0.02 [0.01503, 0.02497] | "
@@ -515,20 +557,27 @@ def test_right_numbers_appear(tmp_path):
         "| ctgan | sim_paper | auc | 5 | 0.78 | 0.8 | 0.02 [0.02, 0.02] | holds | not measured | not measured | holds | 3 |"
         in a
     )
-    assert "| 10 [10, 10] | holds | holds |" in a
-    # (c) hybrid_great 0.008 +- 0.001987 against hybrid_ctgan 0.02 +- 0.004968
+    assert "| 10 [10, 10] | holds | holds | holds |" in a
+    # (c) hybrid_great 0.008 +- 0.001987 against hybrid_ctgan 0.02 +- 0.004968; paired difference
+    # 0.012 x (0.9, 1, 1.1): 0.012 +- 4.3027 x 0.0012 / sqrt(3) = 0.012 +- 0.002981
     c = squash(section(text, "c"))
-    assert "| sim_paper | 3 / 3 | 2 | 0.008 [0.006013, 0.009987] | 0.02 [0.01503, 0.02497] |" in c
-    # (d) mean |error| per method, 5 sets: raw 0.2, truncated 0.12, clipped 0.08, paired 0.02
+    assert (
+        "| sim_paper | 3 / 3 / 3 | 2 | 0.008 [0.006013, 0.009987] | 0.02 [0.01503, 0.02497] | "
+        "0.012 [0.009019, 0.01498] | holds |" in c
+    )
+    assert "Geometric-mean error ratio hybrid_great / hybrid_ctgan 0.4 [0.4, 0.4]" in c
+    # (d) mean |error| per method, 5 sets x 2 replicates: raw 0.2, truncated 0.12, clipped 0.08, paired 0.02
     d = squash(section(text, "d"))
     assert (
-        "| sim_paper | 5 | 1 | 0.2 [0.2, 0.2] | 0.12 [0.12, 0.12] | 0.08 [0.08, 0.08] | 0.02 [0.02, 0.02] | 10 |"
+        "| sim_paper | 5 | 2 | 0.2 [0.2, 0.2] | 0.12 [0.12, 0.12] | 0.08 [0.08, 0.08] | 0.02 [0.02, 0.02] | 20 |"
         in d
     )
-    assert "| sim_paper | 5 | 1 | 0.18 [0.18, 0.18] | 0.1 [0.1, 0.1] | 0.06 [0.06, 0.06] | holds |" in d
+    assert "| sim_paper | 5 | 2 | 0.18 [0.18, 0.18] | 0.1 [0.1, 0.1] | 0.06 [0.06, 0.06] | holds |" in d
+    # paired / the best other (clipped): 0.02 / 0.08
+    assert "Geometric-mean error ratio paired / best other method 0.25 [0.25, 0.25]" in d
     # (e) the stage's own interval, shown with its verdict
     assert "| sim_paper | hybrid_ctgan | 0.9 [0.8, 1] | agrees | holds |" in squash(section(text, "e"))
-    # the overall share: 8 of 8 decided pairs, Wilson 67.6%-100%
+    # the secondary vote: 8 of 8 decided pairs, Wilson 67.6%-100%
     assert "8 of 8 decided (base, dataset) pairs hold (100% [67.6%, 100%]), on 4 dataset(s); 0 undecided" in b
 
 
@@ -567,14 +616,15 @@ def test_partial_tables_test_only_what_they_can(tmp_path):
         "f": findings.NOT_TESTED,
         "g": findings.NOT_TESTED,
     }
+    assert claim(claims, "b").primary.family == 1  # a family of one: Holm changes nothing
     assert "present: hybrid_ctgan" in section((tmp_path / "f.md").read_text(), "c")
 
 
 def test_failed_cells_are_counted_once(tmp_path):
     ate = ate_table(GOOD_ATE, failed=3)
-    # the gathered table repeats the real rows of every cell: they must count once
-    ate = pd.concat([ate, ate[ate["generator"] == "real"].assign(rep=5)], ignore_index=True)
-    pos = positivity_table({"raw": 0.5, "paired": 0.05}, datasets=("sim_paper",))
+    # the gathered table may repeat the real rows with every cell: they must count once
+    ate = pd.concat([ate, ate[ate["generator"] == "real"]], ignore_index=True)
+    pos = positivity_table({"raw": 0.5, "paired": 0.05}, datasets=("sim_paper",), reps=1)
     pos.loc[pos.index[:2], ["ate", "status"]] = [np.nan, "no synthetic unit left to pair"]
     write_tables(tmp_path / "t", ate_preservation=ate, positivity=pos)
     findings.write_findings(tmp_path / "t", tmp_path / "f.md")
@@ -584,9 +634,16 @@ def test_failed_cells_are_counted_once(tmp_path):
     assert "| ctgan | timeout | 3 |" in squash(text)
     assert "- `positivity`: 2 of 20 cells failed (10%)." in text
     assert "| raw | no synthetic unit left to pair | 2 |" in squash(text)
+    # real rows per replicate are distinct estimates: repeated, each counts once per replicate
+    per_rep = ate_table(GOOD_ATE, real_per_rep=True)
+    per_rep = pd.concat([per_rep, per_rep[per_rep["generator"] == "real"]], ignore_index=True)
+    write_tables(tmp_path / "r", ate_preservation=per_rep)
+    findings.write_findings(tmp_path / "r", tmp_path / "r.md")
+    # 4 datasets x (4 synthetic generators + real) x 5 reps x 2 estimators
+    assert "- `ate_preservation`: 0 of 200 cells failed (0%)." in (tmp_path / "r.md").read_text()
 
 
-def test_engine_verdicts_come_from_the_ranking_table(tmp_path):
+def test_engine_test_reads_the_ranking_intervals(tmp_path):
     ranking = ranking_table(0.9, 0.1)
     ranking.loc[0, ["spearman_vs_truth", "spearman_low", "spearman_high", "verdict"]] = [
         0.2,
@@ -599,9 +656,18 @@ def test_engine_verdicts_come_from_the_ranking_table(tmp_path):
     # the table's own verdicts win over what the engine table would give (Spearman 1)
     assert c.evidence.counts() == "5 / 1 / 0"
     assert "| sim_paper | hybrid_ctgan | 0.2 [-0.1, 0.45] | no | fails |" in squash(c.body[0])
+    # primary: mean (0.2 + 5 x 0.9) / 6 = 0.78333; SEs 0.55 / 3.92 and 0.2 / 3.92 (five times);
+    # SE = sqrt(0.14031^2 + 5 x 0.05102^2) / 6 = 0.030139; z = (0.78333 - 0.5) / 0.030139 = 9.401
+    assert c.primary.estimate == pytest.approx(0.783333, rel=1e-5)
+    assert c.primary.se == pytest.approx(0.0301385, rel=1e-4)
+    assert c.primary.p == pytest.approx(2 * stats.norm.sf(9.4010), rel=1e-2)
+    assert c.verdict == findings.SUPPORTED
+    # the engine table says 20 replicates: the decision needed (k = ((2.807 + 0.8416) x SE / 0.28333)^2
+    # = 0.1506 of them) is below the 2 a test needs
+    assert c.primary.reps_needed == 2
 
 
-def test_engine_without_intervals_is_undecided(tmp_path):
+def test_engine_without_intervals_is_not_testable(tmp_path):
     # an old ranking table (no interval columns), and no ranking table at all: point rule only
     old = ranking_table(0.9, 0.1)[["dataset", "engine", "spearman_vs_truth", "n_estimators"]]
     for tables in (
@@ -611,7 +677,8 @@ def test_engine_without_intervals_is_undecided(tmp_path):
         root = tmp_path / str(len(tables))
         write_tables(root, **tables)
         c = claim(findings.write_findings(root, root / "f.md"), "e")
-        assert c.verdict == findings.INCONCLUSIVE
+        assert c.verdict == findings.NOT_TESTABLE
+        assert "no bootstrap interval" in c.primary.reason
         assert c.evidence.n_decided == 0
         assert "| agrees | undecided |" in squash(c.body[0])
 
@@ -632,10 +699,14 @@ def test_summary_table_is_well_formed(paper_like):
     summary = section_between(text, "## Summary", "## Failed cells")
     rows = [line for line in summary.splitlines() if line.startswith("|")]
     assert len(rows) == 2 + 7
-    # "|ATE error|" inside a cell is escaped, so every row has exactly the five columns
-    assert all(len(re.split(r"(?<!\\)\|", row)) == 7 for row in rows)
+    # "|" inside a cell is escaped, so every row has exactly the seven columns
+    assert all(len(re.split(r"(?<!\\)\|", row)) == 9 for row in rows)
     assert (
-        "| (b) Hybrid beats fully generative | supported | 8 / 0 / 0 | 100% [67.6%, 100%] | Geometric-mean"
+        "| claim | verdict | primary estimate [95% CI] | raw p | Holm p | detectable difference | replicates to decide |"
+        in squash(summary)
+    )
+    assert (
+        "| (b) Hybrid beats fully generative | supported | geometric-mean error ratio hybrid / base"
         in squash(summary)
     )
 
@@ -679,10 +750,10 @@ def test_dcr_claim_reads_the_gathered_dcr_table(tmp_path):
 
     paths = []
     for d in TRUTH:
-        train, holdout = frame(200), frame(100)
-        filt = DCRFilter(roles).fit(train, holdout)
         for rep in (1, 2):
-            # a copier of 60 training rows in every replicate: 30% exact copies, no noise at all
+            # every replicate a fresh draw of the data, and a copier of 60 of its training rows
+            train, holdout = frame(200), frame(100)
+            filt = DCRFilter(roles).fit(train, holdout)
             copier = pd.concat([train.iloc[:60], frame(140)], ignore_index=True)[roles.covariate_names]
             _, report = filt.filter(copier)
             path = tmp_path / "results" / "privacy" / d / "great" / f"rep{rep}" / "dcr.json"
@@ -690,6 +761,7 @@ def test_dcr_claim_reads_the_gathered_dcr_table(tmp_path):
             paths.append(str(path))
     c = findings.claim_dcr(gather_dcr(paths))
     assert c.verdict == findings.CONTRADICTED
+    assert c.primary.estimate > findings.NEAR_COPY_MAX + 0.2  # 30% copies, and some near ones
     assert c.evidence.counts() == "0 / 4 / 0"
     assert c.headline.endswith("over a limit on some dataset: great.")
     assert "| great | sim_paper | 2 | 30% |" in squash(c.body[0])  # 60 of 200 rows copied
@@ -704,9 +776,10 @@ def test_cells_without_a_learner_still_count(tmp_path):
     assert claims["b"].verdict == findings.SUPPORTED and claims["b"].evidence.counts() == "4 / 0 / 0"
 
 
-def test_measured_fidelity_joins_tstr_in_claim_a():
-    # TSTR alone is good and the error ratio far above 2 (every pair holds without the fidelity
-    # table); a classifier that tells every set from real rows (AUC 0.95) makes fidelity fail
+def test_measured_fidelity_only_narrows_the_premise_of_claim_a():
+    # TSTR alone is good and the error ratio far above 2; a classifier that tells every set from
+    # real rows (AUC 0.95) takes the pairs out of the stricter reading's premise, and never
+    # counts them against the paper
     ate = ate_table(GOOD_ATE)
     tstr = tstr_table(GOOD_TSTR)
     keys = ate.loc[
@@ -727,8 +800,13 @@ def test_measured_fidelity_joins_tstr_in_claim_a():
     fid = pd.DataFrame(rows)
     without = findings.claim_fidelity_vs_effect(ate, tstr)
     with_fid = findings.claim_fidelity_vs_effect(ate, tstr, fid)
-    assert without.verdict == findings.SUPPORTED
-    assert with_fid.verdict == findings.CONTRADICTED
-    assert with_fid.evidence.n_fail == without.evidence.n_hold
-    assert "| fails |" in squash(with_fid.body[0]) and "not measured" not in with_fid.body[0]
-    assert "not measured" in without.body[0]
+    assert without.verdict == with_fid.verdict == findings.SUPPORTED  # the TSTR-only reading decides
+    (name, strict), *_ = with_fid.readings
+    assert name.startswith("Stricter reading") and not strict.in_family
+    assert not strict.testable and "premise is met nowhere" in strict.reason
+    assert without.readings[0][1].testable  # nothing measured: the stricter reading is TSTR's
+    body = squash(with_fid.body[0])
+    # strict fidelity fails, far holds: the pair holds in the TSTR-only reading and is outside
+    # the stricter reading's premise
+    assert body.count("| fails | 5 |") == 8 and body.count("| holds | holds | premise not met |") == 8
+    assert "not measured" not in with_fid.body[0] and "not measured" in without.body[0]

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from causalsynth.core.errors import ConfigError
@@ -359,10 +360,12 @@ def without_reference_learners(ate: pd.DataFrame) -> pd.DataFrame:
     real = ate["generator"] == REAL
     used = set(zip(ate.loc[~real, "dataset"], ate.loc[~real, "learner"].astype(str), strict=True))
     has_synthetic = set(ate.loc[~real, "dataset"])
-    keep = ~real | [
-        d not in has_synthetic or (d, str(lrn)) in used
-        for d, lrn in zip(ate["dataset"], ate["learner"], strict=True)
-    ]
+    keep = ~real | np.array(
+        [
+            d not in has_synthetic or (d, str(lrn)) in used
+            for d, lrn in zip(ate["dataset"], ate["learner"], strict=True)
+        ]
+    )
     return ate[keep].reset_index(drop=True)
 
 
