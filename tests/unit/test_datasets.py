@@ -136,7 +136,9 @@ def test_subsample_is_stratified_for_the_ate_and_keeps_the_treated_for_the_att()
 
 
 def test_unknown_dataset_lists_valid_names():
-    with pytest.raises(UnknownComponentError, match="valid dataset loaders: .*sim_paper"):
+    with pytest.raises(
+        UnknownComponentError, match="valid dataset loaders: .*actg175, actg175_steam, .*sim_paper"
+    ):
         get_dataset("nope")
 
 

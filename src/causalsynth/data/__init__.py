@@ -13,7 +13,7 @@ from causalsynth.core.seeds import derive_seed
 from causalsynth.data.base import DatasetLoader, PreparedDataset, Truth
 from causalsynth.data.checks import CheckSettings, run_checks
 from causalsynth.data.csv import CSVDataset
-from causalsynth.data.real import ACIC16, IHDP, NHEFS, LalondeCPS, LalondeNSW
+from causalsynth.data.real import ACIC16, ACTG175, IHDP, NHEFS, ACTG175Steam, LalondeCPS, LalondeNSW
 from causalsynth.data.simulated import SimContinuous, SimPaper, SimulatedDataset
 
 DATASETS: Registry[type[DatasetLoader]] = Registry("dataset loader")
@@ -25,6 +25,8 @@ for _name, _cls in {
     "nhefs": NHEFS,
     "ihdp": IHDP,
     "acic16": ACIC16,
+    "actg175": ACTG175,
+    "actg175_steam": ACTG175Steam,
     "csv": CSVDataset,
 }.items():
     DATASETS.add(_name, _cls)

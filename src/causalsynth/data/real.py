@@ -289,3 +289,163 @@ class ACIC16(KnownEffectsDataset):
         po = np.asarray(data["po"], dtype=float)
         out["__mu0"], out["__mu1"] = po[:, 0], po[:, 1]
         return out
+
+
+ACTG175_FILE = "actg175.csv"  # in causalsynth/data/files/, with its attribution ACTG175.md
+ACTG175_TRIAL = "ACTG 175 (Hammer et al. 1996, NEJM 335:1081; UCI record 890, CC BY 4.0)"
+# Xu (2026)'s 17 covariates; zprior is 1 for all 2,139 patients, so the roles leave it out
+ACTG175_PAPER_COVARIATES = (
+    "age", "wtkg", "hemo", "homo", "drugs", "karnof", "oprior", "z30", "zprior", "preanti",
+    "race", "gender", "str2", "strat", "symptom", "cd40", "cd80",
+)  # fmt: skip
+ACTG175_CONSTANT = ("zprior",)
+ACTG175_POST_TREATMENT = ("treat", "offtrt", "r", "cens", "days", "cd496", "cd820")
+_ACTG175_TYPES = {
+    **dict.fromkeys(["age", "wtkg", "karnof", "preanti", "cd40", "cd80"], "continuous"),
+    **dict.fromkeys(
+        ["hemo", "homo", "drugs", "oprior", "z30", "zprior", "race", "gender", "str2", "symptom"], "binary"
+    ),
+    "strat": "categorical",
+}
+
+
+def read_actg175() -> pd.DataFrame:
+    """The shipped ACTG 175 table (2,139 patients x 27 variables; speff2trial's export)."""
+    path = importlib.resources.files("causalsynth.data") / "files" / ACTG175_FILE
+    with path.open("rb") as f:
+        return pd.read_csv(f, index_col=0)
+
+
+def difference_in_means(y: np.ndarray, a: np.ndarray) -> tuple[float, float]:
+    """Difference in means between arms and its standard error sqrt(var1/n1 + var0/n0)."""
+    y1, y0 = y[a == 1], y[a == 0]
+    se = np.sqrt(y1.var(ddof=1) / y1.size + y0.var(ddof=1) / y0.size)
+    return float(y1.mean() - y0.mean()), float(se)
+
+
+class ACTG175Design(RealDataset):
+    """Two randomized arms of ACTG 175 from the shipped file (no download).
+
+    A subclass names the arms (``control_arm`` -> A = 0, ``treated_arm`` -> A = 1; the
+    other arms' rows are dropped), builds the outcome and declares the covariates. Rows with
+    a missing role value are dropped and counted (``n_dropped``; none are missing in either
+    design: only ``cd496`` has missing values). The truth is the randomized difference in
+    means over every row of the design, whatever ``max_rows`` keeps. The follow-up columns
+    ``treat``, ``offtrt``, ``r``, ``cens``, ``days``, ``cd496`` and ``cd820`` are
+    post-treatment and never covariates.
+    """
+
+    kind = "real-rct"
+    control_arm: int
+    treated_arm: int
+    design: str  # who published the design, for the truth's source
+
+    def outcome(self, raw: pd.DataFrame) -> pd.Series:
+        raise NotImplementedError
+
+    def design_table(self) -> pd.DataFrame:
+        """The two arms' rows with A and the outcome, before rows with missing values are dropped."""
+        raw = read_actg175()
+        raw = raw[raw["arms"].isin([self.control_arm, self.treated_arm])]
+        out = raw[self.roles.covariate_names].copy()
+        out[self.roles.treatment] = (raw["arms"] == self.treated_arm).astype(np.int64)
+        out[self.roles.outcome] = self.outcome(raw).astype(np.float64)
+        return out.reset_index(drop=True)
+
+    def load_checked(self) -> tuple[pd.DataFrame, int]:
+        table = self.design_table()
+        complete = table[self.roles.columns].notna().all(axis=1)
+        full = table[complete].reset_index(drop=True)
+        validate_table(full, self.roles, self.source())
+        return full, int((~complete).sum())
+
+    def load(self) -> pd.DataFrame:
+        return self.load_checked()[0]
+
+    def reference(self) -> tuple[float, float, int]:
+        """Difference in means, its SE and n over every complete row of the design."""
+        full = self.load()
+        r = self.roles
+        ate, se = difference_in_means(full[r.outcome].to_numpy(float), full[r.treatment].to_numpy())
+        return ate, se, len(full)
+
+    def truth(self, full, train) -> Truth:
+        ate, se, n = self.reference()
+        r = self.roles
+        return Truth(
+            ate=round(ate, 2),
+            kind="reference",
+            source=f"difference in mean {r.outcome} between the randomized arms {self.treated_arm} "
+            f"(A = 1) and {self.control_arm} (A = 0) of {ACTG175_TRIAL}, all {n} units "
+            f"(SE {se:.2f}); design of {self.design}",
+        )
+
+
+class ACTG175(ACTG175Design):
+    """ACTG 175 in the design of Xu (2026), arXiv 2604.23904.
+
+    A = 1 for arm 2 (zidovudine + zalcitabine), A = 0 for arm 1 (zidovudine + didanosine);
+    Y = ``cd420``, the CD4 count at 20 +- 5 weeks, continuous and unscaled; n = 1,046 (524
+    treated, 522 control). Reference: difference in means -31.13 cells/mm3 (SE 9.03).
+
+    The paper's 17 covariates (``ACTG175_PAPER_COVARIATES``) include ``zprior``, which is 1 for every
+    one of the 2,139 patients (all had taken zidovudine before the trial): a constant column
+    carries no information, adjusting for it changes no estimate, and the table check refuses
+    it (:func:`causalsynth.data.validate.check_covariates`), so it is left out of the
+    roles and the dataset has the other 16. ``strat`` (antiretroviral history, three levels)
+    is categorical; ``karnof`` (Karnofsky score 70-100) and ``preanti`` (days of prior
+    antiretroviral therapy) are continuous.
+    """
+
+    control_arm, treated_arm = 1, 2
+    design = "Xu (2026), arXiv 2604.23904: arm 2 vs arm 1, outcome cd420"
+    roles = Roles(
+        treatment="A",
+        outcome="cd420",
+        outcome_type="continuous",
+        covariates={c: _ACTG175_TYPES[c] for c in ACTG175_PAPER_COVARIATES if c not in ACTG175_CONSTANT},
+    )
+
+    def outcome(self, raw: pd.DataFrame) -> pd.Series:
+        return raw["cd420"]
+
+
+class ACTG175Steam(ACTG175Design):
+    """ACTG 175 in the design of STEAM (NeurIPS 2025, github.com/harrya32/STEAM).
+
+    A = 1 for arm 2 (zidovudine + zalcitabine), A = 0 for arm 0 (zidovudine alone); the outcome
+    ``cd4_change`` = ``cd420`` - ``cd40``, the change in CD4 count from baseline to 20 +- 5
+    weeks; n = 1,056 (524 treated, 532 control). Reference: difference in means +36.33
+    cells/mm3 (SE 6.69).
+
+    The 12 covariates are STEAM's own, from ``Datasets/load_aids.ipynb`` in harrya32/STEAM
+    (``sample_rct``, itself taken from tobhatt/CorNet's ``load_rct_data.py``): continuous
+    ``age``, ``wtkg``, ``cd40``, ``karnof``, ``cd80`` and binary ``gender``, ``homo``,
+    ``race``, ``drugs``, ``symptom``, ``str2``, ``hemo``. The baseline count ``cd40`` is both
+    a covariate and part of the outcome, as in STEAM; it is measured before randomization, so
+    it is a valid covariate.
+
+    STEAM standardises the outcome and the five continuous covariates (over all four arms);
+    here they keep their raw scale, like every other dataset of the benchmark, so the truth is
+    in cells/mm3. Standardising the outcome is a positive affine map y -> (y - m) / s: it
+    divides the ATE, every estimate of it and every standard error by the same s > 0, so the
+    ATE's sign, z statistics, interval coverage and any error measured in standard errors or
+    relative to the effect are the same on either scale (STEAM's standardised ATE is this one
+    divided by the change score's standard deviation, positive as well). The unit tests check
+    the design on the raw scale (+36.33, SE 6.69).
+    """
+
+    control_arm, treated_arm = 0, 2
+    design = "STEAM (NeurIPS 2025, harrya32/STEAM): arm 2 vs arm 0, outcome cd420 - cd40, raw scale"
+    roles = Roles(
+        treatment="A",
+        outcome="cd4_change",
+        outcome_type="continuous",
+        covariates={
+            **dict.fromkeys(["age", "wtkg", "cd40", "karnof", "cd80"], "continuous"),
+            **dict.fromkeys(["gender", "homo", "race", "drugs", "symptom", "str2", "hemo"], "binary"),
+        },
+    )
+
+    def outcome(self, raw: pd.DataFrame) -> pd.Series:
+        return raw["cd420"] - raw["cd40"]
