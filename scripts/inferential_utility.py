@@ -5,7 +5,7 @@ with logged(snakemake.log[0], snakemake.threads):
     run_inferential_utility(
         data_paths=list(snakemake.input.get("sets", [])),
         train_path=list(snakemake.input.trains),
-        card_path=snakemake.input.card,
+        card_path=list(snakemake.input.cards),
         params=snakemake.params.inferential,
         estimation=snakemake.params.estimation,
         seed=snakemake.params.seed,

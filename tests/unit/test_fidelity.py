@@ -323,6 +323,31 @@ def test_each_replicate_is_judged_on_its_own_training_table(tmp_path):
         run_inferential_utility([str(trains[0])] * 3, trains, *args, "g")
 
 
+def test_each_split_has_the_truth_of_its_own_card(tmp_path):
+    # A semi-synthetic truth is its training rows' mean effect: two replicates' splits with exact
+    # effects 1 and 3, each with its own card. Judged against the first card's truth alone, the
+    # second split's sets would all miss it.
+    trains, cards = [], []
+    for i, effect in enumerate((1.0, 3.0)):
+        trains.append(tmp_path / f"train{i}.parquet")
+        write_parquet(draw(600, 40 + i, effect=effect), trains[-1])
+        cards.append(tmp_path / f"card{i}.json")
+        write_json(
+            {"dataset": "toy", **ROLES.to_dict(), "truth": {"ate": effect, "kind": "exact"}}, cards[-1]
+        )
+    params = {"sizes": [150], "reps": 8, "estimators": ["aipw"], "learner": "linear"}
+    est = {"folds": 2, "cross_fit": False}
+    out = tmp_path / "o.parquet"
+    row = run_inferential_utility(
+        [], trains, [str(c) for c in cards], params, est, 5, str(out), "toy", PERFECT
+    )
+    row = row.iloc[0]
+    assert row["truth_kind"] == "exact" and row["truth"] == pytest.approx(2.0)
+    assert row["coverage"] >= 0.75
+    with pytest.raises(ConfigError, match="3 cards for 2 training tables"):
+        run_inferential_utility([], trains, [str(cards[0])] * 3, params, est, 5, str(out), "toy", PERFECT)
+
+
 def test_a_perfect_generator_covers_like_fresh_real_data_at_a_moderate_size(tmp_path):
     # The perfect generator resamples the m training rows; its sets of n rows cover the truth with
     # probability 2 Phi(1.96 / sqrt(1 + n / m)) - 1 on average over training splits (0.92 at

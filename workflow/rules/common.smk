@@ -588,7 +588,7 @@ def inferential_inputs(wildcards):
     reps = inferential_reps(wildcards)
     inputs = {
         "trains": prepared_by_rep("train", wildcards.dataset, reps),
-        "card": prepared("card", wildcards, rep=reps[0]),
+        "cards": prepared_by_rep("card", wildcards.dataset, reps),
     }
     if wildcards.iu_generator not in (REAL, PERFECT):
         inputs["sets"] = [

@@ -221,14 +221,18 @@ def _as_paths(paths: str | os.PathLike | Sequence[str | os.PathLike]) -> list[st
 
 
 def _truths(
-    card: dict[str, Any], trains: list[pd.DataFrame], roles: Roles, p: dict[str, Any], seed: int
+    cards: list[dict[str, Any]], trains: list[pd.DataFrame], roles: Roles, p: dict[str, Any], seed: int
 ) -> tuple[list[dict[str, float]], list[dict[str, float]], str]:
-    """Per training table, the truth and its SE of every estimator, and the truth's kind."""
-    truth, kind = truth_of(card)
+    """Per training table (each with its card: a semi-synthetic truth is its own rows' mean
+    effect), the truth and its SE of every estimator, and the truth's kind."""
+    if len(cards) not in (1, len(trains)):
+        raise ConfigError(f"inferential_utility: {len(cards)} cards for {len(trains)} training tables")
+    truths = [truth_of(c) for c in (cards if len(cards) == len(trains) else cards * len(trains))]
+    kind = truths[0][1]
     estimators = p["estimators"]
-    if kind in COVERABLE_TRUTH_KINDS and np.isfinite(truth):
-        known, no_se = {e: truth for e in estimators}, {e: math.nan for e in estimators}
-        return [known] * len(trains), [no_se] * len(trains), kind
+    if kind in COVERABLE_TRUTH_KINDS and all(np.isfinite(t) for t, _ in truths):
+        no_se = {e: math.nan for e in estimators}
+        return [{e: t for e in estimators} for t, _ in truths], [no_se] * len(trains), kind
     values, ses = [], []
     for i, train in enumerate(trains):
         # the first table keeps the seed label of a single-split run, so its rows do not move
@@ -242,7 +246,7 @@ def _truths(
 def run_inferential_utility(
     data_paths: list[str],
     train_path: str | os.PathLike | Sequence[str | os.PathLike],
-    card_path: str,
+    card_path: str | Sequence[str],
     params: dict[str, Any],
     estimation: dict[str, Any],
     seed: int,
@@ -257,7 +261,8 @@ def run_inferential_utility(
     which samples the simulated dataset's process built from ``dataset_options``, and for
     ``perfect``, which resamples the training tables). ``train_path``: the real training table
     every replicate saw, or one per replicate in the order of ``data_paths`` (for ``perfect``:
-    one fit per table). ``params``: the ``inferential_utility`` block (``sizes``, ``reps``,
+    one fit per table). ``card_path``: the dataset's card, or one per training table (a
+    semi-synthetic dataset's truth is its own rows' mean effect). ``params``: the ``inferential_utility`` block (``sizes``, ``reps``,
     ``estimators``, ``learner``); ``estimation``: the ``estimation`` block (folds, cross-fitting,
     bounds).
     """
@@ -274,7 +279,8 @@ def run_inferential_utility(
         "inferential_utility",
     )
     estimators = p["estimators"]
-    card, roles = read_card(card_path)
+    cards = [read_card(path) for path in _as_paths(card_path)]
+    card, roles = cards[0]
     train_paths = _as_paths(train_path)
     trains = [roles.validate(read_parquet(path), path) for path in train_paths]
     design = design_of(generator)
@@ -302,7 +308,7 @@ def run_inferential_utility(
                 )
             sources = [SetSource(read_parquet(path), roles, design, str(path)) for path in data_paths]
             split_of = [f if len(trains) > 1 else 0 for f in range(len(sources))]
-        split_truths, split_ses, kind = _truths(card, trains, roles, p, seed)
+        split_truths, split_ses, kind = _truths([c for c, _ in cards], trains, roles, p, seed)
         truths = [split_truths[s] for s in split_of]
         truth_ses = [split_ses[s] for s in split_of]
     per_fit = math.ceil(p_iu["reps"] / len(sources))
