@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from causalsynth.core.errors import DataError
-from causalsynth.core.schema import section_defaults
+from causalsynth.core.schema import default, section_defaults
 from causalsynth.data import get_dataset, prepare_dataset
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
@@ -22,6 +22,15 @@ BASE = {
 
 def options_for(name: str) -> dict:
     return {**BASE, **CASES[name].get("options", {}), "path": str(BAD / name)}
+
+
+def checks_for(name: str) -> dict:
+    """The default checks, with the case's `checks` over them (as a dataset's own `checks:`)."""
+    return {
+        **section_defaults("checks"),
+        "propensity_threshold": default("pairing", "threshold"),
+        **CASES[name].get("checks", {}),
+    }
 
 
 def test_corpus_covers_every_file():
@@ -42,6 +51,7 @@ def test_bad_file_fails_with_exact_message_and_writes_nothing(name, tmp_path):
             out_holdout=outs["holdout"],
             out_card=tmp_path / "out" / "card.json",
             out_positivity=outs["positivity"],
+            checks=checks_for(name),
         )
     assert str(err.value) == CASES[name]["error"].format(path=BAD / name, dataset="mydata")
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

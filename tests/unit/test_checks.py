@@ -149,5 +149,7 @@ def test_card_records_the_checks_and_dataset_overrides_are_validated(tmp_path):
     card = json.loads((tmp_path / "card.json").read_text())
     assert card["checks"]["arms"]["min_per_arm"] == 30
     assert set(card["checks"]["overlap"]) >= {"propensity_auc", "share_extreme", "separating_covariates"}
+    assert card["checks"]["outliers"]["action"] == "warn"  # sim_paper: nothing flagged, nothing clipped
+    assert card["checks"]["outliers"]["flagged"] == [] and card["checks"]["outliers"]["clipped"] == {}
     with pytest.raises(ConfigError, match=r"datasets/sim_paper/checks.*'maxlevels' was unexpected"):
         load_config({"datasets": {"sim_paper": {"checks": {"maxlevels": 3}}}}, check_components=False)

@@ -29,7 +29,12 @@ def dataset_id(name: str) -> str:
 def bad_run(tmp_path_factory):
     root = copy_workflow(tmp_path_factory.mktemp("bad"))
     datasets = {
-        dataset_id(name): {**BASE, **case.get("options", {}), "path": f"tests/data/bad/{name}"}
+        dataset_id(name): {
+            **BASE,
+            **case.get("options", {}),
+            **({"checks": case["checks"]} if "checks" in case else {}),
+            "path": f"tests/data/bad/{name}",
+        }
         for name, case in CASES.items()
     }
     (root / "bad.yaml").write_text(yaml.safe_dump({"datasets": datasets}))
@@ -45,7 +50,7 @@ def test_bad_file_stops_its_job_with_its_message(name, bad_run):
     root, proc = bad_run
     assert proc.returncode != 0
     expected = CASES[name]["error"].format(path=f"tests/data/bad/{name}", dataset=dataset_id(name))
-    log = (root / "logs" / "data" / f"{dataset_id(name)}.log").read_text()
+    log = (root / "logs" / "data" / dataset_id(name) / "rep1.log").read_text()
     assert expected in log
     assert expected in proc.stdout + proc.stderr  # shown to the user, not only in the log
     assert f"causalsynth error: {expected}" in log.splitlines()  # the message alone, on one line

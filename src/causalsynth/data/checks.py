@@ -14,7 +14,15 @@ before anything is written, with the thresholds of the config's ``checks`` secti
   dataset for either, ``warn`` logs a warning that names the column. A share of units with a
   propensity beyond ``propensity_threshold`` (the pairing threshold) above ``max_extreme_share``
   is always a warning: estimation still works, with unstable weights. The diagnostics go to
-  ``card.json`` in every case.
+  ``card.json`` in every case;
+- extreme values: the outcome (when continuous) and every continuous covariate, by Tukey's
+  fences: beyond ``outlier_iqr`` (k) times the IQR below the first or above the third quartile
+  of the training rows (k = 3, Tukey's "far out": 4.7 standard deviations from the mean of a
+  normal column, where about 2 values in a million fall). The card counts them per column (and
+  split) and, for the outcome, how much they move the difference in means; ``outliers`` says
+  what else happens: ``keep`` nothing, ``warn`` one warning line, ``winsorize`` clip train,
+  holdout and positivity sets to the training fences (counted), ``error`` refuse the dataset.
+  A column whose middle half holds a single value (IQR 0) has no usable fences and is skipped.
 """
 
 from __future__ import annotations
@@ -54,6 +62,8 @@ class CheckSettings:
     propensity_threshold: float
     max_extreme_share: float
     folds: int = 1
+    outliers: str = "warn"
+    outlier_iqr: float = 3.0
 
     @classmethod
     def from_config(cls, checks: dict[str, Any]) -> CheckSettings:
@@ -220,11 +230,179 @@ def check_overlap(
     return diag
 
 
+OUTLIER_ACTIONS = ("keep", "warn", "winsorize", "error")
+_LISTED_COLUMNS = 8  # a warning names at most this many columns; card.json has them all
+
+
+def tukey_fences(x: np.ndarray, k: float) -> tuple[float, float, float, float]:
+    """First and third quartiles (numpy's linear interpolation) and the fences k IQR beyond them."""
+    q1, q3 = (float(q) for q in np.percentile(x, [25, 75]))
+    return q1, q3, q1 - k * (q3 - q1), q3 + k * (q3 - q1)
+
+
+def _dim(y: np.ndarray, a: np.ndarray) -> tuple[float | None, float | None]:
+    """Difference in means and its (Neyman) standard error; None where an arm has under 2 rows."""
+    y1, y0 = y[a == 1], y[a == 0]
+    if len(y1) < 2 or len(y0) < 2:
+        return None, None
+    se = float(np.sqrt(y1.var(ddof=1) / len(y1) + y0.var(ddof=1) / len(y0)))
+    return float(y1.mean() - y0.mean()), se
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return None if num is None or not den else num / den
+
+
+def outcome_shift(train: pd.DataFrame, roles: Roles, extreme: np.ndarray) -> dict[str, float | None]:
+    """How much the training rows with an extreme outcome move the difference in means."""
+    y = train[roles.outcome].to_numpy(dtype=float)
+    a = train[roles.treatment].to_numpy(dtype=int)
+    dim_all, se_all = _dim(y, a)
+    dim_without, se_without = _dim(y[~extreme], a[~extreme])
+    shift = None if dim_all is None or dim_without is None else dim_all - dim_without
+    return {
+        "dim_all": dim_all,
+        "se_all": se_all,
+        "dim_without": dim_without,
+        "se_without": se_without,
+        "shift": shift,
+        "shift_se": _ratio(shift, se_all),
+        "shift_se_without": _ratio(shift, se_without),
+    }
+
+
+def _describe(entry: dict[str, Any], n_rows: int, rule: str = "") -> str:
+    """One column's extreme values, in words."""
+    n = entry["n_train"] + entry["n_holdout"]
+    text = (
+        f"{n} of {n_rows} rows lie beyond the fences [{entry['lower']:.4g}, {entry['upper']:.4g}]{rule}, "
+        f"the most extreme at {entry['most_extreme']:.4g}"
+    )
+    shift = entry.get("dim_shift")
+    if shift and shift["shift"] is not None:
+        text += (
+            f"; removing them from the training rows moves the difference in means from "
+            f"{shift['dim_all']:.4g} to {shift['dim_without']:.4g}"
+        )
+        if shift["shift_se"] is not None and shift["shift_se_without"] is not None:
+            text += (
+                f" (by {shift['shift_se']:.3g} standard errors of the estimate with them, "
+                f"{shift['shift_se_without']:.3g} without)"
+            )
+    return text
+
+
+def check_outliers(
+    frames: dict[str, pd.DataFrame | None], roles: Roles, settings: CheckSettings, source: str
+) -> tuple[dict[str, pd.DataFrame | None], dict[str, Any]]:
+    """Extreme values of the continuous columns by Tukey's fences on the training rows."""
+    k = float(settings.outlier_iqr)
+    action = settings.outliers
+    if action not in OUTLIER_ACTIONS:
+        raise ValueError(f"checks.outliers must be one of {OUTLIER_ACTIONS}, got {action!r}")
+    train = frames["train"]
+    n_rows = len(train) + (0 if frames.get("holdout") is None else len(frames["holdout"]))
+    columns: dict[str, dict[str, Any]] = {}
+    checked = [roles.outcome] if roles.outcome_type == "continuous" else []
+    checked += [c for c in roles.of_type("continuous") if c not in checked]
+    for col in checked:
+        q1, q3, lower, upper = tukey_fences(train[col].to_numpy(dtype=float), k)
+        entry: dict[str, Any] = {
+            "role": "outcome" if col == roles.outcome else "covariate",
+            "q1": q1,
+            "q3": q3,
+        }
+        columns[col] = entry
+        if q3 == q1:
+            entry["skipped"] = (
+                f"the IQR is 0 (the middle half of the training rows holds the single value {q1:.4g}): "
+                "the fences would flag every other value"
+            )
+            continue
+        entry.update(lower=lower, upper=upper)
+        beyond: list[np.ndarray] = []
+        for split in ("train", "holdout", "positivity"):
+            df = frames.get(split)
+            if df is None:
+                entry[f"n_{split}"] = None if split == "positivity" else 0
+                continue
+            v = df[col].to_numpy(dtype=float)
+            out = (v < lower) | (v > upper)
+            entry[f"n_{split}"] = int(out.sum())
+            if split != "positivity":
+                beyond.append(v[out])
+        values = np.concatenate(beyond)
+        entry["most_extreme"] = (
+            float(values[np.argmax(np.maximum(lower - values, values - upper))]) if values.size else None
+        )
+        if col == roles.outcome:
+            v = train[col].to_numpy(dtype=float)
+            entry["dim_shift"] = outcome_shift(train, roles, (v < lower) | (v > upper))
+    flagged = [c for c, e in columns.items() if "skipped" not in e and e["n_train"] + e["n_holdout"]]
+    report: dict[str, Any] = {
+        "action": action,
+        "outlier_iqr": k,
+        "rule": f"beyond {k:g} x IQR below the first or above the third quartile of the training rows",
+        "columns": columns,
+        "flagged": flagged,
+        "clipped": {},
+        "warnings": [],
+    }
+    if action == "error" and flagged:
+        col = flagged[0]
+        raise DataError(
+            source,
+            col,
+            _describe(
+                columns[col],
+                n_rows,
+                f" ({k:g} x IQR from the quartiles of the training rows, checks.outlier_iqr)",
+            ),
+            "set checks.outliers: winsorize, or clean the column",
+        )
+    if action == "warn" and flagged:
+        listed = "; ".join(f"'{c}': {_describe(columns[c], n_rows)}" for c in flagged[:_LISTED_COLUMNS])
+        if len(flagged) > _LISTED_COLUMNS:
+            listed += f"; and {len(flagged) - _LISTED_COLUMNS} more column(s) (card.json, checks.outliers)"
+        line = (
+            f"{source}: extreme values ({k:g} x IQR beyond the quartiles of the training rows, "
+            f"checks.outlier_iqr) in {len(flagged)} column(s): {listed}. Options: set checks.outliers "
+            "to winsorize (clip them to the fences), error (refuse the dataset) or keep (record them "
+            "silently), or clean the column"
+        )
+        logger.warning("%s", line)
+        report["warnings"].append(line)
+    if action == "winsorize":
+        out = dict(frames)
+        for col, entry in columns.items():
+            if "skipped" in entry:
+                continue
+            counts: dict[str, int] = {}
+            for split, df in out.items():
+                if df is None:
+                    continue
+                v = df[col].to_numpy(dtype=float)
+                counts[split] = int(((v < entry["lower"]) | (v > entry["upper"])).sum())
+                if counts[split]:
+                    out[split] = df.assign(**{col: np.clip(v, entry["lower"], entry["upper"])})
+            if any(counts.values()):
+                report["clipped"][col] = counts
+        if report["clipped"]:
+            logger.info(
+                "%s: clipped to the outlier fences (checks.outliers: winsorize): %s",
+                source,
+                ", ".join(f"'{c}' {sum(n.values())} value(s)" for c, n in report["clipped"].items()),
+            )
+        frames = out
+    return frames, report
+
+
 def run_checks(
     frames: dict[str, pd.DataFrame | None], roles: Roles, settings: CheckSettings, seed: int, source: str
 ) -> tuple[dict[str, pd.DataFrame | None], dict[str, Any]]:
     """All checks; the (possibly level-merged) frames and the ``checks`` section of the card."""
     frames, merged = merge_rare_levels(frames, roles, settings, source)
     arms = check_arm_sizes(frames["train"], roles, settings, source)
+    frames, outliers = check_outliers(frames, roles, settings, source)
     overlap = check_overlap(frames["train"], roles, settings, seed, source)
-    return frames, {"arms": arms, "rare_levels_merged": merged, "overlap": overlap}
+    return frames, {"arms": arms, "rare_levels_merged": merged, "outliers": outliers, "overlap": overlap}

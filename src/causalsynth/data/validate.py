@@ -65,7 +65,10 @@ def check_treatment(df: pd.DataFrame, col: str, source: str) -> np.ndarray:
             )
         else:
             problem = f"the treatment must be 0/1 but holds {shown}"
-            fix = "recode it as 1 for treated and 0 for control (for example yes -> 1, no -> 0)"
+            fix = (
+                "name the values with `treatment_values: {treated: <value>, control: <value>}` (a csv "
+                "dataset), or recode the column as 1 for treated and 0 for control"
+            )
         raise DataError(source, col, problem, fix)
     n1 = int(a.sum())
     if n1 == 0 or n1 == len(a):
@@ -115,7 +118,8 @@ def check_outcome(df: pd.DataFrame, roles: Roles, source: str) -> None:
                 source,
                 col,
                 f"declared binary but holds {sorted(map(str, df[col].unique()))[:5]}",
-                "recode the outcome to 0/1, or declare `outcome_type: continuous`",
+                "name the values with `outcome_values: {positive: <value>, negative: <value>}` (a csv "
+                "dataset), recode the outcome to 0/1, or declare `outcome_type: continuous`",
             )
     else:
         check_numeric(df, col, source, "outcome")
