@@ -19,7 +19,7 @@ include: "workflow/rules/generate.smk"
 include: "workflow/rules/privacy.smk"
 include: "workflow/rules/hybrid.smk"
 include: "workflow/rules/estimate.smk"
-include: "workflow/rules/fidelity.smk"
+include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -2,6 +2,7 @@
 in the DAG, never a sibling downstream; the core imports no stage."""
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "causalsynth"
@@ -41,14 +42,36 @@ def test_every_stage_imports_only_what_is_upstream_of_it():
         )
 
 
-def test_every_rule_has_its_stage():
-    rules = {"prepare_dataset": "data", "generate": "generate", "prepare_llm": "generate", "dcr_filter": "privacy",
-             "hybrid": "hybrid", "pairing": "hybrid", "estimate_real": "estimate", "evaluate_synthetic": "evaluate",
-             "positivity": "evaluate", "engine": "evaluate", "collect_tables": "report", "figures": "report",
-             "findings": "report", "provenance": "report",
-             "privacy_attacks": "privacy", "fidelity": "evaluate",
-             "inferential_utility": "evaluate"}  # fmt: skip
-    scripts = Path(__file__).resolve().parents[2] / "scripts"
-    for rule, stage in rules.items():
-        text = (scripts / f"{rule}.py").read_text()
-        assert f"from causalsynth.{stage}" in text, f"scripts/{rule}.py does not call the {stage} stage"
+RULES = PACKAGE.parents[1] / "workflow" / "rules"
+SCRIPTS = PACKAGE.parents[1] / "scripts"
+
+
+def rules_by_stage() -> dict[str, list[str]]:
+    """The rules of each stage's rule file (workflow/rules/<stage>.smk), read from the files."""
+    return {
+        smk.stem: re.findall(r"^rule (\w+):", smk.read_text(), flags=re.M)
+        for smk in sorted(RULES.glob("*.smk"))
+        if smk.stem != "common"
+    }
+
+
+def test_every_rule_file_is_a_stage_and_every_rule_calls_its_stage():
+    stages = rules_by_stage()
+    assert set(stages) <= set(ALLOWED) - {"core", "config"}, (
+        f"rule files without a stage: {set(stages) - set(ALLOWED)}"
+    )
+    scripted = set()
+    for stage, rules in stages.items():
+        assert (PACKAGE / stage).is_dir(), (
+            f"workflow/rules/{stage}.smk has no subpackage src/causalsynth/{stage}/"
+        )
+        for rule in rules:
+            script = SCRIPTS / f"{rule}.py"
+            if not script.exists():
+                continue  # a rule without a script (rule all) calls no stage
+            scripted.add(rule)
+            assert f"from causalsynth.{stage}" in script.read_text(), (
+                f"scripts/{rule}.py does not call the {stage} stage its rule file names"
+            )
+    # every adapter belongs to a rule of some stage file: none is left over from a removed rule
+    assert {p.stem for p in SCRIPTS.glob("*.py")} == scripted

@@ -520,7 +520,7 @@ def output_dir(wildcards, output):
     return str(Path(output[0]).parent)
 
 
-# ---- fidelity and inferential utility (workflow/rules/fidelity.smk) ----
+# ---- fidelity and inferential utility (workflow/rules/evaluate.smk) ----
 
 
 INFERENTIAL_GENERATORS = sorted(

@@ -1,0 +1,137 @@
+# Stage evaluate (src/causalsynth/evaluate/): what each released set keeps of the real data. The
+# estimator grid and TSTR of every generator, the positivity study, the simulation engine, the
+# fidelity of every set and the inferential utility of each generator. Included after
+# estimate.smk: its rules read the real-data estimates and the releases.
+# Input functions and target lists: common.smk.
+
+
+rule evaluate_synthetic:
+    # The estimator grid and train-on-synthetic-test-on-real of every replicate of one
+    # generator, in one job: a replicate takes about as long as a job's start-up
+    # (evaluate/synthetic.py says why).
+    input:
+        unpack(evaluate_inputs),
+    output:
+        estimates="results/estimates/{dataset}/{any_generator}/estimates.parquet",
+        tstr="results/tstr/{dataset}/{any_generator}/tstr.parquet",
+    log:
+        "logs/evaluate/{dataset}/{any_generator}.log",
+    benchmark:
+        "results/benchmarks/evaluate_synthetic/{dataset}/{any_generator}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 1
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=60,
+    params:
+        estimation=estimation_params(),
+        tstr=config["tstr"],
+        reps=evaluate_reps,
+        seeds=evaluate_seeds,
+        tstr_seeds=tstr_seeds,
+        tstr_real_seed=tstr_real_seed,
+    script:
+        "../../scripts/evaluate_synthetic.py"
+
+
+rule positivity:
+    input:
+        positivity=rules.prepare_dataset.output.positivity,
+        paired=rules.pairing.output.paired,
+        pairing=rules.pairing.output.summary,
+        card=rules.prepare_dataset.output.card,
+    output:
+        table="results/positivity/{dataset}/{hybrid}/rep{rep}/positivity.parquet",
+    log:
+        "logs/positivity/{dataset}/{hybrid}/rep{rep}.log",
+    benchmark:
+        "results/benchmarks/positivity/{dataset}/{hybrid}/rep{rep}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 2
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=60,
+    params:
+        estimation=estimation_params(),
+        threshold=config["pairing"]["threshold"],
+        seed=positivity_seed,
+    script:
+        "../../scripts/positivity.py"
+
+
+rule engine:
+    input:
+        unpack(engine_source),
+    output:
+        table="results/engine/{dataset}/{engine}/n{n}.parquet",
+        replicates="results/engine/{dataset}/{engine}/n{n}.replicates.parquet",
+    log:
+        "logs/engine/{dataset}/{engine}/n{n}.log",
+    benchmark:
+        "results/benchmarks/engine/{dataset}/{engine}/n{n}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 2
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=120,
+    params:
+        engine=engine_params,
+        dataset_options=dataset_options,
+        seed=engine_seed,
+    script:
+        "../../scripts/engine.py"
+
+
+rule fidelity:
+    # One job per dataset scores all its sets: a job's start-up (the package and SDMetrics'
+    # imports, about 4 s) would otherwise cost more than the metrics of a set (about 1 s).
+    input:
+        unpack(fidelity_inputs),
+    output:
+        table="results/fidelity/{dataset}/fidelity.parquet",
+    log:
+        "logs/fidelity/{dataset}.log",
+    benchmark:
+        "results/benchmarks/fidelity/{dataset}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 1
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=30,
+    params:
+        fidelity=config["fidelity"],
+        estimation=estimation_params(),
+        cells=fidelity_sets,
+        data_reps=data_reps,
+        seeds=fidelity_seeds,
+        real_seed=fidelity_real_seed,
+    script:
+        "../../scripts/fidelity.py"
+
+
+rule inferential_utility:
+    input:
+        unpack(inferential_inputs),
+    output:
+        table="results/inferential_utility/{dataset}/{iu_generator}.parquet",
+    log:
+        "logs/inferential_utility/{dataset}/{iu_generator}.log",
+    benchmark:
+        "results/benchmarks/inferential_utility/{dataset}/{iu_generator}.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 1
+    resources:
+        mem_mb=estimate_mem_mb,
+        runtime=60,
+    params:
+        inferential=config["inferential_utility"],
+        estimation=estimation_params(),
+        dataset_options=dataset_options,
+        seed=inferential_seed,
+    script:
+        "../../scripts/inferential_utility.py"
