@@ -13,6 +13,14 @@ if not workflow.overwrite_configfiles:
     configfile: "config/config.yaml"
 
 
+# The report opens on a front page the findings rule writes: what the run is, each claim's
+# headline and where to look next (run the workflow before `snakemake --report`).
+FRONT_PAGE = "results/report/front_page.rst"
+
+
+report: FRONT_PAGE
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/generate.smk"

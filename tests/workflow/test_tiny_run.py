@@ -140,3 +140,6 @@ def test_report_builds(runs):
     snakemake("--cores", "1", "--configfile", TINY, "--report", "results/report.html", cwd=root)
     html = (root / "results/report.html").read_text(errors="ignore")
     assert len(html) > 10000
+    # it opens on the front page the findings rule wrote, with each claim's headline
+    assert "does synthetic tabular data keep the average treatment effect" in html
+    assert "(b) Hybrid beats fully generative" in html

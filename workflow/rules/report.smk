@@ -76,6 +76,8 @@ rule findings:
             caption="../report/findings.rst",
             category="Findings",
         ),
+        # the HTML report's front page (Snakefile, report:), with each claim's headline
+        front_page=FRONT_PAGE,
     log:
         "logs/report/findings.log",
     # gathers small files: runs where snakemake runs, never as a cluster job

@@ -255,8 +255,16 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
     return "\n\n".join(parts) + "\n", claims
 
 
-def write_findings(tables_dir: str | os.PathLike, out_md: str | os.PathLike) -> list[Claim]:
-    """Write `out_md` (e.g. results/findings.md) from the tables in `tables_dir`; return the claims."""
+def write_findings(
+    tables_dir: str | os.PathLike, out_md: str | os.PathLike, out_front_page: str | os.PathLike | None = None
+) -> list[Claim]:
+    """Write `out_md` (e.g. results/findings.md) from the tables in `tables_dir` and, when given,
+    the report's front page `out_front_page` with each claim's headline; return the claims."""
+    from causalsynth.report.front_page import write_front_page
+
     text, claims = build_findings(tables_dir)
     write_text(text, out_md)
+    if out_front_page is not None:
+        ate = without_reference_learners(deduplicate_real(read_table(tables_dir, "ate_preservation")))
+        write_front_page(ate, claims, out_front_page)
     return claims
