@@ -13,6 +13,8 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
+from causalsynth.core.provenance import SNAPSHOT_COMMIT_VARIABLE, git_commit
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW_ITEMS = ("Snakefile", "workflow", "scripts", "config", "profiles", "envs")
 
@@ -53,6 +55,7 @@ def run_measured(
         env = dict(os.environ)
         if (cwd / "src").is_dir():  # fresh_copy's snapshot of the package, for Snakemake and its jobs
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd / "src"), env.get("PYTHONPATH")]))
+            env[SNAPSHOT_COMMIT_VARIABLE] = git_commit(ROOT) or ""
         proc = subprocess.Popen(
             [sys.executable, "-m", "snakemake", *args], cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, env=env
         )

@@ -30,3 +30,12 @@ def test_write_provenance_gathers_cards_and_jobs(tmp_path):
     got = json.loads(out.read_text())
     assert got["config"] == {"seed": 1} and got["datasets"]["d"][0]["seed"] == 1
     assert got["jobs"][str(meta)]["seed"] == 5 and "versions" in got
+
+
+def test_a_snapshot_outside_git_reports_the_commit_it_was_taken_from(tmp_path, monkeypatch):
+    from causalsynth.core.provenance import SNAPSHOT_COMMIT_VARIABLE, git_commit
+
+    monkeypatch.delenv(SNAPSHOT_COMMIT_VARIABLE, raising=False)
+    assert git_commit(tmp_path) is None
+    monkeypatch.setenv(SNAPSHOT_COMMIT_VARIABLE, "abc123")
+    assert git_commit(tmp_path) == "abc123"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 import subprocess
 from pathlib import Path
@@ -35,8 +36,13 @@ def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | No
     return versions
 
 
+# the commit of a copy of the source that is not a checkout (benchmarks/_harness.py snapshots it)
+SNAPSHOT_COMMIT_VARIABLE = "CAUSALSYNTH_GIT_COMMIT"
+
+
 def git_commit(cwd: str | Path | None = None) -> str | None:
-    """The checked-out commit, with ``-dirty`` when tracked files differ; None outside git."""
+    """The checked-out commit, with ``-dirty`` when tracked files differ; outside git, the
+    snapshot's commit from ``CAUSALSYNTH_GIT_COMMIT``, else None."""
     cwd = cwd or Path(__file__).resolve().parent
     try:
         commit = subprocess.run(
@@ -46,7 +52,7 @@ def git_commit(cwd: str | Path | None = None) -> str | None:
             ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return None
+        return os.environ.get(SNAPSHOT_COMMIT_VARIABLE) or None
     return commit + ("-dirty" if dirty else "")
 
 
