@@ -122,12 +122,6 @@ def check_names(config: dict[str, Any]) -> None:
     _check_names("hybrid pool", config["engine"]["engines"], hybrids, "engine/engines")
     if config["engine"]["estimators"] is not None:
         _check_names("estimator", config["engine"]["estimators"], ESTIMATORS.names(), "engine/estimators")
-    for g, opts in config["generators"].items():
-        if opts.get("replicates", 0) > config["replicates"]:
-            raise ConfigError(
-                f"generators/{g}/replicates: {opts['replicates']} is more than the run's "
-                f"replicates: {config['replicates']}; raise replicates or lower it"
-            )
     if config["engine"]["pool_rep"] > config["replicates"]:
         raise ConfigError(
             f"engine/pool_rep: {config['engine']['pool_rep']} names a replicate beyond "

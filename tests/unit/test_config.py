@@ -90,3 +90,13 @@ def test_schema_documents_every_key():
     for key, sub in walk(schema):
         assert "description" in sub or "properties" in sub, f"{key} has no description"
         assert f"`{key}`" in readme, f"config/README.md does not document `{key}`"
+
+
+def test_a_cheap_generator_may_have_more_replicates_than_the_run():
+    config = read_config(Path(__file__).resolve().parents[2] / "config" / "config.yaml")
+    config["generators"]["gaussian_copula"]["replicates"] = 5
+    plan = Plan(load_config(config))
+    assert plan.reps_for("gaussian_copula") == plan.reps_for("hybrid_gaussian_copula") == [1, 2, 3, 4, 5]
+    assert plan.reps_for("great") == [1] and plan.reps_for("hybrid_real") == [1, 2, 3]
+    # the dataset is drawn as often as its most replicated generator needs
+    assert plan.data_reps("sim_paper") == [1, 2, 3, 4, 5]
