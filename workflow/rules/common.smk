@@ -17,6 +17,21 @@ from causalsynth.core.vocabulary import (
 )
 from causalsynth.core.seeds import derive_seed
 
+
+def run_locally_without_job_rate_limit():
+    """Snakemake's job rate limit (--max-jobs-per-timespan, 100/1s) arms a one-second timer at
+    every scheduling pass, so after k finished jobs its scheduler runs k passes a second over
+    every ready job (1,051 CPU s of the default run's 2-core budget; a longer span keeps a
+    non-daemon timer alive that long after the last job, so the process cannot exit). A local run
+    submits nothing to throttle: it schedules when a job finishes, as it must. Cluster runs keep
+    the limit (benchmarks/scheduler_overhead.py measures both)."""
+    if workflow.local_exec and workflow.scheduling_settings is not None:
+        workflow.scheduling_settings.max_jobs_per_timespan = None
+
+
+run_locally_without_job_rate_limit()
+
+
 # Validate (and fill defaults) before anything runs; a bad config stops here with the key
 # named, as one line rather than a traceback.
 with user_errors_as_one_line():
