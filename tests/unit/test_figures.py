@@ -468,7 +468,7 @@ def test_a_wild_point_estimate_runs_off_the_axis_and_is_counted():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from causalsynth.report.style import robust_ylim
+    from causalsynth.report.figures.style import robust_ylim
 
     fig, ax = plt.subplots()
     core = [1790.0, 1810.0, 1700.0, 1900.0, 1850.0, 1760.0, 1820.0, 1795.0, 1805.0, 1815.0, -7.0e6]
