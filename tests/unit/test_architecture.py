@@ -77,7 +77,6 @@ LONG_MODULES = {
     "estimate/estimators.py",
     "evaluate/engine.py",
     "evaluate/fidelity.py",
-    "generate/great.py",
     "generate/sdv_generators.py",
     "hybrid/pool.py",
 }

@@ -246,6 +246,23 @@ def test_sample_resamples_in_rounds_and_counts_invalid_rows(table):
     assert set(report["invalid_reasons"]) == {"non_binary", "missing_column"}
 
 
+def test_sample_empties_the_sampling_statistics_a_generator_adds_to(table):
+    # the template owns sampling_stats_: empty after fit, emptied by every sample, added to by _sample
+    class Counting(PlantedGenerator):
+        def _sample(self, n, seed, budget):
+            self.sampling_stats_["rows"] += n
+            return super()._sample(n, seed, budget)
+
+    assert dict(PlantedGenerator([VALID]).fit(table, ROLES).sampling_stats_) == {}
+    gen = Counting([VALID]).fit(table, ROLES)
+    gen.sample(3, seed=0)
+    gen.sample(2, seed=0)
+    assert dict(gen.sampling_stats_) == {"rows": 2}
+    plain = PlantedGenerator([VALID]).fit(table, ROLES)
+    plain.sample(3, seed=0)
+    assert dict(plain.sampling_stats_) == {}
+
+
 def test_too_few_valid_rows_is_a_failure_not_a_short_table(table):
     gen = PlantedGenerator([{**VALID, "w_cat": "mars"}], max_sampling_rounds=3).fit(
         table, ROLES, dataset="tiny"
