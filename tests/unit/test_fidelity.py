@@ -19,8 +19,8 @@ from causalsynth.core.vocabulary import FIDELITY, INFERENTIAL_UTILITY, PERFECT, 
 from causalsynth.data import get_dataset
 from causalsynth.evaluate import fidelity as F
 from causalsynth.evaluate.inference import run_inferential_utility, summarize_coverage
+from tests.unit.conftest import LINEAR_CONTINUOUS as ROLES
 
-ROLES = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "continuous", "w3": "binary"})
 PARAMS = {"c2st_learner": "linear", "c2st_folds": 3}
 
 

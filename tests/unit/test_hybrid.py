@@ -19,9 +19,9 @@ from causalsynth.hybrid.pool import (
     run_fit_mechanisms,
     run_hybrid,
 )
+from tests.unit.conftest import PAIRING_BINARY as BINARY
+from tests.unit.conftest import PAIRING_COVARIATES as COVARIATES
 
-COVARIATES = {"w1": "continuous", "w2": "binary", "c": "categorical"}
-BINARY = Roles(treatment="A", outcome="Y", outcome_type="binary", covariates=COVARIATES)
 CONTINUOUS = Roles(treatment="A", outcome="Y", outcome_type="continuous", covariates=COVARIATES)
 CAT_EFFECT = {"a": 0.0, "b": 0.4, "c": -0.4}
 
