@@ -15,7 +15,6 @@ from causalsynth.core.vocabulary import hybrid_base
 from causalsynth.hybrid.pool import (
     HybridGenerator,
     engine_truth,
-    hybrid_generator_names,
     run_fit_mechanisms,
     run_hybrid,
 )
@@ -63,7 +62,6 @@ def continuous_dgp(n: int, seed: int, sd: float = 1.5) -> pd.DataFrame:
 
 
 def test_names():
-    assert hybrid_generator_names(["ctgan", "great"]) == ["hybrid_ctgan", "hybrid_great", "hybrid_real"]
     assert hybrid_base("hybrid_ctgan") == "ctgan" and hybrid_base("hybrid_real") is None
     with pytest.raises(ConfigError):
         hybrid_base("ctgan")
