@@ -75,3 +75,38 @@ def test_every_rule_file_is_a_stage_and_every_rule_calls_its_stage():
             )
     # every adapter belongs to a rule of some stage file: none is left over from a removed rule
     assert {p.stem for p in SCRIPTS.glob("*.py")} == scripted
+
+
+def test_every_figure_has_its_own_module():
+    # report/figures/<id>.py draws the figure <id> of FIGURES with plot_<id>; make_all_figures draws them all
+    from causalsynth.core.vocabulary import FIGURES
+
+    figures = PACKAGE / "report" / "figures"
+    for name in FIGURES:
+        tree = ast.parse((figures / f"{name}.py").read_text())
+        defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+        assert f"plot_{name}" in defined, f"report/figures/{name}.py does not define plot_{name}"
+
+
+def test_figures_import_only_the_core_and_the_report():
+    for path in (PACKAGE / "report" / "figures").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("causalsynth."):
+                assert node.module.split(".")[1] in {"core", "report"}, f"{path.name} imports {node.module}"
+
+
+# Modules written before the 500-line limit; each is split when it is next reworked.
+LONG_MODULES = {
+    "estimate/estimators.py",
+    "evaluate/engine.py",
+    "evaluate/fidelity.py",
+    "generate/sdv_generators.py",
+    "hybrid/pool.py",
+}
+
+
+def test_modules_stay_under_500_lines():
+    for path in PACKAGE.rglob("*.py"):
+        name = path.relative_to(PACKAGE).as_posix()
+        if name not in LONG_MODULES:
+            assert len(path.read_text().splitlines()) < 500, f"{name} has 500 lines or more: split it"

@@ -8,23 +8,10 @@ import pytest
 
 from causalsynth.config import Plan, load_config
 from causalsynth.core.errors import ConfigError, DataError
-from causalsynth.core.roles import Roles
-from causalsynth.core.schema import default, section_defaults
 from causalsynth.data import prepare_dataset
-from causalsynth.data.checks import OTHER_LEVEL, CheckSettings, run_checks, separating_covariates
-
-ROLES = Roles(
-    treatment="A",
-    outcome="Y",
-    outcome_type="continuous",
-    covariates={"x1": "continuous", "x2": "continuous", "b": "binary", "c": "categorical"},
-)
-
-
-def settings(**over) -> CheckSettings:
-    return CheckSettings.from_config(
-        {**section_defaults("checks"), "propensity_threshold": default("pairing", "threshold"), **over}
-    )
+from causalsynth.data.checks import OTHER_LEVEL, run_checks, separating_covariates
+from tests.unit.conftest import MIXED_CONTINUOUS as ROLES
+from tests.unit.conftest import check_settings as settings
 
 
 def table(n: int = 400, seed: int = 0, levels: list[str] | None = None, p=None) -> pd.DataFrame:

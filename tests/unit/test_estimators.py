@@ -19,11 +19,11 @@ from causalsynth.estimate import nuisance as nuis_mod
 from causalsynth.estimate.estimators import ESTIMATORS, OPTIONS, EstimateResult, make_estimator
 from causalsynth.estimate.grid import SharedNuisances, estimate_grid, fit_shared_nuisances
 from causalsynth.estimate.nuisance import Nuisances, fit_nuisances
+from tests.unit.conftest import LINEAR_CONTINUOUS as CONTINUOUS
+from tests.unit.conftest import LINEAR_COVARIATES as COVARIATES
 
 SHARED = ["substitution", "iptw", "iptw_truncated", "aipw", "tmle"]
 ALL = [*SHARED, "dml"]
-COVARIATES = {"w1": "continuous", "w2": "continuous", "w3": "binary"}
-CONTINUOUS = Roles("a", "y", "continuous", COVARIATES)
 BINARY = Roles("a", "y", "binary", COVARIATES)
 
 

@@ -13,10 +13,11 @@ from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
 from causalsynth.core.vocabulary import ATE, ENGINE, POSITIVITY, RANKING, TSTR
-from causalsynth.estimate.real import run_real_estimates
-from causalsynth.evaluate.ate import run_ate_preservation
+from causalsynth.estimate.grid import write_rows
+from causalsynth.estimate.real import run_real_estimates, write_ate_rows
+from causalsynth.evaluate.ate import ate_preservation_rows
 from causalsynth.evaluate.positivity import run_positivity
-from causalsynth.evaluate.tstr import run_tstr
+from causalsynth.evaluate.tstr import tstr_row
 
 ATE_COLUMNS, ENGINE_COLUMNS = list(ATE.columns), list(ENGINE.columns)
 POSITIVITY_COLUMNS, RANKING_COLUMNS, TSTR_COLUMNS = (
@@ -56,6 +57,11 @@ def _parquet(df, path):
     return str(path)
 
 
+def _tstr(*args, out, **kwargs) -> pd.DataFrame:
+    """One TSTR row (:func:`tstr_row`) written to ``out`` as the rule writes its table."""
+    return write_rows([tstr_row(*args, **kwargs)], TSTR_COLUMNS, out)
+
+
 # --------------------------------------------------------------------------- A
 
 
@@ -66,7 +72,9 @@ def test_ate_preservation_rows_for_a_hybrid_pool(tmp_path, card):
     pool = _parquet(table(600, 2).assign(mu0=0.1, mu1=0.3), pool_dir / "pool.parquet")
     write_json({"engine_truth": 0.21}, pool_dir / "meta.json")
     out = tmp_path / "ate.parquet"
-    frame = run_ate_preservation(pool, real, str(card), GRID, 5, 1, str(out), "toy", "hybrid_x", 2)
+    frame = write_ate_rows(
+        ate_preservation_rows(pool, real, str(card), GRID, 5, 1, "toy", "hybrid_x", 2), out
+    )
     stored = pd.read_parquet(out)
     assert list(stored.columns) == ATE_COLUMNS
     assert len(stored) == 6 and set(stored["generator"]) == {"real", "hybrid_x"}
@@ -109,18 +117,18 @@ def test_real_estimates_are_computed_once_and_reused(tmp_path, card):
     real = run_real_estimates(train, str(card), params, 5, 1, str(tmp_path / "real.parquet"), "toy")
     assert list(real.columns) == ATE_COLUMNS and (real["generator"] == "real").all()
     np.testing.assert_allclose(real["real_ate"], real["ate"])
-    cell = run_ate_preservation(
-        synth, None, str(card), params, 9, 1, str(tmp_path / "a.csv"), "toy", "ctgan", 1,
+    cell = write_ate_rows(ate_preservation_rows(
+        synth, None, str(card), params, 9, 1, "toy", "ctgan", 1,
         real_estimates_path=str(tmp_path / "real.parquet"),
-    )  # fmt: skip
+    ), tmp_path / "a.csv")  # fmt: skip
     assert (tmp_path / "a.csv").exists()
     copied = cell[cell["generator"] == "real"].reset_index(drop=True)
     np.testing.assert_allclose(copied["ate"], real["ate"])
     # no meta.json beside a base generator's table: engine_truth is NaN
     assert cell["engine_truth"].isna().all()
     with pytest.raises(DataError, match="no real-data estimate"):
-        run_ate_preservation(
-            synth, None, str(card), {**params, "estimators": ["tmle"]}, 9, 1, str(tmp_path / "b.parquet"),
+        ate_preservation_rows(
+            synth, None, str(card), {**params, "estimators": ["tmle"]}, 9, 1,
             "toy", "ctgan", 1, real_estimates_path=str(tmp_path / "real.parquet"),
         )  # fmt: skip
 
@@ -131,19 +139,17 @@ def test_ate_preservation_reports_failing_cells_and_bad_input(tmp_path, card):
     tiny["a"] = 0
     tiny.loc[tiny.index[:2], "a"] = 1
     synth = _parquet(tiny, tmp_path / "synthetic.parquet")
-    frame = run_ate_preservation(
-        synth, real, str(card), GRID, 5, 1, str(tmp_path / "o.parquet"), "toy", "g", 1
+    frame = write_ate_rows(
+        ate_preservation_rows(synth, real, str(card), GRID, 5, 1, "toy", "g", 1), tmp_path / "o.parquet"
     )
     bad = frame[frame["generator"] == "g"]
     assert bad["status"].str.contains("treatment arm A=1 has 2 unit").all()
     assert bad["ate"].isna().all() and bad["covered"].isna().all()
     missing = _parquet(table(50, 1).drop(columns="w1"), tmp_path / "missing.parquet")
     with pytest.raises(DataError, match=r"missing\.parquet, column 'w1': column not found"):
-        run_ate_preservation(missing, real, str(card), GRID, 5, 1, str(tmp_path / "x.parquet"), "toy", "g", 1)
+        ate_preservation_rows(missing, real, str(card), GRID, 5, 1, "toy", "g", 1)
     with pytest.raises(ConfigError, match=r"unknown param\(s\) \['estimator'\]"):
-        run_ate_preservation(
-            synth, real, str(card), {"estimator": ["aipw"]}, 5, 1, "x.parquet", "toy", "g", 1
-        )
+        ate_preservation_rows(synth, real, str(card), {"estimator": ["aipw"]}, 5, 1, "toy", "g", 1)
 
 
 # --------------------------------------------------------------------------- TSTR
@@ -154,7 +160,7 @@ def test_tstr_scores_against_the_train_on_real_ceiling(tmp_path, card):
     holdout = _parquet(table(400, 2), tmp_path / "holdout.parquet")
     out = tmp_path / "tstr.parquet"
     # a synthetic table identical to the training table scores exactly the ceiling
-    frame = run_tstr(train, train, holdout, str(card), {"learner": "linear"}, 3, str(out), "toy", "copy", 1)
+    frame = _tstr(train, train, holdout, str(card), {"learner": "linear"}, 3, "toy", "copy", 1, out=out)
     assert list(pd.read_parquet(out).columns) == TSTR_COLUMNS
     row = frame.iloc[0]
     assert row["metric"] == "auc" and row["status"] == "ok"
@@ -163,7 +169,7 @@ def test_tstr_scores_against_the_train_on_real_ceiling(tmp_path, card):
     noise = table(500, 3)
     noise["y"] = np.random.default_rng(0).binomial(1, 0.5, len(noise))
     synth = _parquet(noise, tmp_path / "noise.parquet")
-    worse = run_tstr(synth, train, holdout, str(card), {"learner": "linear"}, 3, str(out), "toy", "noise", 1)
+    worse = _tstr(synth, train, holdout, str(card), {"learner": "linear"}, 3, "toy", "noise", 1, out=out)
     assert worse.iloc[0]["value"] < row["value"] - 0.1
 
 
@@ -173,8 +179,8 @@ def test_tstr_continuous_outcome_uses_r2_and_single_class_is_a_status(tmp_path):
     write_json({**roles.to_dict(), "truth": {"ate": None, "kind": None}}, card)
     df = table(400, 1).assign(y=lambda d: 2 * d["w1"] + d["a"] + np.random.default_rng(1).normal(size=len(d)))
     train = _parquet(df, tmp_path / "train.parquet")
-    frame = run_tstr(
-        train, train, train, str(card), {"learner": "linear"}, 3, str(tmp_path / "t.csv"), "toy", "g", 1
+    frame = _tstr(
+        train, train, train, str(card), {"learner": "linear"}, 3, "toy", "g", 1, out=tmp_path / "t.csv"
     )
     assert frame.iloc[0]["metric"] == "r2" and frame.iloc[0]["value"] > 0.7
     const = table(100, 2).assign(y=1)
@@ -182,7 +188,7 @@ def test_tstr_continuous_outcome_uses_r2_and_single_class_is_a_status(tmp_path):
     write_json(ROLES.to_dict(), binary_card)
     synth = _parquet(const, tmp_path / "const.parquet")
     real = _parquet(table(200, 3), tmp_path / "real.parquet")
-    failed = run_tstr(synth, real, real, str(binary_card), {}, 3, str(tmp_path / "f.parquet"), "toy", "g", 1)
+    failed = _tstr(synth, real, real, str(binary_card), {}, 3, "toy", "g", 1, out=tmp_path / "f.parquet")
     assert "single class" in failed.iloc[0]["status"] and math.isnan(failed.iloc[0]["value"])
 
 
@@ -271,15 +277,15 @@ def test_one_job_for_all_replicates_writes_the_rows_of_one_job_per_replicate(tmp
         {"learner": "linear"}, "toy", "gen", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
     )  # fmt: skip
     for k, rep in enumerate((1, 2)):
-        alone = run_ate_preservation(
-            sets[k], None, str(card), GRID, 7 + k, 1, str(tmp_path / "a.parquet"), "toy", "gen", rep,
+        alone = write_ate_rows(ate_preservation_rows(
+            sets[k], None, str(card), GRID, 7 + k, 1, "toy", "gen", rep,
             meta_path=metas[k], real_estimates_path=str(real),
-        )  # fmt: skip
+        ), tmp_path / "a.parquet")  # fmt: skip
         grouped = estimates[estimates["rep"] == rep].reset_index(drop=True)
         keep = [c for c in ATE_COLUMNS if c != "seconds"]
         pd.testing.assert_frame_equal(grouped[keep], alone[keep])
-        one = run_tstr(sets[k], train, holdout, str(card), {"learner": "linear"}, 17 + k,
-                       str(tmp_path / "b.parquet"), "toy", "gen", rep, real_seed=99)  # fmt: skip
+        one = _tstr(sets[k], train, holdout, str(card), {"learner": "linear"}, 17 + k,
+                    "toy", "gen", rep, real_seed=99, out=tmp_path / "b.parquet")  # fmt: skip
         pd.testing.assert_frame_equal(tstr[tstr["rep"] == rep].reset_index(drop=True), one)
     assert list(pd.read_parquet(tmp_path / "t.parquet").columns) == TSTR_COLUMNS
     with pytest.raises(ConfigError, match="one entry per replicate"):

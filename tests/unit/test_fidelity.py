@@ -19,8 +19,8 @@ from causalsynth.core.vocabulary import FIDELITY, INFERENTIAL_UTILITY, PERFECT, 
 from causalsynth.data import get_dataset
 from causalsynth.evaluate import fidelity as F
 from causalsynth.evaluate.inference import run_inferential_utility, summarize_coverage
+from tests.unit.conftest import LINEAR_CONTINUOUS as ROLES
 
-ROLES = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "continuous", "w3": "binary"})
 PARAMS = {"c2st_learner": "linear", "c2st_folds": 3}
 
 
@@ -388,10 +388,10 @@ def test_a_perfect_generator_covers_like_fresh_real_data_at_a_moderate_size(tmp_
 
 def test_the_figure_ticks_the_plotted_sizes(tmp_path, monkeypatch):
     # a log locator labelled 500, 1,000, 2,000 under points at 250, 1,000 and 4,000
-    from causalsynth.report import fidelity_figures
+    from causalsynth.report.figures import inferential_utility
 
     shown = []
-    monkeypatch.setattr(fidelity_figures, "save_figure", lambda fig, *a: shown.append(fig))
+    monkeypatch.setattr(inferential_utility, "save_figure", lambda fig, *a: shown.append(fig))
     rows = [
         {"dataset": "toy", "generator": g, "n_rows": n, "estimator": "aipw", "learner": "linear",
          "coverage": 0.9, "coverage_mcse": 0.03, "ci_width": 1 / math.sqrt(n), "reps": 20}
@@ -399,7 +399,7 @@ def test_the_figure_ticks_the_plotted_sizes(tmp_path, monkeypatch):
         if not (g == "gaussian_copula" and n == 4000)
     ]  # fmt: skip
     table = pd.DataFrame(rows).reindex(columns=list(INFERENTIAL_UTILITY.columns))
-    fidelity_figures.plot_inferential_utility(table, tmp_path / "f.png", tmp_path / "f.pdf")
+    inferential_utility.plot_inferential_utility(table, tmp_path / "f.png", tmp_path / "f.pdf")
     for ax in shown[0].axes[:2]:
         assert list(ax.get_xticks()) == [250, 1000, 4000]
         assert [t.get_text() for t in ax.get_xticklabels()] == ["250", "1,000", "4,000"]

@@ -285,19 +285,6 @@ def test_tstr_vs_bias_table_pairs_tstr_with_relative_error():
     assert 0.45 < row["rel_error"] < 0.75
 
 
-def test_tstr_vs_bias_table_reads_boolean_train_on_real_flag():
-    tstr = tstr_table()
-    base = tstr.drop_duplicates(["dataset", "rep"]).assign(
-        generator="real", value=lambda d: d["train_on_real"]
-    )
-    flagged = pd.concat(
-        [tstr.assign(train_on_real=False), base.assign(train_on_real=True)], ignore_index=True
-    )
-    a = figures.tstr_vs_bias_table(tstr_table(), ate_table())
-    b = figures.tstr_vs_bias_table(flagged, ate_table())
-    pd.testing.assert_frame_equal(a, b)
-
-
 def test_read_benchmarks_averages_repeats_and_reads_missing_memory(tmp_path):
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     path = tmp_path / "benchmarks" / "generate" / "dataset=sim_paper" / "generator=ctgan.tsv"
@@ -468,7 +455,7 @@ def test_a_wild_point_estimate_runs_off_the_axis_and_is_counted():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from causalsynth.report.style import robust_ylim
+    from causalsynth.report.figures.style import robust_ylim
 
     fig, ax = plt.subplots()
     core = [1790.0, 1810.0, 1700.0, 1900.0, 1850.0, 1760.0, 1820.0, 1795.0, 1805.0, 1815.0, -7.0e6]

@@ -683,16 +683,6 @@ def test_engine_without_intervals_is_not_testable(tmp_path):
         assert "| agrees | undecided |" in squash(c.body[0])
 
 
-def test_boolean_train_on_real_flag(tmp_path):
-    tstr = tstr_table({"ctgan": 0.78, "great": 0.79}, noise=0.0).assign(train_on_real=False)
-    # the real-data fit is replicate 0, matching no synthetic replicate: it is every one's baseline
-    base = tstr.drop_duplicates(["dataset"]).assign(generator="real", rep=0, value=0.8, train_on_real=True)
-    write_tables(tmp_path / "t", ate_preservation=ate_table(GOOD_ATE), tstr=pd.concat([tstr, base]))
-    c = claim(findings.write_findings(tmp_path / "t", tmp_path / "f.md"), "a")
-    assert c.verdict == findings.SUPPORTED
-    assert "| ctgan | sim_paper | auc | 5 | 0.78 | 0.8 | 0.02 [0.02, 0.02] | holds |" in squash(c.body[0])
-
-
 def test_summary_table_is_well_formed(paper_like):
     findings.write_findings(paper_like / "tables", paper_like / "f.md")
     text = (paper_like / "f.md").read_text()

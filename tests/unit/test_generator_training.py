@@ -17,7 +17,9 @@ from causalsynth.generate import CTGANGenerator, TabularARGNGenerator, make_gene
 from causalsynth.generate.argn import bin_members, draw_within_bins
 from causalsynth.generate.run import degenerate_arms
 from causalsynth.generate.sizing import schedule
-from tests.unit.test_generators import ROLES, assert_schema, make_table
+from tests.unit.conftest import GENERATOR_ROLES as ROLES
+from tests.unit.conftest import assert_schema
+from tests.unit.conftest import generator_table as make_table
 
 CTGAN = {"multiple": 10, "drop_last": True, "who": "generator 'ctgan'", "dataset": "toy"}
 TVAE = {"multiple": 1, "drop_last": False, "who": "generator 'tvae'", "dataset": "toy"}

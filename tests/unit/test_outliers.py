@@ -9,23 +9,12 @@ import pytest
 from causalsynth.config import Plan, load_config
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.roles import Roles
-from causalsynth.core.schema import default, section_defaults
 from causalsynth.data import prepare_dataset
-from causalsynth.data.checks import CheckSettings, check_outliers, run_checks
+from causalsynth.data.checks import check_outliers, run_checks
+from tests.unit.conftest import MIXED_CONTINUOUS as ROLES
+from tests.unit.conftest import check_settings as settings
 
-ROLES = Roles(
-    treatment="A",
-    outcome="Y",
-    outcome_type="continuous",
-    covariates={"x1": "continuous", "x2": "continuous", "b": "binary", "c": "categorical"},
-)
 SOURCE = "dataset 'd'"
-
-
-def settings(**over) -> CheckSettings:
-    return CheckSettings.from_config(
-        {**section_defaults("checks"), "propensity_threshold": default("pairing", "threshold"), **over}
-    )
 
 
 def table(n: int, seed: int) -> pd.DataFrame:

@@ -23,13 +23,7 @@ from causalsynth.hybrid.pairing import (
     greedy_nearest_matching,
     run_pairing,
 )
-
-ROLES = Roles(
-    treatment="A",
-    outcome="Y",
-    outcome_type="binary",
-    covariates={"w1": "continuous", "w2": "binary", "c": "categorical"},
-)
+from tests.unit.conftest import PAIRING_BINARY as ROLES
 
 
 def confounded(n: int, seed: int, slope: float = 8.0) -> pd.DataFrame:

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 
 from causalsynth.core.errors import ConfigError, DataError
-from causalsynth.core.roles import Roles
 from causalsynth.privacy.dcr import (
     DCRFilter,
     dcr_summary,
@@ -18,27 +17,8 @@ from causalsynth.privacy.dcr import (
     nearest_neighbors,
     run_dcr_filter,
 )
-
-ROLES = Roles(
-    treatment="A",
-    outcome="Y",
-    outcome_type="binary",
-    covariates={"x1": "continuous", "x2": "continuous", "b": "binary", "c": "categorical"},
-)
-
-
-def make_table(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "x1": rng.normal(size=n),
-            "x2": rng.normal(3.0, 2.0, size=n),
-            "b": rng.integers(0, 2, size=n),
-            "c": rng.choice(["red", "green", "blue"], size=n).astype(object),
-            "A": rng.integers(0, 2, size=n),
-            "Y": rng.integers(0, 2, size=n),
-        }
-    )
+from tests.unit.conftest import MIXED_BINARY as ROLES
+from tests.unit.conftest import mixed_binary_table as make_table
 
 
 def brute_force(query: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,29 +24,14 @@ from causalsynth.privacy.attacks import (
     run_privacy_attacks,
 )
 from causalsynth.privacy.dcr import nearest_neighbors, two_nearest_distances
+from tests.unit.conftest import MIXED_BINARY as ROLES
+from tests.unit.conftest import mixed_binary_table
 
-ROLES = Roles(
-    treatment="A",
-    outcome="Y",
-    outcome_type="binary",
-    covariates={"x1": "continuous", "x2": "continuous", "b": "binary", "c": "categorical"},
-)
 PARAMS = section_defaults("privacy")
 
 
 def make_table(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    df = pd.DataFrame(
-        {
-            "x1": rng.normal(size=n),
-            "x2": rng.normal(3.0, 2.0, size=n),
-            "b": rng.integers(0, 2, size=n),
-            "c": rng.choice(["red", "green", "blue"], size=n).astype(object),
-            "A": rng.integers(0, 2, size=n),
-            "Y": rng.integers(0, 2, size=n),
-        }
-    )
-    return ROLES.validate(df, "test table")
+    return ROLES.validate(mixed_binary_table(n, seed), "test table")
 
 
 def by_metric(rows: list[dict]) -> dict[str, dict]:

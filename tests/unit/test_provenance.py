@@ -1,8 +1,12 @@
+import ast
 import re
+import sys
+from importlib.metadata import packages_distributions
+from pathlib import Path
 
 import numpy as np
 
-from causalsynth.core.provenance import CORE_PACKAGES, package_versions, provenance_record
+from causalsynth.core.provenance import CORE_PACKAGES, PACKAGES, package_versions, provenance_record
 from causalsynth.report.provenance import write_provenance
 
 
@@ -39,3 +43,28 @@ def test_a_snapshot_outside_git_reports_the_commit_it_was_taken_from(tmp_path, m
     assert git_commit(tmp_path) is None
     monkeypatch.setenv(SNAPSHOT_COMMIT_VARIABLE, "abc123")
     assert git_commit(tmp_path) == "abc123"
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_run_records_every_package_it_imports():
+    # every third-party module imported anywhere in the package, and every generator's own list
+    from causalsynth.generate import GENERATORS
+
+    recorded = {_normal(p) for p in PACKAGES}
+    distributions = packages_distributions()
+    imported = set()
+    for path in (Path(__file__).resolve().parents[2] / "src" / "causalsynth").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"causalsynth", "__future__"}
+    missing = {m for m in third_party if not {_normal(d) for d in distributions.get(m, [m])} & recorded}
+    assert not missing, f"imported but not in core.provenance.PACKAGES: {sorted(missing)}"
+    for name in GENERATORS.names():
+        own = {_normal(p) for p in GENERATORS.get(name).packages}
+        assert own <= recorded, f"{name}: {sorted(own - recorded)} not in PACKAGES"

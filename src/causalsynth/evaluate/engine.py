@@ -413,10 +413,11 @@ def run_engine(
     come from ``card_path`` or, without it, from the dataset's loader.
 
     ``params``: ``n_grid`` (list of sample sizes; or ``n``, one size), ``reps`` (replicates per
-    size), ``estimators``, and the grid params of :func:`run_ate_preservation`. Every replicate
-    also gets :data:`ENGINE_REFERENCE` (:func:`oracle_row`). Replicates run in parallel over
-    ``n_jobs`` processes, each with its own seed derived from ``seed``, n and the replicate;
-    progress (done, rate, time left) goes to the log. Writes ``vocabulary.ENGINE`` to
+    size), ``estimators``, and the grid params of
+    :func:`~causalsynth.evaluate.ate.ate_preservation_rows`. Every replicate also gets
+    :data:`ENGINE_REFERENCE` (:func:`oracle_row`). Replicates run in parallel over ``n_jobs``
+    processes, each with its own seed derived from ``seed``, n and the replicate; progress
+    (done, rate, time left) goes to the log. Writes ``vocabulary.ENGINE`` to
     ``out_path`` and, when ``replicates_path`` is given, every replicate's estimate
     (:data:`ENGINE_REPLICATE_COLUMNS`), from which the ranking's intervals are bootstrapped.
     """

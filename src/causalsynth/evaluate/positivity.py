@@ -163,8 +163,8 @@ def run_positivity(
     for every target. ``share_clipped`` ... ``warning`` are the overlap diagnostics of the
     weights each estimate used (:mod:`causalsynth.estimate.weights`): the clipped method's are
     those of the clipped g, the truncated method's those of the capped weights, the real-row
-    methods' those at the real rows. ``params``: the grid params of :func:`run_ate_preservation`
-    and ``threshold``. Columns: ``vocabulary.POSITIVITY``.
+    methods' those at the real rows. ``params``: the grid params of
+    :func:`~causalsynth.evaluate.ate.ate_preservation_rows` and ``threshold``. Columns: ``vocabulary.POSITIVITY``.
     """
     p = check_params(
         params,

@@ -15,8 +15,7 @@ from causalsynth.core.learners import make_learner
 from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.schema import default
 from causalsynth.core.seeds import derive_seed
-from causalsynth.core.vocabulary import TSTR
-from causalsynth.estimate.grid import check_params, write_rows
+from causalsynth.estimate.grid import check_params
 
 
 def outcome_score(
@@ -51,33 +50,11 @@ def real_ceiling(
     train_path: str, holdout_path: str, card_path: str, params: dict[str, Any], seed: int, n_jobs: int = 1
 ) -> tuple[float, str]:
     """The train-on-real (score, status): the TSTR learner fitted on the real training table."""
-    p = check_params(params, {"learner": default("tstr", "learner")}, [], "run_tstr")
+    p = check_params(params, {"learner": default("tstr", "learner")}, [], "tstr_row")
     _, roles = read_card(card_path)
     train = roles.validate(read_parquet(train_path), str(train_path))
     holdout = roles.validate(read_parquet(holdout_path), str(holdout_path))
     return outcome_score(train, holdout, roles, p["learner"], seed, n_jobs)
-
-
-def run_tstr(
-    synthetic_path: str,
-    train_path: str,
-    holdout_path: str,
-    card_path: str,
-    params: dict[str, Any],
-    seed: int,
-    out_path: str,
-    dataset: str,
-    generator: str,
-    rep: int,
-    n_jobs: int = 1,
-    real_seed: int | None = None,
-) -> pd.DataFrame:
-    """TSTR of one synthetic table, written to ``out_path`` (the row: :func:`tstr_row`)."""
-    row = tstr_row(
-        synthetic_path, train_path, holdout_path, card_path, params, seed, dataset, generator, rep,
-        n_jobs=n_jobs, real_seed=real_seed,
-    )  # fmt: skip
-    return write_rows([row], list(TSTR.columns), out_path)
 
 
 def tstr_row(
@@ -105,7 +82,7 @@ def tstr_row(
     outcome and ``r2`` for a continuous one; ``train_on_real`` is the same model trained on the
     real training table (the ceiling). Columns: ``vocabulary.TSTR``.
     """
-    p = check_params(params, {"learner": default("tstr", "learner")}, [], "run_tstr")
+    p = check_params(params, {"learner": default("tstr", "learner")}, [], "tstr_row")
     _, roles = read_card(card_path)
     synthetic = roles.validate(read_parquet(synthetic_path), str(synthetic_path))
     holdout = roles.validate(read_parquet(holdout_path), str(holdout_path))

@@ -66,7 +66,9 @@ class Generator(BaseEstimator, abc.ABC):
     Fitted attributes: ``roles_``, ``spec_`` (:class:`TableSpec`), ``dataset_``, ``device_``,
     ``fit_seconds_``, ``fit_info_`` (generator-specific diagnostics: losses, epoch times).
     After each ``sample``: ``sample_report_`` with ``n_requested, n_generated, n_valid,
-    n_invalid, invalid_reasons, rounds, sample_seconds``.
+    n_invalid, invalid_reasons, rounds, sample_seconds``, and ``sampling_stats_``, a Counter that
+    ``sample`` empties and a generator's ``_sample`` may add to over its rounds (GReaT's token
+    counts; empty for the others).
     """
 
     name: ClassVar[str]
@@ -111,6 +113,7 @@ class Generator(BaseEstimator, abc.ABC):
         self.spec_ = TableSpec.from_table(data, roles)
         self.device_ = self._resolve_device()
         self.fit_info_: dict[str, Any] = {}
+        self.sampling_stats_: Counter[str] = Counter()
         logger.info(
             "%s: fitting on dataset '%s' (%d rows, %d columns, device %s, %d thread(s))",
             self._who,
@@ -129,6 +132,7 @@ class Generator(BaseEstimator, abc.ABC):
 
     def sample(self, n: int, seed: int) -> pd.DataFrame:
         """Exactly ``n`` valid rows of the training schema, reproducible for a fixed ``seed``."""
+        self.sampling_stats_ = Counter()
         if not hasattr(self, "spec_"):
             raise ComponentFailure(f"generator '{self._who}': call fit before sample")
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:

@@ -136,7 +136,7 @@ def run_generate(
         "epsilon": model.epsilon_,
         "degenerate": degenerate,
         # token counts of generators that sample text (GReaT: sampled and forced tokens, steps)
-        "sampling_info": dict(getattr(model, "sampling_stats_", {})),
+        "sampling_info": dict(model.sampling_stats_),
     }
     write_parquet(synthetic, out_data)
     write_json(meta, out_meta)

@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +66,12 @@ from causalsynth.core.roles import Roles, card_truth, read_card
 from causalsynth.core.schema import default, resolve_section
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.threads import limit_threads
-from causalsynth.core.vocabulary import ORACLE, hybrid_base, hybrid_name
+from causalsynth.core.vocabulary import hybrid_base
 
 __all__ = [
     "ASSIGNMENTS",
     "HybridGenerator",
     "engine_truth",
-    "hybrid_generator_names",
     "load_mechanisms",
     "propensity_extremes",
     "run_fit_mechanisms",
@@ -83,11 +81,6 @@ __all__ = [
 ASSIGNMENTS = ("learned", "randomized")
 OUTCOME_MODELS = ("per_arm", "pooled")
 POOL_EXTRA_COLUMNS = ("mu0", "mu1", "propensity")
-
-
-def hybrid_generator_names(bases: Iterable[str]) -> list[str]:
-    """One hybrid per base generator, then the ``hybrid_real`` oracle."""
-    return [hybrid_name(b) for b in bases] + [ORACLE]
 
 
 class HybridGenerator:
@@ -617,8 +610,6 @@ def read_engine_truth(meta_path: str | Path | None, table_path: str | Path, requ
             raise DataError(str(path), "engine_truth", "the pool's meta JSON is missing", "pass meta_path")
         return math.nan
     value = read_json(path).get("engine_truth")
-    if isinstance(value, dict):
-        value = value.get("ate")
     if value is None:
         if required:
             raise DataError(

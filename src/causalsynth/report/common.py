@@ -125,28 +125,15 @@ def tstr_with_baseline(tstr: pd.DataFrame, by_rep: bool = False) -> pd.DataFrame
     """Mean TSTR score per (dataset, generator, metric) beside the train-on-real score; with
     `by_rep`, per (dataset, generator, metric, rep), for intervals over replicates.
 
-    `train_on_real` is read either as the train-on-real score of the same test set (numeric
-    column) or as a flag marking the rows that trained on real data (boolean column). Flagged
-    rows are one fit on the real data (their `rep` need not match any synthetic replicate), so
-    their mean per (dataset, metric) is every replicate's baseline.
+    `train_on_real` is the train-on-real score of the same test set, the column the TSTR rule
+    writes beside each synthetic score.
     """
     group = ["dataset", "generator", "metric", *(["rep"] if by_rep else [])]
     cols = [*group, "value", "baseline"]
     ok = ok_rows(tstr, "value")
     if ok.empty:
         return pd.DataFrame(columns=cols)
-    flag = ok["train_on_real"]
-    # numeric 1.0 == True in Python, so decide by type, never by value
-    is_flag = pd.api.types.is_bool_dtype(flag) or (
-        flag.dtype == object and all(isinstance(v, bool | np.bool_) for v in flag.dropna())
-    )
-    if is_flag:
-        is_base = flag.fillna(False).astype(bool)
-        base = ok.loc[is_base].groupby(["dataset", "metric"])["value"].mean().rename("baseline")
-        synth = ok.loc[~is_base]
-        out = synth.groupby(group, as_index=False)["value"].mean()
-        return out.merge(base.reset_index(), on=["dataset", "metric"], how="left")[cols]
-    ok = ok.assign(baseline=pd.to_numeric(flag, errors="coerce"))
+    ok = ok.assign(baseline=pd.to_numeric(ok["train_on_real"], errors="coerce"))
     return ok.groupby(group, as_index=False)[["value", "baseline"]].mean()[cols]
 
 

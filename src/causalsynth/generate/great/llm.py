@@ -95,7 +95,7 @@ def resolve_source(source: str | os.PathLike) -> LLMSource:
         if not (path / "config.json").is_file():
             raise ConfigError(
                 f"folder {path} holds no Hugging Face model (no config.json); "
-                "make one with causalsynth.generate.llm.prepare_llm"
+                "make one with causalsynth.generate.great.llm.prepare_llm"
             )
         return LLMSource("folder", str(path.resolve()))
     # hub ids are "name" or "org/name"; anything else that looks like a path is a missing folder

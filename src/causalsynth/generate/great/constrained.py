@@ -5,7 +5,7 @@ The sampler, not the model, writes each row's column names and separators ("W4 i
 value tokens, and at each step only among the tokens that keep the value inside what its column
 allows:
 
-* a continuous column: a number as :func:`~causalsynth.generate.great.format_value` writes
+* a continuous column: a number as :func:`~causalsynth.generate.great.text.format_value` writes
   it (optional ``-``, digits without leading zeros, at most ``float_precision`` decimals and no
   trailing zero) inside the bounds of :meth:`TableSpec.limits` (the ``range_multiple`` rule);
 * a categorical column: one of the training levels (a trie over the level texts);

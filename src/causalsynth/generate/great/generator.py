@@ -8,9 +8,10 @@ default: the last column, here the outcome) and lets the model write the rest.
 
 Sampling is our own loop rather than be-great's ``sample``, which retries until it has ``n``
 rows and never ends on an undertrained model. Two samplers: ``constrained`` (the default,
-:mod:`causalsynth.generate.constrained`) writes the column names and separators itself and lets
-the model sample only values its column allows, so every row parses; ``free`` lets the model
-write whole texts from a start value, as be-great does. Either way every value is type-checked
+:mod:`causalsynth.generate.great.constrained`) writes the column names and separators itself
+and lets the model sample only values its column allows, so every row parses; ``free``
+(:mod:`causalsynth.generate.great.sampling`) lets the model write whole texts from a start
+value, as be-great does. Either way every value is type-checked
 by :meth:`Generator.sample`; invalid rows are counted by reason, and attempts and time are
 bounded by ``max_sampling_rounds`` and ``max_sampling_seconds``.
 
@@ -30,7 +31,6 @@ import logging
 import math
 import tempfile
 import time
-from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -39,30 +39,21 @@ import pandas as pd
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.roles import Roles
 from causalsynth.generate.base import Generator, SamplingBudget
+from causalsynth.generate.great.sampling import generate_texts
+from causalsynth.generate.great.text import check_text, format_value, row_text_dataset, texts_to_rows
+from causalsynth.generate.great.training import epoch_logger, lora_settings, masked_collator, with_lora
 from causalsynth.generate.registry import GENERATORS
 from causalsynth.generate.runtime import PRECISIONS, isolated_global_rng, resolve_device, resolve_precision
 
 logger = logging.getLogger(__name__)
 
-# The text encoding separates features with ", " and names from values with " is "; a name or
-# level holding either could not be read back.
-_SEPARATORS = (",", " is ")
 # Rows sampled to measure the token length of the encoding (for max_new_tokens and the log).
 _LENGTH_PROBE_ROWS = 1000
 SAMPLERS = ("constrained", "free")
-_LORA_KEYS = {"rank": 8, "alpha": 16, "target_modules": None, "dropout": 0.0}
 # Distinct levels above this share of the rows (and above _FREE_TEXT_MIN_LEVELS) make a
 # categorical column free text: the constrained sampler could only replay training texts.
 _FREE_TEXT_SHARE = 0.5
 _FREE_TEXT_MIN_LEVELS = 50
-
-
-def format_value(value: Any, float_precision: int | None) -> str:
-    """A value as be-great writes it: floats to ``float_precision`` decimals, zeros trimmed."""
-    if isinstance(value, float | np.floating) and float_precision is not None:
-        text = f"{value:.{float_precision}f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return str(value).strip()
 
 
 @GENERATORS.register("great")
@@ -228,18 +219,18 @@ class GReaTGenerator(Generator):
             raise ConfigError(
                 f"{who}: precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
-        _lora_settings(self.lora, who)
+        lora_settings(self.lora, who)
 
     def _resolve_device(self) -> str:
         return resolve_device(self.device, f"generator '{self.name}'")
 
     def _check_table(self, data: pd.DataFrame, roles: Roles, source: str) -> None:
         for column in roles.columns:
-            _check_text(str(column), source, column, "column name")
+            check_text(str(column), source, column, "column name")
         for column in roles.of_type("categorical"):
             levels = data[column].unique()
             for level in levels:
-                _check_text(level, source, column, "level")
+                check_text(level, source, column, "level")
             if (
                 self.sampler == "constrained"
                 and len(levels) > _FREE_TEXT_MIN_LEVELS
@@ -263,8 +254,8 @@ class GReaTGenerator(Generator):
         from be_great.great_trainer import GReaTTrainer
         from transformers import PrinterCallback, TrainingArguments
 
-        from causalsynth.generate.constrained import ConstrainedPlan
-        from causalsynth.generate.llm import load_causal_lm
+        from causalsynth.generate.great.constrained import ConstrainedPlan
+        from causalsynth.generate.great.llm import load_causal_lm
 
         self.precision_choice_ = resolve_precision(self.precision, self.device_, f"generator '{self.name}'")
         self.precision_ = self.precision_choice_["precision"]
@@ -279,15 +270,15 @@ class GReaTGenerator(Generator):
         model, tokenizer = load_causal_lm(self.llm)
         # a table the constrained sampler cannot write is refused before the costly fine-tuning
         table = self._token_table(tokenizer) if self.sampler == "constrained" else None
-        lora = _lora_settings(self.lora, f"generator '{self.name}'")
+        lora = lora_settings(self.lora, f"generator '{self.name}'")
         if lora is not None:
-            model = _with_lora(model, lora)
+            model = with_lora(model, lora)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         # right padding in training keeps each row's positions starting at 0, as they do in
         # generation (left padding there, with positions taken from the attention mask)
         tokenizer.padding_side = "right"
-        dataset = _row_text_dataset(data, tokenizer, self.float_precision, self.random_feature_order)
+        dataset = row_text_dataset(data, tokenizer, self.float_precision, self.random_feature_order)
         with isolated_global_rng(self.random_state):
             probe = range(min(len(dataset), _LENGTH_PROBE_ROWS))
             lengths = np.array([len(dataset._getitem(i)["input_ids"]) for i in probe])
@@ -307,7 +298,7 @@ class GReaTGenerator(Generator):
             self.epochs,
             self.batch_size,
         )
-        epoch_log = _epoch_logger(self.epochs)
+        epoch_log = epoch_logger(self.epochs)
         with (
             tempfile.TemporaryDirectory(prefix="great-trainer-") as workdir,
             isolated_global_rng(self.random_state),
@@ -333,7 +324,7 @@ class GReaTGenerator(Generator):
                 args,
                 train_dataset=dataset,
                 processing_class=tokenizer,
-                data_collator=_masked_collator(tokenizer),
+                data_collator=masked_collator(tokenizer),
                 callbacks=[epoch_log],
             )
             trainer.remove_callback(PrinterCallback)  # our callback logs; no dicts on stdout
@@ -347,7 +338,6 @@ class GReaTGenerator(Generator):
         model.eval()
         self.model_ = model
         self.tokenizer_ = tokenizer
-        self.sampling_stats_: dict[str, int] = Counter()
         self.plan_ = None
         if self.sampler == "constrained":
             self.plan_ = ConstrainedPlan(
@@ -373,7 +363,7 @@ class GReaTGenerator(Generator):
             self.fit_info_["piecewise_tokenization_agreement"] = self._tokenization_agreement(data)
 
     def _token_table(self, tokenizer: Any):
-        from causalsynth.generate.constrained import TokenTable, check_expressible
+        from causalsynth.generate.great.constrained import TokenTable, check_expressible
 
         table = TokenTable(tokenizer)
         check_expressible(self.spec_, f"dataset '{self.dataset_}', generator '{self.name}'", table)
@@ -403,11 +393,6 @@ class GReaTGenerator(Generator):
 
         return torch.autocast(self.model_.device.type, dtype=torch.bfloat16)
 
-    def sample(self, n: int, seed: int) -> pd.DataFrame:
-        """As :meth:`Generator.sample`; ``sampling_stats_`` then counts the tokens of all rounds."""
-        self.sampling_stats_: dict[str, int] = Counter()
-        return super().sample(n, seed)
-
     def _sample(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
         if self.sampler == "constrained":
             return self._sample_constrained(n, seed, budget)
@@ -416,7 +401,7 @@ class GReaTGenerator(Generator):
     def _sample_constrained(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
         import torch
 
-        from causalsynth.generate.constrained import sample_constrained
+        from causalsynth.generate.great.constrained import sample_constrained
 
         rng = np.random.default_rng(seed)
         generator = torch.Generator(device=self.model_.device).manual_seed(seed)
@@ -479,191 +464,20 @@ class GReaTGenerator(Generator):
         return self._texts_to_rows(texts)
 
     def _generate_texts(self, prompts: list[str], generator: Any) -> list[str]:
-        """Complete each prompt with the fine-tuned model; one text per prompt.
-
-        Sampling (temperature, then top-k) happens in :func:`_sampling_processor`, which
-        draws with ``generator`` and leaves a single finite logit per row, so ``generate``
-        runs greedily: the draw is the same distribution as ``do_sample=True``, seeded by a
-        local generator instead of torch's global one, and skips torch's multinomial over the
-        whole vocabulary (most of the time of a small model on the CPU).
-        """
-        import torch
-        from transformers import LogitsProcessorList
-
-        tokenizer = self.tokenizer_
-        tokenizer.padding_side = "left"
-        batch = tokenizer(prompts, return_tensors="pt", padding=True).to(self.model_.device)
-        sampler = _sampling_processor(self.temperature, self.top_k, generator)
-        with torch.inference_mode(), self._autocast():
-            tokens = self.model_.generate(
-                **batch,
-                max_new_tokens=self.max_new_tokens_,
-                do_sample=False,
-                logits_processor=LogitsProcessorList([sampler]),
-                pad_token_id=tokenizer.pad_token_id,
-            )
-        self.sampling_stats_["sampled_tokens"] += int(
-            tokens.shape[0] * (tokens.shape[1] - batch["input_ids"].shape[1])
+        """Complete each prompt with the fine-tuned model; one text per prompt (:func:`generate_texts`)."""
+        texts, tokens = generate_texts(
+            self.model_,
+            self.tokenizer_,
+            prompts,
+            generator,
+            self.temperature,
+            self.top_k,
+            self.max_new_tokens_,
+            self._autocast(),
         )
-        return tokenizer.batch_decode(tokens, skip_special_tokens=True)
+        self.sampling_stats_["sampled_tokens"] += tokens
+        return texts
 
     def _texts_to_rows(self, texts: list[str]) -> pd.DataFrame:
-        """Read ``"name is value"`` pairs back; the first value of each column counts.
-
-        Returns text values (``None`` where a text has no value for a column); generation runs
-        on past the first row, and whatever follows the first occurrence of a column is
-        ignored, as in be-great.
-        """
-        columns = list(self.spec_.columns)
-        rows = []
-        for text in texts:
-            row: dict[str, str | None] = dict.fromkeys(columns)
-            for piece in text.replace("\n", " ").split(","):
-                name, sep, value = piece.strip().partition(" is ")
-                if sep and name in row and row[name] is None:
-                    row[name] = value.strip()
-            rows.append(row)
-        return pd.DataFrame(rows, columns=columns, dtype=object)
-
-
-def _check_text(text: str, source: str, column: str, what: str) -> None:
-    if any(sep in text for sep in _SEPARATORS) or text != text.strip() or not text:
-        raise DataError(
-            source,
-            column,
-            f"the {what} {text!r} cannot be written as GReaT text (it is empty, has outer spaces, "
-            "or holds ',' or ' is ')",
-            f"rename the {what} when the dataset is prepared",
-        )
-
-
-def _lora_settings(lora: Any, who: str) -> dict[str, Any] | None:
-    """``lora`` with defaults filled in; None when off."""
-    if lora is None or lora is False:
-        return None
-    if not isinstance(lora, dict):
-        raise ConfigError(
-            f"{who}: lora must be a mapping (rank, alpha, target_modules, dropout) or null, got {lora!r}"
-        )
-    unknown = sorted(set(lora) - set(_LORA_KEYS))
-    if unknown:
-        raise ConfigError(f"{who}: lora has no key(s) {', '.join(unknown)}; valid: {', '.join(_LORA_KEYS)}")
-    out = {**_LORA_KEYS, **lora}
-    for key in ("rank", "alpha"):
-        if isinstance(out[key], bool) or not isinstance(out[key], int) or out[key] < 1:
-            raise ConfigError(f"{who}: lora.{key} must be a positive integer, got {out[key]!r}")
-    if out["target_modules"] is not None and (
-        not isinstance(out["target_modules"], list)
-        or not all(isinstance(m, str) for m in out["target_modules"])
-    ):
-        raise ConfigError(f"{who}: lora.target_modules must be a list of module names or null")
-    if not 0 <= out["dropout"] < 1:
-        raise ConfigError(f"{who}: lora.dropout must be in [0, 1), got {out['dropout']!r}")
-    return out
-
-
-def _with_lora(model: Any, lora: dict[str, Any]) -> Any:
-    """``model`` with LoRA adapters; only the adapters train."""
-    from peft import LoraConfig, get_peft_model
-
-    config = LoraConfig(
-        r=lora["rank"],
-        lora_alpha=lora["alpha"],
-        target_modules=lora["target_modules"],
-        lora_dropout=lora["dropout"],
-        task_type="CAUSAL_LM",
-    )
-    return get_peft_model(model, config)
-
-
-def _row_text_dataset(data: pd.DataFrame, tokenizer: Any, float_precision: int | None, shuffle: bool):
-    """be-great's dataset (text encoding, per-row feature permutation), order optionally fixed."""
-    from be_great.great_dataset import GReaTDataset
-
-    class RowTextDataset(GReaTDataset):
-        def _getitem(self, key, decoded: bool = True, **kwargs):
-            if self._shuffle:
-                return super()._getitem(key, decoded, **kwargs)
-            row = self._data.fast_slice(key, 1)
-            text = ", ".join(
-                f"{row.column_names[i]} is {self._format_value(row.columns[i].to_pylist()[0])}"
-                for i in range(row.num_columns)
-            )
-            return self.tokenizer(text, padding=True)
-
-    # be-great shuffles with Python's global random module: callers seed it in isolation
-    dataset = RowTextDataset.from_pandas(data.reset_index(drop=True), preserve_index=False)
-    dataset.set_tokenizer(tokenizer, float_precision)
-    dataset._shuffle = shuffle
-    return dataset
-
-
-def _sampling_processor(temperature: float, top_k: int | None, generator: Any):
-    """A logits processor that samples one token per row (Gumbel-max over the top k).
-
-    Returns logits that are 0 at the drawn token and -inf elsewhere, for greedy decoding.
-    Same order as transformers' warpers: temperature, then top-k.
-    """
-    import torch
-    from transformers import LogitsProcessor
-
-    class GumbelTopK(LogitsProcessor):
-        def __call__(self, input_ids, scores):
-            scores = scores.float() / temperature
-            if top_k is not None and top_k < scores.shape[-1]:
-                values, index = scores.topk(top_k, dim=-1)
-            else:
-                values = scores
-                index = torch.arange(scores.shape[-1], device=scores.device).expand_as(scores)
-            uniform = torch.rand(values.shape, generator=generator, device=values.device)
-            gumbel = -torch.log(-torch.log(uniform.clamp(1e-12, 1 - 1e-7)))
-            drawn = index.gather(-1, (values + gumbel).argmax(dim=-1, keepdim=True))
-            out = torch.full_like(scores, -math.inf)
-            return out.scatter_(-1, drawn, 0.0)
-
-    return GumbelTopK()
-
-
-def _masked_collator(tokenizer: Any):
-    """be-great's collator, with padding left out of the loss."""
-    from be_great.great_dataset import GReaTDataCollator
-
-    class MaskedCollator(GReaTDataCollator):
-        def __call__(self, features):
-            batch = super().__call__(features)
-            batch["labels"][batch["attention_mask"] == 0] = -100
-            return batch
-
-    return MaskedCollator(tokenizer)
-
-
-def _epoch_logger(total_epochs: int):
-    """A Trainer callback that logs loss and seconds per epoch to ``causalsynth.generate``."""
-    from transformers import TrainerCallback
-
-    class EpochLogger(TrainerCallback):
-        def __init__(self) -> None:
-            self.epoch_seconds: list[float] = []
-            self.losses: list[float] = []
-            self._start = time.perf_counter()
-
-        def on_epoch_begin(self, args, state, control, **kwargs):
-            self._start = time.perf_counter()
-
-        def on_epoch_end(self, args, state, control, **kwargs):
-            self.epoch_seconds.append(time.perf_counter() - self._start)
-
-        def on_log(self, args, state, control, logs=None, **kwargs):
-            if logs and "loss" in logs:
-                self.losses.append(float(logs["loss"]))
-                seconds = self.epoch_seconds[-1] if self.epoch_seconds else float("nan")
-                logger.info(
-                    "great: epoch %d/%d loss %.4f (%.1f s, step %d)",
-                    round(state.epoch or 0),
-                    total_epochs,
-                    logs["loss"],
-                    seconds,
-                    state.global_step,
-                )
-
-    return EpochLogger()
+        """The rows in ``texts`` (:func:`texts_to_rows`), text values in the training columns."""
+        return texts_to_rows(texts, list(self.spec_.columns))
