@@ -78,6 +78,13 @@ class UnstoredGenerator(ToyGenerator):
         self.random_state = random_state
 
 
+class RaisingInitGenerator(ToyGenerator):
+    """Raises in its constructor (validation that belongs in _check_own_params or fit)."""
+
+    def __init__(self, noise: float = 0.5, threads: int = 1, random_state: int = 0):
+        raise ValueError("no GPU here")
+
+
 class NotAGenerator:
     """Has fit and sample of its own, but is no Generator."""
 

@@ -250,6 +250,7 @@ def test_a_class_by_import_path_is_checked_and_runs_as_a_generator(job):
         ("np", r"is not a class but module"),
         ("Missing", r"module 'tests.plugins.toy_generator' has no class 'Missing'. Fix: correct the name after ':'"),
         ("UnstoredGenerator", r"the constructor of UnstoredGenerator does not store its argument\(s\) noise"),
+        ("RaisingInitGenerator", r"the constructor of RaisingInitGenerator raised ValueError: no GPU here"),
     ],
 )  # fmt: skip
 def test_a_class_that_breaks_the_contract_is_one_config_error(cls, message):

@@ -71,7 +71,14 @@ def make_generator(
             "the config is checked without them (a job gets them from the workflow). Fix: give them "
             "defaults, threads=1 and random_state=0"
         )
-    model = cls(**params, **run_params)
+    try:
+        model = cls(**params, **run_params)
+    except Exception as exc:
+        if not is_plugin(cls) or isinstance(exc, CausalSynthError):
+            raise
+        raise ConfigError(
+            f"generator {who}: the constructor of {cls.__name__} raised {type(exc).__name__}: {exc}"
+        ) from exc
     if is_plugin(cls):
         # sklearn's get_params (meta.json's params) reads every constructor argument back
         unstored = [p for p in valid if not hasattr(model, p)]
