@@ -14,4 +14,5 @@ with logged(snakemake.log[0], snakemake.threads):
         out_data=snakemake.output.data,
         out_meta=snakemake.output.meta,
         dataset=snakemake.wildcards.dataset,
+        rep=int(snakemake.wildcards.rep),
     )

@@ -14,7 +14,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from causalsynth.core.errors import ConfigError
+from causalsynth.core.errors import ConfigError, UnknownComponentError
 from causalsynth.core.schema import SCHEMA_PATH, load_schema
 from causalsynth.core.vocabulary import (
     HYBRID_PREFIX,
@@ -77,20 +77,27 @@ def check_names(config: dict[str, Any]) -> None:
     from causalsynth.core.learners import LEARNERS
     from causalsynth.data import DATASETS
     from causalsynth.estimate.estimators import ESTIMATORS
-    from causalsynth.generate import GENERATORS, make_generator
+    from causalsynth.generate import make_generator
+    from causalsynth.generate.plugins import generator_names, resolve_generator
 
     for ds, opts in config["datasets"].items():
         _check_names("dataset loader", [opts.get("loader", ds)], DATASETS.names(), f"datasets/{ds}")
     gens = list(config["generators"])
     for g, opts in config["generators"].items():
-        # an instance id (ctgan_paper) names its registered type; a plain id is its own type
+        # an instance id (ctgan_paper) names its type: a registered id, an import path
+        # (package.module:ClassName) or an installed entry point; a plain id is its own type
         where = f"generators/{g}/type" if "type" in opts else f"generators/{g}"
-        if generator_type(config, g) not in GENERATORS.names():
+        try:
+            cls = resolve_generator(generator_type(config, g))
+        except UnknownComponentError:
             hint = "" if "type" in opts else f" (or give '{g}' a `type`: one of them)"
             raise ConfigError(
                 f"{where}: unknown generator {generator_type(config, g)!r}; valid generators: "
-                f"{', '.join(GENERATORS.names())}{hint}"
-            )
+                f"{', '.join(generator_names())}{hint}, or a class by import path "
+                "'package.module:ClassName'"
+            ) from None
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
         if g in (REAL, PERFECT) or is_hybrid(g):
             raise ConfigError(
                 f"generators/{g}: '{REAL}', '{PERFECT}' and ids starting with '{HYBRID_PREFIX}' name "
@@ -98,7 +105,14 @@ def check_names(config: dict[str, Any]) -> None:
                 f"{generator_type(config, g)}_1)"
             )
         # a misspelt hyperparameter fails here, before any job runs
-        make_generator(generator_type(config, g), Plan(config).generator_params(g), instance=g)
+        params = Plan(config).generator_params(g)
+        make_generator(generator_type(config, g), params, instance=g)
+        # and so does a file pattern the generator cannot fill in (the file generator's path)
+        for ds in opts.get("datasets", config["datasets"]):
+            try:
+                cls.input_files(params, ds, 1)
+            except ConfigError as exc:
+                raise ConfigError(f"generators/{g}: {exc}") from None
     for g, opts in config["generators"].items():
         _check_names(
             "dataset", opts.get("datasets", []), list(config["datasets"]), f"generators/{g}/datasets"
@@ -263,10 +277,11 @@ class Plan:
         return generator_type(self.config, generator)
 
     def generator_class(self, generator: str) -> type:
-        """The registered class of a configured generator: what its jobs need comes from it."""
-        from causalsynth.generate import GENERATORS
+        """The class of a configured generator (registered, by import path or installed): what
+        its jobs need comes from it."""
+        from causalsynth.generate.plugins import resolve_generator
 
-        return GENERATORS.get(self.generator_type(generator))
+        return resolve_generator(self.generator_type(generator))
 
     def generator_rows(self, generator: str) -> int:
         return int(self.config["generators"][generator].get("n_rows", self.config["synthetic_rows"]))

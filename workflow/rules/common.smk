@@ -162,6 +162,14 @@ def generate_inputs(wildcards):
     }
     if needs_prepared_llm(wildcards):
         inputs["llm"] = rules.prepare_llm.output.config
+    # files the generator reads (the file generator's set): editing one reruns the job; a
+    # missing one is left to the generator, whose error names the file and the fix
+    params = PLAN.generator_params(wildcards.generator)
+    files = generator_class(wildcards).input_files(
+        params, wildcards.dataset, int(wildcards.rep)
+    )
+    if any(Path(f).exists() for f in files):
+        inputs["files"] = [f for f in files if Path(f).exists()]
     return inputs
 
 

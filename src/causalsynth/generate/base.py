@@ -60,8 +60,10 @@ class Generator(BaseEstimator, abc.ABC):
 
     Subclasses define ``name`` (the registry id), ``packages`` (distributions whose versions
     are recorded next to results), an ``__init__`` that stores its arguments -- at least
-    ``threads``, ``random_state``, ``max_sampling_rounds``, ``max_sampling_seconds`` and
-    ``range_multiple`` -- and ``_fit`` / ``_sample``.
+    ``threads`` and ``random_state``; ``max_sampling_rounds``, ``max_sampling_seconds`` and
+    ``range_multiple`` default to 10, None and 10.0 where it does not take them -- and
+    ``_fit`` / ``_sample``. A class outside the package (``type: "package.module:Class"``, or
+    an entry point of the group ``causalsynth.generators``) follows the same contract.
 
     Fitted attributes: ``roles_``, ``spec_`` (:class:`TableSpec`), ``dataset_``, ``device_``,
     ``fit_seconds_``, ``fit_info_`` (generator-specific diagnostics: losses, epoch times).
@@ -85,21 +87,35 @@ class Generator(BaseEstimator, abc.ABC):
     # The configured instance id (``ctgan_paper`` of type ``ctgan``), set by make_generator;
     # messages name it so a user of two instances of one generator knows which one failed.
     instance_: str | None = None
+    # The replicate the job makes (1, 2, ...; None outside the workflow), set by make_generator:
+    # the file generator reads the replicate's own file.
+    replicate_: int | None = None
 
     @classmethod
     def gpus(cls, params: dict[str, Any]) -> int:
         """GPUs one generate job of these params needs (0: CPU only)."""
         return 0
 
+    @classmethod
+    def input_files(cls, params: dict[str, Any], dataset: str, rep: int) -> list[str]:
+        """Files a generate job of these params reads besides the training table (the
+        workflow makes them inputs of the job, so editing one reruns it); none by default."""
+        return []
+
+    def extra_meta(self) -> dict[str, Any]:
+        """Keys a fitted generator adds to its meta.json (the file generator: its file); none by default."""
+        return {}
+
     @property
     def _who(self) -> str:
-        return self.instance_ or self.name
+        return self.instance_ or getattr(self, "name", type(self).__name__)
 
     threads: int
     random_state: int
-    max_sampling_rounds: int
-    max_sampling_seconds: float | None
-    range_multiple: float | None
+    # defaults for a generator whose constructor does not take these (a plug-in may not)
+    max_sampling_rounds: int = 10
+    max_sampling_seconds: float | None = None
+    range_multiple: float | None = 10.0
 
     # ----------------------------------------------------------------- public contract
     def fit(self, table: pd.DataFrame, roles: Roles, *, dataset: str = "table") -> Generator:

@@ -2,48 +2,95 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
+from collections.abc import Iterator
 from typing import Any
 
 import pandas as pd
 
-from causalsynth.core.errors import ConfigError
+from causalsynth.core.errors import CausalSynthError, ComponentFailure, ConfigError
 from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import MIN_ARM_UNITS, Roles
 from causalsynth.core.seeds import derive_seed
 from causalsynth.generate.base import Generator
-from causalsynth.generate.registry import GENERATORS
+from causalsynth.generate.plugins import RUN_PARAMS, is_plugin, resolve_generator
 
 logger = logging.getLogger("causalsynth.generate")
 
 # Set by the workflow for every job, never by a user's generator params.
-_RUN_PARAMS = ("threads", "random_state")
+_RUN_PARAMS = RUN_PARAMS
 
 
 def make_generator(
-    generator: str, params: dict[str, Any] | None = None, *, instance: str | None = None, **run_params: Any
+    generator: str,
+    params: dict[str, Any] | None = None,
+    *,
+    instance: str | None = None,
+    replicate: int | None = None,
+    **run_params: Any,
 ) -> Generator:
-    """An unfitted generator from its registry id and hyperparameters.
+    """An unfitted generator from its type and hyperparameters.
 
-    ``instance`` is the configured id when it differs from the registry id (``ctgan_paper``
-    of type ``ctgan``); messages name it. Unknown ids fail with the list of valid ones, unknown
-    hyperparameters with the list of the generator's.
+    ``generator`` is a registry id, an import path ``package.module:ClassName`` or an entry
+    point of the group ``causalsynth.generators`` (:func:`~causalsynth.generate.plugins.resolve_generator`).
+    ``instance`` is the configured id when it differs from the type (``ctgan_paper`` of type
+    ``ctgan``); messages name it. ``replicate`` is the replicate the job makes. Unknown ids fail
+    with the list of valid ones, unknown hyperparameters with the list of the generator's,
+    missing required ones and a constructor that does not store its arguments with their names.
     """
-    cls = GENERATORS.get(generator)
+    cls = resolve_generator(generator)
     params = dict(params or {})
-    valid = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    signature = inspect.signature(cls.__init__).parameters
+    named = {
+        p: v
+        for p, v in signature.items()
+        if p != "self" and v.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    }
+    valid = list(named)
+    who = f"'{generator}'" if instance in (None, generator) else f"'{instance}' (type '{generator}')"
+    takes_any = any(v.kind is inspect.Parameter.VAR_KEYWORD for v in signature.values())
     unknown = sorted(set(params) - set(valid))
-    if unknown:
-        who = f"'{generator}'" if instance in (None, generator) else f"'{instance}' (type '{generator}')"
+    if unknown and not takes_any:
         raise ConfigError(
             f"generator {who} has no parameter(s) {', '.join(unknown)}; valid: {', '.join(valid)}"
         )
-    model = cls(**params, **run_params)
+    required = [p for p, v in named.items() if v.default is inspect.Parameter.empty]
+    lacking = [p for p in required if p not in params and p not in run_params]
+    if [p for p in lacking if p not in RUN_PARAMS]:
+        raise ConfigError(
+            f"generator {who} needs the parameter(s) {', '.join(p for p in lacking if p not in RUN_PARAMS)}; "
+            "set them in its entry"
+        )
+    if lacking:
+        raise ConfigError(
+            f"generator {who}: the constructor of {cls.__name__} has no default for {', '.join(lacking)}; "
+            "the config is checked without them (a job gets them from the workflow). Fix: give them "
+            "defaults, threads=1 and random_state=0"
+        )
+    try:
+        model = cls(**params, **run_params)
+    except Exception as exc:
+        if not is_plugin(cls) or isinstance(exc, CausalSynthError):
+            raise
+        raise ConfigError(
+            f"generator {who}: the constructor of {cls.__name__} raised {type(exc).__name__}: {exc}"
+        ) from exc
+    if is_plugin(cls):
+        # sklearn's get_params (meta.json's params) reads every constructor argument back
+        unstored = [p for p in valid if not hasattr(model, p)]
+        if unstored:
+            raise ConfigError(
+                f"generator {who}: the constructor of {cls.__name__} does not store its argument(s) "
+                f"{', '.join(unstored)}; the contract: store each as self.<name>, unchanged"
+            )
     if instance is not None and instance != generator:
         model.instance_ = instance
+    if replicate is not None:
+        model.replicate_ = replicate
     return model
 
 
@@ -78,6 +125,7 @@ def run_generate(
     out_meta: str | os.PathLike,
     dataset: str,
     generator_type: str | None = None,
+    rep: int | None = None,
 ) -> None:
     """Fit ``generator`` once on the training table and write ``n_rows`` synthetic rows.
 
@@ -90,7 +138,13 @@ def run_generate(
     invalid_reasons, sampling_rounds, fit_info -- losses per epoch, batch and steps --,
     epsilon -- the differential-privacy epsilon spent, null without DP -- and degenerate --
     why an arm is too small to estimate on, null when both arms are fine -- and sampling_info
-    -- token counts of generators that sample text).
+    -- token counts of generators that sample text), and the keys of the generator's
+    ``extra_meta`` (the file generator: ``source``, the file's path and sha256).
+
+    ``rep`` is the job's replicate (the file generator reads that replicate's file). A plug-in
+    generator (a class from outside the package) that raises anything but a causalsynth error
+    in ``fit`` or ``sample`` fails the job with a :class:`ComponentFailure` naming the generator,
+    the dataset and its message; the traceback goes to the job's log.
     """
     kind = generator_type or generator
     params = dict(params or {})
@@ -102,13 +156,17 @@ def run_generate(
         )
     fit_seed = derive_seed(seed, "fit")
     sample_seed = derive_seed(seed, "sample")
-    model = make_generator(kind, params, instance=generator, threads=threads, random_state=fit_seed)
+    model = make_generator(
+        kind, params, instance=generator, replicate=rep, threads=threads, random_state=fit_seed
+    )
     card = read_json(card_path)
     roles = Roles.from_dict(card)
     table = read_parquet(train_path)
     logger.info("generate: dataset '%s', generator '%s', %d rows requested", dataset, generator, n_rows)
-    model.fit(table, roles, dataset=dataset)
-    synthetic = model.sample(n_rows, seed=sample_seed)
+    with _plugin_failures(model, generator, kind, dataset, "fit"):
+        model.fit(table, roles, dataset=dataset)
+    with _plugin_failures(model, generator, kind, dataset, "sample"):
+        synthetic = model.sample(n_rows, seed=sample_seed)
     report = model.sample_report_
     degenerate = degenerate_arms(synthetic, table, roles)
     if degenerate:
@@ -137,6 +195,24 @@ def run_generate(
         "degenerate": degenerate,
         # token counts of generators that sample text (GReaT: sampled and forced tokens, steps)
         "sampling_info": dict(model.sampling_stats_),
+        **model.extra_meta(),
     }
     write_parquet(synthetic, out_data)
     write_json(meta, out_meta)
+
+
+@contextlib.contextmanager
+def _plugin_failures(model: Generator, generator: str, kind: str, dataset: str, step: str) -> Iterator[None]:
+    """A plug-in's own exception -> that generator's ComponentFailure (one line for the user)."""
+    try:
+        yield
+    except CausalSynthError:
+        raise
+    except Exception as exc:
+        if not is_plugin(type(model)):
+            raise  # a bug of causalsynth's own generators keeps its traceback
+        logger.error("generate: the plug-in generator '%s' raised in %s", generator, step, exc_info=True)
+        raise ComponentFailure(
+            f"generator '{generator}' (plug-in {kind}) failed in {step} on dataset '{dataset}': "
+            f"{type(exc).__name__}: {exc}. Fix: the plug-in's code (its traceback is in this job's log)"
+        ) from exc
