@@ -37,6 +37,8 @@ PACKAGES = (
     "causallib",
     # the workflow, its config, the figures, thread limits
     "snakemake",
+    # Parquet tables, and the file generator's released sets
+    "pyarrow",
     "PyYAML",
     "jsonschema",
     "matplotlib",
