@@ -88,6 +88,18 @@ def generator_class(wildcards):
     return PLAN.generator_class(wildcards.generator)
 
 
+# The jobs every fit waits on (the data draws, the language model) run before any fit.
+PREPARE_PRIORITY = 3
+
+
+def generate_priority(wildcards):
+    """Fits start longest first (by their class's runtime limit: GReaT's 240 minutes before the
+    others' 30 to 60): a long fit started late is the run's last job, with a core idle beside it
+    (the default run started GReaT 20 and 30 minutes in behind the other fits and the data draws).
+    """
+    return 1 + generator_class(wildcards).runtime_minutes / 1000
+
+
 def needs_prepared_llm(wildcards):
     """An LLM generator fine-tunes the model that prepare_llm converted once, unless one is named."""
     return generator_class(wildcards).uses_llm and "llm" not in PLAN.generator_params(

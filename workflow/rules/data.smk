@@ -10,6 +10,8 @@ rule prepare_dataset:
         positivity="results/data/{dataset}/rep{rep}/positivity.parquet",
     log:
         "logs/data/{dataset}/rep{rep}.log",
+    # seconds of work that every fit of its replicate waits on
+    priority: PREPARE_PRIORITY
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1

@@ -6,7 +6,7 @@ rule prepare_llm:
     benchmark:
         f"results/benchmarks/prepare_llm/{config['llm']['name']}.tsv"
     # GReaT's fit waits on it and is the longest job of the default run
-    priority: 2
+    priority: PREPARE_PRIORITY
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
@@ -30,9 +30,10 @@ rule generate:
         "logs/synthetic/{dataset}/{generator}/rep{rep}.log",
     benchmark:
         "results/benchmarks/generate/{dataset}/{generator}/rep{rep}.tsv"
-    # the fits are the long jobs: started first, the short downstream jobs fill the cores around
-    # them rather than leaving a core idle behind a late fit at the end of the run
-    priority: 1
+    # the fits are the long jobs: started first, longest first (generate_priority), the short
+    # downstream jobs fill the cores around them rather than leaving a core idle behind a late
+    # fit at the end of the run
+    priority: generate_priority
     conda:
         "../../envs/causalsynth.yaml"
     # one thread: TVAE at two torch threads gave rows that differed in the 5th digit between a
