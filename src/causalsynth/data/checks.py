@@ -350,14 +350,14 @@ def check_outliers(
     }
     if action == "error" and flagged:
         col = flagged[0]
+        e = columns[col]
+        # the count and the extreme value only: the fences and the shift move with the replicate's
+        # split, and a refusal must read the same in every replicate (card.json has the rest)
         raise DataError(
             source,
             col,
-            _describe(
-                columns[col],
-                n_rows,
-                f" ({k:g} x IQR from the quartiles of the training rows, checks.outlier_iqr)",
-            ),
+            f"{e['n_train'] + e['n_holdout']} of {n_rows} rows lie beyond {k:g} x IQR from the quartiles "
+            f"of the training rows (checks.outlier_iqr), the most extreme at {e['most_extreme']:.4g}",
             "set checks.outliers: winsorize, or clean the column",
         )
     if action == "warn" and flagged:
