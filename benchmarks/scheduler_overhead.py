@@ -25,11 +25,11 @@ from _harness import ROOT, fresh_copy, run_measured
 
 from causalsynth.core.provenance import machine
 
-OVERRIDE = "\nrun_locally_without_job_rate_limit()\n"
+OVERRIDE = "\nonstart:\n    run_locally_without_job_rate_limit()\n"
 
 
 def _with_snakemakes_limit(root: Path) -> Path:
-    """The copy's common.smk without the call that drops the limit: Snakemake's own 100/1s."""
+    """The copy's common.smk without the onstart hook that drops the limit: Snakemake's 100/1s."""
     common = root / "workflow/rules/common.smk"
     text = common.read_text()
     if OVERRIDE not in text:
