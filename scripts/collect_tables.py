@@ -8,11 +8,10 @@ with logged(snakemake.log[0], snakemake.threads):
         tstr=list(snakemake.input.tstr),
         dcr=list(snakemake.input.dcr),
         positivity=list(snakemake.input.positivity),
-        engine=list(snakemake.input.engine),
-        engine_replicates=list(snakemake.input.engine_replicates),
+        engine=[snakemake.input.engine],
+        engine_ranking=[snakemake.input.engine_ranking],
         privacy=list(snakemake.input.privacy),
         fidelity=list(snakemake.input.fidelity),
         inferential_utility=list(snakemake.input.inferential_utility),
-        seed=snakemake.params.seed,
         outputs={k: snakemake.output[k] for k in [*TABLES, *(f"{t}_md" for t in TABLES)]},
     )

@@ -16,7 +16,7 @@ ALLOWED = {
     "hybrid": {"core"},
     "estimate": {"core"},
     "evaluate": {"core", "data", "estimate", "hybrid"},
-    "report": {"core", "evaluate"},
+    "report": {"core"},
     "config": {"core", "data", "generate", "estimate"},
 }
 

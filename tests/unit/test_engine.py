@@ -13,21 +13,26 @@ from scipy.special import expit
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
-from causalsynth.core.vocabulary import ENGINE, ENGINE_REFERENCE, ENGINE_REPLICATE_COLUMNS, RANKING
+from causalsynth.core.uncertainty import UNDECIDED
+from causalsynth.core.vocabulary import (
+    AGREES,
+    DISAGREES,
+    ENGINE,
+    ENGINE_REFERENCE,
+    ENGINE_REPLICATE_COLUMNS,
+    RANKING,
+)
 from causalsynth.data import get_dataset
 from causalsynth.evaluate import engine as engine_module
 from causalsynth.evaluate.engine import (
-    AGREES,
-    DISAGREES,
-    UNDECIDED,
     PoolProcess,
     SimulatedProcess,
-    engine_ranking,
     process_overlap,
     repeated_share,
     run_engine,
     summarize_replicates,
 )
+from causalsynth.evaluate.ranking import engine_ranking
 
 ROLES = Roles("a", "y", "continuous", {"w1": "continuous", "w2": "binary"})
 BINARY = Roles("a", "y", "binary", {"w1": "continuous", "w2": "binary"})

@@ -668,19 +668,22 @@ def test_engine_test_reads_the_ranking_intervals(tmp_path):
 
 
 def test_engine_without_intervals_is_not_testable(tmp_path):
-    # an old ranking table (no interval columns), and no ranking table at all: point rule only
+    # an old ranking table (no interval columns): the point rule only
     old = ranking_table(0.9, 0.1)[["dataset", "engine", "spearman_vs_truth", "n_estimators"]]
-    for tables in (
-        {"engine": engine_table(swap=False), "engine_ranking": old},
-        {"engine": engine_table(swap=False)},
-    ):
-        root = tmp_path / str(len(tables))
-        write_tables(root, **tables)
-        c = claim(findings.write_findings(root, root / "f.md"), "e")
-        assert c.verdict == findings.NOT_TESTABLE
-        assert "no bootstrap interval" in c.primary.reason
-        assert c.evidence.n_decided == 0
-        assert "| agrees | undecided |" in squash(c.body[0])
+    write_tables(tmp_path / "old", engine=engine_table(swap=False), engine_ranking=old)
+    c = claim(findings.write_findings(tmp_path / "old", tmp_path / "old.md"), "e")
+    assert c.verdict == findings.NOT_TESTABLE
+    assert "no bootstrap interval" in c.primary.reason
+    assert c.evidence.n_decided == 0
+    assert "| agrees | undecided |" in squash(c.body[0])
+
+
+def test_engine_without_a_ranking_table_says_which_rule_writes_it(tmp_path):
+    # the report never ranks by itself (that is evaluation): it names the rule to rerun
+    write_tables(tmp_path / "none", engine=engine_table(swap=False))
+    c = claim(findings.write_findings(tmp_path / "none", tmp_path / "none.md"), "e")
+    assert c.verdict == findings.NOT_TESTABLE
+    assert "engine_ranking rule" in c.primary.reason
 
 
 def test_summary_table_is_well_formed(paper_like):

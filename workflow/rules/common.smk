@@ -374,10 +374,6 @@ def engine_cells(output="table"):
     ]
 
 
-def engine_replicate_cells():
-    return engine_cells("replicates")
-
-
 def mechanism_reps(dataset):
     """The replicates of a dataset that have a base hybrid, hence shared hybrid models."""
     bases = [hybrid_base(h) for h in PLAN.hybrids_for(dataset)]

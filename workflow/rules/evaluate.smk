@@ -85,6 +85,31 @@ rule engine:
         "../../scripts/engine.py"
 
 
+rule engine_ranking:
+    # the engine jobs each hold one n: ties are judged again over every n of the run, and the
+    # ranking's bootstrap needs every engine's replicates of a dataset at once
+    input:
+        tables=engine_cells(),
+        replicates=engine_cells("replicates"),
+    output:
+        summary="results/engine/summary.parquet",
+        ranking="results/engine/ranking.parquet",
+    log:
+        "logs/engine/ranking.log",
+    benchmark:
+        "results/benchmarks/engine_ranking/all.tsv"
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        seed=seed_for("ranking"),
+    script:
+        "../../scripts/engine_ranking.py"
+
+
 rule fidelity:
     # One job per dataset scores all its sets: a job's start-up (the package and SDMetrics'
     # imports, about 4 s) would otherwise cost more than the metrics of a set (about 1 s).

@@ -4,8 +4,8 @@ rule collect_tables:
         tstr=tstr_cells(),
         dcr=dcr_jsons(),
         positivity=positivity_cells(),
-        engine=engine_cells(),
-        engine_replicates=engine_replicate_cells(),
+        engine=rules.engine_ranking.output.summary,
+        engine_ranking=rules.engine_ranking.output.ranking,
         privacy=privacy_cells(),
         fidelity=fidelity_cells(),
         inferential_utility=inferential_cells(),
@@ -29,8 +29,6 @@ rule collect_tables:
     resources:
         mem_mb=2000,
         runtime=10,
-    params:
-        seed=seed_for("ranking"),
     script:
         "../../scripts/collect_tables.py"
 

@@ -213,6 +213,11 @@ ENGINE = TableSchema(
 # (bias_vs_ref, rmse_vs_ref) compare each estimator with it replicate by replicate.
 ENGINE_REFERENCE = "oracle_aipw"
 TRUE_NUISANCES = "true"
+# An engine "ranks as the truth does" when the rank correlation of its estimator RMSEs with the
+# truth engine's is at least SPEARMAN_AGREES; the ranking's `verdict` is AGREES / DISAGREES only
+# when its bootstrap interval lies on one side (evaluate.engine.engine_ranking), else UNDECIDED.
+SPEARMAN_AGREES = 0.5
+AGREES, DISAGREES = "agrees", "disagrees"
 RANKING = TableSchema(
     "engine_ranking",
     ("dataset", "engine", "spearman_vs_truth", "spearman_low", "spearman_high", "verdict", "n_estimators"),

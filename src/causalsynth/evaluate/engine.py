@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
-from scipy.stats import norm, rankdata
+from scipy.stats import norm
 
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_parquet
@@ -24,7 +24,6 @@ from causalsynth.core.vocabulary import (
     ENGINE,
     ENGINE_REFERENCE,
     ENGINE_REPLICATE_COLUMNS,
-    RANKING,
     TRUE_NUISANCES,
     TRUTH_ENGINE,
 )
@@ -32,6 +31,7 @@ from causalsynth.estimate.estimators import make_estimator
 from causalsynth.estimate.grid import check_params, grid_defaults, run_grid, write_rows
 from causalsynth.estimate.nuisance import Nuisances
 from causalsynth.estimate.weights import ESS_MIN_SHARE, bound_propensity
+from causalsynth.evaluate.ranking import mark_ties
 from causalsynth.hybrid.pool import POOL_EXTRA_COLUMNS, read_engine_truth
 
 # A pool should hold at least this many times the largest n drawn from it: a draw of n rows with
@@ -253,8 +253,6 @@ def _engine_replicate(
 # ----------------------------------------------------------------------------- summaries
 
 Z_LEVEL = float(norm.ppf(0.5 + LEVEL / 2))
-# the replicate columns two estimators must agree on, in every replicate, to be called tied
-TIE_COLUMNS = ("status", "ate", "se", "ci_low", "ci_high")
 PAIRED_COLUMNS = ("bias_vs_ref", "bias_vs_ref_mcse", "rmse_vs_ref", "rmse_vs_ref_mcse")
 
 
@@ -288,40 +286,6 @@ def _paired(err: np.ndarray, ref: np.ndarray) -> dict[str, float]:
     out["bias_vs_ref_mcse"] = float(np.std(err - ref, ddof=1) / math.sqrt(m))
     out["rmse_vs_ref_mcse"] = float(np.std(lin, ddof=1) / math.sqrt(m))
     return out
-
-
-def _tie_groups(replicates: pd.DataFrame, keys: list[str]) -> dict[tuple, list[list[str]]]:
-    """Per value of ``keys``, the estimators in groups identical in every replicate of every n on
-    (status, ate, se, ci_low, ci_high)."""
-    order = [c for c in ("n", "replicate") if c in replicates.columns]
-    out: dict[tuple, list[str]] = {}
-    for key, data in replicates.groupby(keys, sort=False):
-        groups: dict[tuple, list[str]] = {}
-        for estimator, rows in data.groupby("estimator", sort=False):
-            rows = rows.sort_values(order, kind="stable")
-            cols = [rows["status"].astype(str).tolist(), rows[order].to_numpy().tolist()]
-            for c in TIE_COLUMNS[1:]:
-                v = rows[c].to_numpy(dtype=float).round(12)
-                cols.append([None if math.isnan(x) else x for x in v.tolist()])
-            groups.setdefault(repr(cols), []).append(estimator)
-        out[key if isinstance(key, tuple) else (key,)] = list(groups.values())
-    return out
-
-
-def mark_ties(summary: pd.DataFrame, replicates: pd.DataFrame) -> pd.DataFrame:
-    """``ties`` of every summary row: the other estimators (same learner, dataset and engine)
-    whose estimate, SE and interval equal this one's in every replicate of every n the
-    replicates hold. Every estimator keeps its row; the ranking counts tied ones at their
-    average rank."""
-    summary = summary.copy()
-    keys = [c for c in ("dataset", "engine", "learner") if c in replicates.columns and c in summary.columns]
-    ties = []
-    groups = _tie_groups(replicates, keys)
-    for _, row in summary.iterrows():
-        mates = next((g for g in groups.get(tuple(row[k] for k in keys), []) if row["estimator"] in g), [])
-        ties.append(", ".join(e for e in mates if e != row["estimator"]))
-    summary["ties"] = ties
-    return summary
 
 
 def summarize_replicates(
@@ -504,134 +468,3 @@ def run_engine(
         warning="; ".join(warning),
     )
     return write_rows(summary.to_dict("records"), list(ENGINE.columns), out_path)
-
-
-# ----------------------------------------------------------------------------- ranking
-
-# An engine "ranks as the truth does" when the rank correlation of its estimator RMSEs with the
-# truth engine's is at least this; decided only when the bootstrap interval is on one side.
-SPEARMAN_AGREES = 0.5
-RANKING_BOOTSTRAP = 1000
-AGREES, DISAGREES, UNDECIDED = "agrees", "disagrees", "undecided"
-
-
-def _spearman(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Spearman's rho of each row of ``a`` with the same row of ``b`` (Pearson's r of average
-    ranks, so tied values share a rank); NaN below three columns, for a row with a constant side
-    or with a missing value (the estimator set is fixed by the caller, never shrunk here)."""
-    a, b = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
-    out = np.full(len(a), np.nan)
-    if a.shape[1] < 3:
-        return out
-    valid = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
-    ra = rankdata(a[valid], axis=1)
-    rb = rankdata(b[valid], axis=1)
-    ra -= ra.mean(axis=1, keepdims=True)
-    rb -= rb.mean(axis=1, keepdims=True)
-    den = np.sqrt((ra**2).sum(axis=1) * (rb**2).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[valid] = np.where(den > 0, (ra * rb).sum(axis=1) / den, np.nan)
-    return out
-
-
-def engine_ranking(
-    engine_table: pd.DataFrame | list[dict[str, Any]],
-    replicates: pd.DataFrame | None = None,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Spearman correlation between each engine's estimator RMSEs and the truth engine's.
-
-    RMSEs are averaged over n per (estimator, learner) first. The correlation runs over one
-    estimator set per engine: the (estimator, learner) pairs with a finite mean RMSE under both
-    the engine and the truth engine, the reference :data:`ENGINE_REFERENCE` left out (it is no
-    candidate). Tied estimators keep their rows and take average ranks. NaN when fewer than three
-    pairs remain, when either side is constant, or when the dataset has no truth engine. With
-    ``replicates`` (every replicate's estimate and the engine's truth), ``spearman_low`` and
-    ``spearman_high`` are a 95% percentile bootstrap interval over exactly that set, resampling
-    the replicates of each (engine, n) independently (a draw in which an estimator of the set has
-    no ok replicate at any n is left out), and ``verdict`` is ``agrees`` (interval at or above
-    :data:`SPEARMAN_AGREES`), ``disagrees`` (below it) or ``undecided``. Columns:
-    ``vocabulary.RANKING``.
-    """
-    table = pd.DataFrame(engine_table)
-    table = table[table["estimator"] != ENGINE_REFERENCE]
-    rows = []
-    for dataset, data in table.groupby("dataset", sort=True):
-        mean_rmse = data.groupby(["engine", "estimator", "learner"])["rmse"].mean()
-        engines = sorted(set(data["engine"]) - {TRUTH_ENGINE})
-        has_truth = TRUTH_ENGINE in set(data["engine"])
-        for engine in engines:
-            rho, count, low, high = math.nan, 0, math.nan, math.nan
-            if has_truth:
-                both = pd.concat(
-                    [mean_rmse.loc[engine].rename("e"), mean_rmse.loc[TRUTH_ENGINE].rename("t")], axis=1
-                ).dropna()
-                count = len(both)
-                rho = float(_spearman(both["e"].to_numpy(), both["t"].to_numpy())[0])
-                if replicates is not None and np.isfinite(rho):
-                    keys = both.index.to_frame(index=False)
-                    draws = [
-                        _bootstrap_rmse(replicates, data, dataset, name, keys, seed)
-                        for name in (engine, TRUTH_ENGINE)
-                    ]
-                    rhos = _spearman(*draws)
-                    rhos = rhos[np.isfinite(rhos)]
-                    if len(rhos):
-                        low, high = (float(q) for q in np.quantile(rhos, [0.025, 0.975]))
-            if np.isfinite(low) and low >= SPEARMAN_AGREES:
-                verdict = AGREES
-            elif np.isfinite(high) and high < SPEARMAN_AGREES:
-                verdict = DISAGREES
-            else:
-                verdict = UNDECIDED
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "engine": engine,
-                    "spearman_vs_truth": rho,
-                    "spearman_low": low,
-                    "spearman_high": high,
-                    "verdict": verdict,
-                    "n_estimators": count,
-                }
-            )
-    return pd.DataFrame(rows, columns=list(RANKING.columns))
-
-
-def _bootstrap_rmse(
-    replicates: pd.DataFrame,
-    summary: pd.DataFrame,
-    dataset: str,
-    engine: str,
-    keys: pd.DataFrame,
-    seed: int,
-) -> np.ndarray:
-    """RANKING_BOOTSTRAP bootstrap draws (rows) of the mean RMSE over n of each (estimator,
-    learner) of ``keys`` (columns, in order) under one engine.
-
-    Replicates are resampled as wholes (all estimators of a replicate together, as they share
-    its sample), independently for each engine and size; the seed depends on the dataset, the
-    engine and n only, so an engine's draws are the same whichever engine it is compared with.
-    """
-    sub = replicates[(replicates["dataset"] == dataset) & (replicates["engine"] == engine)]
-    sub = sub.merge(keys, on=["estimator", "learner"])
-    truth = float(summary.loc[summary["engine"] == engine, "truth"].iloc[0])
-    ok = sub["status"] == "ok"
-    sub = sub.assign(err2=np.where(ok, (sub["ate"].to_numpy(dtype=float) - truth) ** 2, np.nan))
-    columns = pd.MultiIndex.from_frame(keys)
-    per_n = []
-    for n, at_n in sub.groupby("n", sort=True):
-        wide = at_n.pivot_table(
-            index="replicate", columns=["estimator", "learner"], values="err2", dropna=False
-        )
-        wide = wide.reindex(columns=columns).to_numpy(dtype=float)  # replicates x estimators
-        rng = np.random.default_rng(derive_seed(seed, "ranking", dataset, engine, rep=f"n={n}"))
-        pick = rng.integers(0, len(wide), size=(RANKING_BOOTSTRAP, len(wide)))
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an estimator failing in a whole draw
-            per_n.append(np.sqrt(np.nanmean(wide[pick], axis=1)))  # draws x estimators
-    if not per_n:
-        return np.full((RANKING_BOOTSTRAP, len(keys)), np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.stack(per_n), axis=0)

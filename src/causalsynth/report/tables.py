@@ -8,7 +8,6 @@ from causalsynth.core.errors import DataError
 from causalsynth.core.io import read_json, write_table
 from causalsynth.core.provenance import PROVENANCE_KEYS
 from causalsynth.core.vocabulary import TABLES, deduplicate_real, order_columns
-from causalsynth.evaluate.engine import engine_ranking, mark_ties
 
 # Provenance stays in the job's json (and results/provenance.json), out of the result tables.
 _PROVENANCE_KEYS = set(PROVENANCE_KEYS)
@@ -63,16 +62,15 @@ def collect_tables(
     positivity: list[str],
     engine: list[str],
     outputs: dict[str, str],
-    engine_replicates: list[str] | None = None,
-    seed: int = 0,
+    engine_ranking: list[str] | None = None,
     privacy: list[str] | None = None,
     fidelity: list[str] | None = None,
     inferential_utility: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Write every table to ``outputs[name]`` (CSV) and ``outputs[name + '_md']`` (Markdown).
 
-    ``engine_replicates`` (every engine replicate's estimates) give the ranking's bootstrap
-    intervals, seeded by ``seed``. ``privacy``: every releasable set's attack rows
+    ``engine`` and ``engine_ranking``: the evaluate stage's engine summary (ties judged over
+    every n) and ranking (causalsynth.evaluate.ranking). ``privacy``: every releasable set's attack rows
     (causalsynth.privacy.attacks).
     """
     tables = {
@@ -81,17 +79,11 @@ def collect_tables(
         "dcr": dcr_table(dcr),
         "positivity": concat_cells(positivity),
         "engine": concat_cells(engine),
+        "engine_ranking": concat_cells(engine_ranking or []),
         "privacy": concat_cells(privacy or []),
         "fidelity": concat_cells(fidelity or []),
         "inferential_utility": concat_cells(inferential_utility or []),
     }
-    replicates = concat_cells(engine_replicates) if engine_replicates else None
-    if replicates is not None and len(tables["engine"]):
-        # each engine job holds one n: ties are judged again over every n of the run
-        tables["engine"] = mark_ties(tables["engine"], replicates)
-    tables["engine_ranking"] = (
-        engine_ranking(tables["engine"], replicates, seed) if len(tables["engine"]) else pd.DataFrame()
-    )
     assert set(tables) == set(TABLES)
     for name, df in tables.items():
         tables[name] = order_columns(df, name)

@@ -17,16 +17,12 @@ from causalsynth.core.uncertainty import (
     mean_interval,
     widest,
 )
-from causalsynth.core.vocabulary import POSITIVITY_METHODS, TRUTH_ENGINE
-from causalsynth.evaluate.engine import AGREES, DISAGREES, engine_ranking
-from causalsynth.evaluate.engine import SPEARMAN_AGREES as _ENGINE_SPEARMAN_AGREES
+from causalsynth.core.vocabulary import AGREES, DISAGREES, POSITIVITY_METHODS, SPEARMAN_AGREES, TRUTH_ENGINE
 from causalsynth.report.common import absolute_error, ok_rows
 from causalsynth.report.findings.format import ci, err_ci, md_table
 from causalsynth.report.findings.primary import PrimaryTest, stratified_t, z_test
 from causalsynth.report.findings.verdicts import Claim
 
-# the engine stage decides agreement with its own bootstrap; one constant, so the texts match
-SPEARMAN_AGREES = _ENGINE_SPEARMAN_AGREES
 Z_INTERVAL = 1.96  # half-width of a 95% interval in SEs: the bootstrap interval read as normal
 
 
@@ -152,8 +148,15 @@ def claim_engine(engine: pd.DataFrame, ranking: pd.DataFrame) -> Claim:
         f"intervals every pair is undecided.",
     )
     source = "engine_ranking"
-    if ranking.empty:
-        ranking, source = engine_ranking(engine), "engine (RMSE averaged over n, no replicates)"
+    if ranking.empty and not engine.empty:
+        claim.primary = PrimaryTest("mean Spearman, engine vs truth", SPEARMAN_AGREES, "above")
+        claim.primary.reason = (
+            "the run has engine results but no engine_ranking table (the evaluate stage's "
+            "engine_ranking rule writes it): rerun the workflow to test it."
+        )
+        claim.settle()
+        claim.headline = "The engine's ranking table is absent."
+        return claim
     ranking = ranking[ranking["engine"] != TRUTH_ENGINE]
     if ranking.empty:
         claim.headline = "No hybrid engine was compared with the true process in this run."
