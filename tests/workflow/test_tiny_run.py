@@ -116,6 +116,15 @@ def test_tiny_run_writes_every_output(runs):
     for part in ("alpha", "beta", "jsd", "pehe", "c2st", "shape", "trend", "treatment_share"):
         assert any(part in m for m in metrics), part
     assert fid.loc[fid["metric"] == "c2st_auc", "real_value"].between(0.3, 0.7).all()
+    # every set's extremes of each continuous column beside the training rows' (card.json's fences)
+    extremes = fid[fid["metric"].str.startswith("extreme_share:")]
+    checked = {"sim_paper": {"W4", "W5", "W6"}, "sim_continuous": {"Y", "W3", "W4", "W5"}}
+    for d, columns in checked.items():
+        assert set(extremes.loc[extremes["dataset"] == d, "metric"]) == {
+            f"extreme_share:{c}" for c in columns
+        }
+    assert len(extremes[["dataset", "generator", "rep"]].drop_duplicates()) == len(released)
+    assert (extremes["status"] == "ok").all() and extremes[["value", "real_value"]].notna().all().all()
     iu = tables["inferential_utility"]
     assert {"real", "hybrid_real", "gaussian_copula"} <= set(iu["generator"])
     assert set(iu["n_rows"]) == {100, 300} and (iu["reps"] > 0).any()
