@@ -132,7 +132,10 @@ def test_every_threshold_off_leaves_only_the_dcr_screen():
 def test_the_unfiltered_set_is_never_releasable():
     v = verdict_of(metric_rows(), set_name="unfiltered")
     assert v.releasable == NOT_RELEASABLE
-    assert v.reason.startswith("not screened by the DCR filter (the release is its filtered set); within")
+    assert v.reason == (
+        "not screened by the DCR filter (the release is its filtered set); "
+        "its own measurements are within every threshold"
+    )
 
 
 def test_a_set_the_attacks_could_not_score_is_not_assessed():
@@ -174,7 +177,8 @@ def test_a_hybrid_carries_its_bases_verdict():
     assert v.releasable == NOT_RELEASABLE and v.base == "ctgan" and v.base_releasable == NOT_RELEASABLE
     assert "its base ctgan is not releasable (over: dcr_share upper 95% bound 0.900" in v.reason
     v = verdict_of(clean, base=("ctgan", base_yes))
-    assert v.releasable == RELEASABLE and v.reason.endswith("its base ctgan is releasable")
+    assert v.releasable == RELEASABLE and v.reason.endswith("<= 0.1; its base ctgan is releasable")
+    assert v.reason.startswith("within every threshold: ")
     v = verdict_of(clean, base=("ctgan", base_unsure))
     assert v.releasable == NOT_ASSESSED and "its base ctgan is not assessed (nndr not scored" in v.reason
     v = verdict_of(clean, base=("ctgan", None))
@@ -226,9 +230,9 @@ def test_release_verdicts_pair_a_hybrid_with_its_base_of_the_same_replicate():
     assert len(marked) == len(table)
     assert marked.groupby(["generator", "rep", "set"])["releasable"].nunique().eq(1).all()
     row = marked[(marked["generator"] == "hybrid_ctgan") & (marked["rep"] == 1)].iloc[0]
-    assert (
-        row["release_reason"].startswith("within every threshold")
-        and "its base ctgan is not releasable" in row["release_reason"]
+    assert row["release_reason"] == (
+        "its base ctgan is not releasable (over: inference_risk upper 95% bound 0.600 > 0.2); "
+        "its own measurements are within every threshold"
     )
 
     files = {k: (f"{k[0]}/rep{k[1]}/{k[2]}.parquet", f"{k[0]}/rep{k[1]}/meta.json") for k in verdicts}

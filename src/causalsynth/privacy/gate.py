@@ -194,8 +194,6 @@ def set_verdict(
         parts.append("not screened by the DCR filter (the release is its filtered set)")
     if over:
         parts.append("over: " + "; ".join(over))
-    elif checks and not unscored:
-        parts.append("within every threshold: " + "; ".join(c.text for c in checks))
     base_id = base_verdict = None
     if base is not None:
         base_id, found = base
@@ -213,9 +211,16 @@ def set_verdict(
             parts.append(f"its base {base_id} is releasable")
     if unscored:
         parts.append("; ".join(unscored))
+    verdict = NOT_RELEASABLE if refused else NOT_ASSESSED if unsure else RELEASABLE
     if not checks:
         parts.append("every privacy.release threshold is off: only the DCR screen applies")
-    verdict = NOT_RELEASABLE if refused else NOT_ASSESSED if unsure else RELEASABLE
+    elif not (over or unscored):
+        # a releasable set shows each margin; a set held back for another reason says only that
+        # its own measurements passed, after the reason that holds it back
+        if verdict == RELEASABLE:
+            parts.insert(0, "within every threshold: " + "; ".join(c.text for c in checks))
+        else:
+            parts.append("its own measurements are within every threshold")
     return Verdict(verdict, "; ".join(parts), tuple(checks), base_id, base_verdict)
 
 
