@@ -1,6 +1,6 @@
 from causalsynth.core.runner import logged
 from causalsynth.core.splits import by_rep
-from causalsynth.privacy.attacks import run_privacy_attacks
+from causalsynth.privacy.run import run_privacy_attacks
 
 with logged(snakemake.log[0], snakemake.threads):
     run_privacy_attacks(
@@ -14,5 +14,6 @@ with logged(snakemake.log[0], snakemake.threads):
         params=snakemake.params.privacy,
         dcr_params=snakemake.params.dcr,
         out_table=snakemake.output.table,
+        out_release=snakemake.output.release,
         threads=snakemake.threads,
     )

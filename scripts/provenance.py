@@ -6,5 +6,6 @@ with logged(snakemake.log[0], snakemake.threads):
         config=snakemake.params.config,
         cards=list(snakemake.input.cards),
         metas=list(snakemake.input.metas),
+        releases=list(snakemake.input.releases),
         out_path=snakemake.output.provenance,
     )

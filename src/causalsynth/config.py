@@ -47,6 +47,15 @@ def _where(error: jsonschema.ValidationError) -> str:
     return "/".join(str(p) for p in error.absolute_path) or "(top level)"
 
 
+def _explain(error: jsonschema.ValidationError) -> str:
+    """One schema error; an unknown key lists the keys its block has."""
+    text = f"- at '{_where(error)}': {error.message}"
+    known = error.schema.get("properties") if isinstance(error.schema, dict) else None
+    if error.validator == "additionalProperties" and known:
+        text += f"; valid keys: {', '.join(known)}"
+    return text
+
+
 def validate_schema(config: dict[str, Any], schema_path: str | Path = SCHEMA_PATH) -> dict[str, Any]:
     """Validate against the schema and fill in defaults (in a copy)."""
     # the shipped schema is read once per process (core.schema); another path is read as given
@@ -56,7 +65,7 @@ def validate_schema(config: dict[str, Any], schema_path: str | Path = SCHEMA_PAT
     config = copy.deepcopy(config)
     errors = sorted(_Validator(schema).iter_errors(config), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = [f"- at '{_where(e)}': {e.message}" for e in errors]
+        lines = [_explain(e) for e in errors]
         raise ConfigError("invalid configuration:\n" + "\n".join(lines))
     # additionalProperties schemas hold defaults too (dataset and generator entries)
     for section in ("datasets", "generators"):

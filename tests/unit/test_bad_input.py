@@ -6,13 +6,17 @@ import pandas as pd
 import pytest
 import yaml
 
-from causalsynth.core.errors import DataError
+from causalsynth.config import load_config
+from causalsynth.core.errors import ConfigError, DataError
+from causalsynth.core.runner import one_line
 from causalsynth.core.schema import default, section_defaults
 from causalsynth.data import get_dataset, prepare_dataset
 
 BAD = Path(__file__).resolve().parents[1] / "data" / "bad"
 GOOD = BAD.parent / "good.csv"
 CASES = yaml.safe_load((BAD / "cases.yaml").read_text())
+FILES = sorted(n for n in CASES if n.endswith(".csv"))
+CONFIGS = sorted(n for n in CASES if n.endswith(".yaml"))
 BASE = {
     "treatment": "treated",
     "outcome": "outcome",
@@ -34,12 +38,20 @@ def checks_for(name: str) -> dict:
 
 
 def test_corpus_covers_every_file():
-    files = {p.name for p in BAD.glob("*.csv")}
+    files = {p.name for p in BAD.glob("*.csv")} | {p.name for p in BAD.glob("*.yaml")} - {"cases.yaml"}
     assert files <= set(CASES), files - set(CASES)
+    assert set(CASES) == set(FILES) | set(CONFIGS)
     assert "does_not_exist.csv" in CASES and not (BAD / "does_not_exist.csv").exists()
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", CONFIGS)
+def test_bad_config_fails_with_its_one_line_message(name):
+    with pytest.raises(ConfigError) as err:
+        load_config(yaml.safe_load((BAD / name).read_text()))
+    assert one_line(err.value) == f"causalsynth error: {CASES[name]['error']}"
+
+
+@pytest.mark.parametrize("name", FILES)
 def test_bad_file_fails_with_exact_message_and_writes_nothing(name, tmp_path):
     outs = {k: tmp_path / "out" / f"{k}.parquet" for k in ("train", "holdout", "positivity")}
     with pytest.raises(DataError) as err:

@@ -14,10 +14,13 @@ from scipy.stats import norm
 from causalsynth.core.errors import ConfigError, UnknownComponentError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
+from causalsynth.core.schema import section_defaults
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import FIDELITY, INFERENTIAL_UTILITY, PERFECT, REAL, TABLES
 from causalsynth.data import get_dataset
+from causalsynth.data.checks import CheckSettings, check_outliers
 from causalsynth.evaluate import fidelity as F
+from causalsynth.evaluate.extremes import EXTREME_PREFIX, extreme_rows
 from causalsynth.evaluate.inference import run_inferential_utility, summarize_coverage
 from tests.unit.conftest import LINEAR_CONTINUOUS as ROLES
 
@@ -158,7 +161,7 @@ def test_run_fidelity_sets_writes_the_table(tmp_path, real):
         paths[name] = tmp_path / f"{name}.parquet"
         write_parquet(df, paths[name])
     card = tmp_path / "card.json"
-    write_json({"dataset": "toy", **ROLES.to_dict()}, card)
+    write_json({"dataset": "toy", **ROLES.to_dict(), "checks": {"outliers": outlier_report(train)}}, card)
     meta = tmp_path / "meta.json"
     write_json({}, meta)
     out = F.run_fidelity_sets(
@@ -166,9 +169,57 @@ def test_run_fidelity_sets_writes_the_table(tmp_path, real):
         str(paths["train"]), str(paths["holdout"]), str(card), PARAMS, 9, str(tmp_path / "f.parquet"), "toy",
     )  # fmt: skip
     assert list(out.columns) == list(FIDELITY.columns) and TABLES["fidelity"] is FIDELITY
-    assert len(out) == 2 * len(F.METRICS) and set(out["generator"]) == {"g", "hybrid_g"}
+    extremes = out[out["metric"].str.startswith(EXTREME_PREFIX)]
+    assert len(out) == 2 * (len(F.METRICS) + 3) and set(out["generator"]) == {"g", "hybrid_g"}
+    assert set(extremes["metric"]) == {f"{EXTREME_PREFIX}{c}" for c in ("y", "w1", "w2")}
+    assert (extremes["status"] == "ok").all() and extremes["seconds"].notna().all()
     with pytest.raises(UnknownComponentError, match="unknown learner .nope."):
         F.fidelity_params({"c2st_learner": "nope"})
+
+
+def outlier_report(train: pd.DataFrame, **checks) -> dict:
+    """card.json's `checks.outliers` for these training rows, as prepare_dataset writes it."""
+    settings = CheckSettings(**{**section_defaults("checks"), "propensity_threshold": 0.01, **checks})
+    return check_outliers({"train": train, "holdout": None}, ROLES, settings, "toy")[1]
+
+
+def test_a_sets_extremes_are_counted_by_the_fences_of_the_training_rows(real):
+    train, _ = real
+    report = outlier_report(train)
+    heavy = draw(400, 3)
+    heavy.loc[:9, "y"] = 1e6  # ten rows a million times the outcome's scale: a heavy tail
+    rows = {r["metric"]: r for r in extreme_rows(heavy, train, ROLES, {"checks": {"outliers": report}})}
+    assert set(rows) == {f"{EXTREME_PREFIX}{c}" for c in ("y", "w1", "w2")}  # the continuous columns
+    fences = report["columns"]["y"]
+    n_beyond = int(((heavy["y"] < fences["lower"]) | (heavy["y"] > fences["upper"])).sum())
+    y = rows[f"{EXTREME_PREFIX}y"]
+    assert n_beyond >= 10 and y["value"] == n_beyond / 400 and y["status"] == "ok"
+    # the real side is the count prepare_dataset wrote to the card, over the same rows
+    assert y["real_value"] == fences["n_train"] / len(train)
+    assert (
+        f"{n_beyond} of 400 synthetic rows and {fences['n_train']} of {len(train)} training rows"
+        in y["detail"]
+    )
+    assert "3 x IQR" in y["detail"]
+    # a set as tame as real data has about the real share; one without a tail has none
+    tame = {
+        r["metric"]: r for r in extreme_rows(draw(400, 4), train, ROLES, {"checks": {"outliers": report}})
+    }
+    assert tame[f"{EXTREME_PREFIX}y"]["value"] < 0.01
+
+
+def test_extremes_say_why_they_have_no_value():
+    train = draw(300, 5).assign(w2=0.0)  # a constant column: an IQR of 0, no fences
+    report = outlier_report(train)
+    rows = {
+        r["metric"]: r for r in extreme_rows(draw(100, 6), train, ROLES, {"checks": {"outliers": report}})
+    }
+    w2 = rows[f"{EXTREME_PREFIX}w2"]
+    assert math.isnan(w2["value"]) and w2["status"].startswith("no fences: the IQR is 0")
+    # a card written before the outlier check: every checked column says so, none is dropped
+    old = extreme_rows(draw(100, 6), train, ROLES, {})
+    assert [r["metric"] for r in old] == [f"{EXTREME_PREFIX}{c}" for c in ("y", "w1", "w2")]
+    assert all(r["status"].startswith("card.json has no outlier fences") for r in old)
 
 
 # --------------------------------------------------------------------------- inferential utility

@@ -167,7 +167,8 @@ def runtime_table() -> pd.DataFrame:
 
 def privacy_table(seed: int = 0) -> pd.DataFrame:
     """Attack rows of every releasable set: base generators before and after the filter, hybrids
-    after; ctgan carries a differential-privacy epsilon."""
+    after; ctgan carries a differential-privacy epsilon. The release gate holds back every
+    unfiltered set and hybrid_great's set of replicate 1."""
     rng = np.random.default_rng(seed)
     rows = []
     for dataset in TRUTH:
@@ -189,6 +190,9 @@ def privacy_table(seed: int = 0) -> pd.DataFrame:
                                 "higher_is_riskier": True,
                                 "epsilon": 3.0 if gen == "ctgan" else np.nan,
                                 "status": "ok",
+                                "releasable": "no"
+                                if s == "unfiltered" or (gen, rep) == ("hybrid_great", 1)
+                                else "yes",
                             }
                         )
     return pd.DataFrame(rows)
@@ -388,6 +392,14 @@ def test_privacy_utility_table_takes_the_worst_attack_and_replicate_intervals():
     assert row["reps"].item() == 2
     assert (table.loc[table["generator"] == "ctgan", "epsilon"] == 3.0).all()
     assert table.loc[table["generator"] != "ctgan", "epsilon"].isna().all()
+    held = table.set_index(["dataset", "generator", "set"])["reps_held"]
+    assert (held.xs("unfiltered", level="set") == 2).all()
+    assert (held.xs("hybrid_great", level="generator") == 1).all()
+    assert (held.xs(("ctgan", "filtered"), level=("generator", "set")) == 0).all()
+    # a table written before the gate holds nothing back
+    assert (
+        figures.privacy_utility_table(privacy.drop(columns="releasable"), ate_table())["reps_held"] == 0
+    ).all()
 
 
 def test_make_all_figures_from_disk(tmp_path):

@@ -803,3 +803,43 @@ def test_measured_fidelity_only_narrows_the_premise_of_claim_a():
     # the stricter reading's premise
     assert body.count("| fails | 5 |") == 8 and body.count("| holds | holds | premise not met |") == 8
     assert "not measured" not in with_fid.body[0] and "not measured" in without.body[0]
+
+
+def test_findings_name_every_set_the_release_gate_holds_back(tmp_path):
+    privacy = privacy_table(GOOD_PRIVACY)
+    first = sorted(TRUTH)[0]
+    cell = privacy["dataset"] == first
+    over = "over: linkability_risk upper 95% bound 0.300 > 0.2"
+    unscored = "inference_risk not scored (holdout too small: 30 rows)"
+    privacy["releasable"], privacy["release_reason"] = "yes", "within every threshold"
+    rules = [
+        (privacy["set"] == "unfiltered", "no", "not screened by the DCR filter (the release is its filtered set)"),
+        (cell & (privacy["generator"] == "hybrid_great") & (privacy["rep"] == 2), "no", over),
+        (cell & (privacy["generator"] == "ctgan") & (privacy["set"] == "filtered") & (privacy["rep"] == 1),
+         "not assessed", unscored),
+    ]  # fmt: skip
+    for mask, verdict, reason in rules:
+        privacy.loc[mask, ["releasable", "release_reason"]] = [verdict, reason]
+    write_tables(tmp_path / "t", privacy=privacy)
+    findings.write_findings(tmp_path / "t", tmp_path / "f.md")
+    text = (tmp_path / "f.md").read_text()
+    gate = text[text.index("## Release gate") :]
+    n_offered = privacy.loc[privacy["set"] == "filtered", ["dataset", "generator", "rep"]].drop_duplicates()
+    n_unfiltered = privacy.loc[
+        privacy["set"] == "unfiltered", ["dataset", "generator", "rep"]
+    ].drop_duplicates()
+    assert (
+        f"Sets offered for release: {len(n_offered)}; releasable {len(n_offered) - 2}, not releasable 1, "
+        f"not assessed 1. Unfiltered sets, never released: {len(n_unfiltered)}"
+    ) in gate
+    held = [line for line in gate.splitlines() if line.startswith("| ") and first in line]
+    assert len(held) == 2  # the unfiltered sets are not listed: they are never offered
+    assert "ctgan" in held[0] and "not assessed" in held[0] and unscored in held[0]
+    assert "hybrid_great" in held[1] and over in held[1]
+
+    # a table from before the gate, and no table at all, say so rather than pass every set
+    write_tables(tmp_path / "old", privacy=privacy.drop(columns=["releasable", "release_reason"]))
+    findings.write_findings(tmp_path / "old", tmp_path / "old.md")
+    assert "without a `releasable` column (written before the gate)" in (tmp_path / "old.md").read_text()
+    findings.write_findings(tmp_path / "none", tmp_path / "none.md")
+    assert "The privacy table is absent or empty: no set was gated" in (tmp_path / "none.md").read_text()

@@ -49,3 +49,26 @@ def test_front_page_renders_and_names_the_run(tmp_path):
     c = by_key["c"]
     assert f"(c) {c.title}</strong>: " in html and c.verdict != "supported"
     assert NOT_TESTABLE in text or "not tested in this run" in text
+
+
+def test_front_page_names_the_sets_the_release_gate_holds_back(tmp_path):
+    ate = _ate(tmp_path)
+    claims = write_findings(tmp_path / "tables", tmp_path / "findings.md")
+    assert "no set was gated in this run" in front_page(ate, claims)
+    rows = [
+        {"dataset": d, "generator": g, "rep": rep, "set": s, "metric": "linkability_risk", "releasable": v}
+        for d in DATASETS
+        for rep in (1, 2, 3)
+        for g, s, v in (
+            ("ctgan", "unfiltered", "no"),
+            ("ctgan", "filtered", "no" if (d, rep) in {("sim_a", 1), ("sim_a", 3)} else "yes"),
+            ("hybrid_ctgan", "filtered", "not assessed" if (d, rep) == ("sim_b", 2) else "yes"),
+        )
+    ]
+    privacy = pd.DataFrame(rows).assign(release_reason="why")
+    text = front_page(ate, claims, privacy)
+    html = publish_parts(text, writer="html", settings_overrides={"halt_level": 2})["html_body"]
+    assert "Release gate" in html
+    assert "18 set(s) offered for release (each base's DCR-filtered set, each hybrid): 15 releasable" in text
+    assert "not releasable: 2: ``ctgan`` in ``sim_a`` (replicate 1, 3)" in text
+    assert "not assessed: 1: ``hybrid_ctgan`` in ``sim_b`` (replicate 2)" in text

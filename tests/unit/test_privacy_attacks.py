@@ -13,17 +13,23 @@ from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.roles import Roles
 from causalsynth.core.schema import section_defaults
 from causalsynth.core.uncertainty import LEVEL, median_interval
-from causalsynth.core.vocabulary import PRIVACY, PRIVACY_ATTACKS, PRIVACY_METRICS
+from causalsynth.core.vocabulary import (
+    NOT_ASSESSED,
+    NOT_RELEASABLE,
+    PRIVACY,
+    PRIVACY_ATTACKS,
+    PRIVACY_METRICS,
+    RELEASABLE,
+)
 from causalsynth.privacy.attacks import (
     HIGHER_IS_RISKIER,
     _random_link_rate,
     attack_set,
-    epsilon_of,
     inference_hits,
     random_guess_rate,
-    run_privacy_attacks,
 )
 from causalsynth.privacy.dcr import nearest_neighbors, two_nearest_distances
+from causalsynth.privacy.run import epsilon_of, run_privacy_attacks
 from tests.unit.conftest import MIXED_BINARY as ROLES
 from tests.unit.conftest import mixed_binary_table
 
@@ -247,6 +253,7 @@ def test_run_privacy_attacks_writes_every_set_of_the_dataset_with_its_epsilon(tm
         {"n_attacks": 50},
         {},
         out_table=str(out),
+        out_release=str(tmp_path / "out" / "release.json"),
     )
     written = pd.read_parquet(out)
     assert list(written.columns) == list(PRIVACY.columns)
@@ -262,6 +269,24 @@ def test_run_privacy_attacks_writes_every_set_of_the_dataset_with_its_epsilon(tm
     assert (filtered["n_synthetic"] == 100).all()
     assert (written.loc[written["metric"].isin(PRIVACY_ATTACKS), "n_attacks"] == 50).all()
     pd.testing.assert_frame_equal(df.reset_index(drop=True), written)
+    # the gate's verdict on every set, in the table and in release.json: the unfiltered set is
+    # never released, and the hybrid's base (ctgan) was not attacked in this job
+    verdicts = written.groupby(["generator", "set"])["releasable"].agg(set).to_dict()
+    assert verdicts[("tabularargn", "unfiltered")] == {NOT_RELEASABLE}
+    assert verdicts[("tabularargn", "filtered")] <= {RELEASABLE, NOT_RELEASABLE}
+    # (50 attacks: wide intervals, which may reach a limit on their own)
+    assert len(verdicts[("hybrid_ctgan", "filtered")] & {NOT_ASSESSED, NOT_RELEASABLE}) == 1
+    hybrid_reason = written.loc[written["generator"] == "hybrid_ctgan", "release_reason"].iloc[0]
+    assert "its base ctgan's filtered set of this replicate was not attacked" in hybrid_reason
+    assert written["release_reason"].str.len().gt(0).all()
+    release = json.loads((tmp_path / "out" / "release.json").read_text())
+    assert release["dataset"] == "toy" and sum(release["counts"].values()) == 3
+    assert release["thresholds"] == section_defaults("privacy.release")
+    by_set = {(e["generator"], e["set"]): e for e in release["sets"]}
+    assert by_set[("hybrid_ctgan", "filtered")]["meta"] == str(plain)
+    assert by_set[("tabularargn", "unfiltered")]["data"] == p["unfiltered"]
+    for (g, name), e in by_set.items():
+        assert {e["releasable"]} == verdicts[(g, name)]
     # a set's rows depend on its own seed and name only, not on the sets beside it
     alone = run_privacy_attacks(
         [p["filtered"]], [p["meta"]], [("tabularargn", 2, "filtered")], [9],
@@ -281,6 +306,11 @@ def test_run_privacy_attacks_refuses_an_unknown_set_or_unmatched_lists(tmp_path)
         run_privacy_attacks(
             [p["filtered"]], [p["meta"]], [("ctgan", 1, "raw")], [1], *common, out_table=str(tmp_path / "a")
         )
+    with pytest.raises(ConfigError, match=r"privacy.release.inference_risk must be a number from 0 to 1"):
+        run_privacy_attacks(
+            [p["filtered"]], [p["meta"]], [("ctgan", 1, "filtered")], [1], p["train"], p["holdout"], p["card"],
+            {"release": {"inference_risk": 2}}, {}, out_table=str(tmp_path / "a"),
+        )  # fmt: skip
     with pytest.raises(ConfigError, match="one meta path, cell and seed per synthetic set"):
         run_privacy_attacks(
             [p["filtered"]], [], [("ctgan", 1, "filtered")], [1], *common, out_table=str(tmp_path / "a")

@@ -36,6 +36,40 @@ def test_write_provenance_gathers_cards_and_jobs(tmp_path):
     assert got["jobs"][str(meta)]["seed"] == 5 and "versions" in got
 
 
+def test_provenance_puts_each_sets_release_verdict_beside_its_meta(tmp_path):
+    import json
+
+    card = tmp_path / "card.json"
+    card.write_text(json.dumps({"dataset": "d", "seed": 1}))
+    metas = {g: tmp_path / f"{g}.json" for g in ("ctgan", "hybrid_ctgan")}
+    for meta in metas.values():
+        meta.write_text(json.dumps({"seed": 5}))
+    sets = [
+        {"generator": "ctgan", "rep": 1, "set": "unfiltered", "data": "s.parquet", "meta": str(metas["ctgan"]),
+         "releasable": "no", "reason": "not screened by the DCR filter", "checks": []},
+        {"generator": "ctgan", "rep": 1, "set": "filtered", "data": "f.parquet", "meta": str(metas["ctgan"]),
+         "releasable": "no", "reason": "over: inference_risk upper 95% bound 0.400 > 0.2", "checks": []},
+        {"generator": "hybrid_ctgan", "rep": 1, "set": "filtered", "data": "p.parquet",
+         "meta": str(metas["hybrid_ctgan"]), "releasable": "no", "reason": "its base ctgan is not releasable",
+         "checks": [], "base": "ctgan", "base_releasable": "no"},
+    ]  # fmt: skip
+    release = tmp_path / "release.json"
+    release.write_text(json.dumps({"dataset": "d", "thresholds": {}, "counts": {"no": 3}, "sets": sets}))
+    out = tmp_path / "provenance.json"
+    write_provenance({}, [str(card)], [str(m) for m in metas.values()], str(out), releases=[str(release)])
+    got = json.loads(out.read_text())
+    base = got["jobs"][str(metas["ctgan"])]["release"]
+    assert set(base) == {"unfiltered", "filtered"} and base["filtered"]["releasable"] == "no"
+    assert (
+        base["filtered"]["reason"].startswith("over: inference_risk")
+        and base["filtered"]["data"] == "f.parquet"
+    )
+    assert got["jobs"][str(metas["hybrid_ctgan"])]["release"]["filtered"]["reason"].startswith(
+        "its base ctgan"
+    )
+    assert got["release"]["d"]["counts"] == {"no": 3}
+
+
 def test_a_snapshot_outside_git_reports_the_commit_it_was_taken_from(tmp_path, monkeypatch):
     from causalsynth.core.provenance import SNAPSHOT_COMMIT_VARIABLE, git_commit
 

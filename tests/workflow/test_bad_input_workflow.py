@@ -11,6 +11,8 @@ from .conftest import ROOT, copy_workflow, snakemake
 
 BAD = ROOT / "tests" / "data" / "bad"
 CASES = yaml.safe_load((BAD / "cases.yaml").read_text())
+FILES = sorted(n for n in CASES if n.endswith(".csv"))
+CONFIGS = sorted(n for n in CASES if n.endswith(".yaml"))
 BASE = {
     "loader": "csv",
     "treatment": "treated",
@@ -36,6 +38,7 @@ def bad_run(tmp_path_factory):
             "path": f"tests/data/bad/{name}",
         }
         for name, case in CASES.items()
+        if name in FILES
     }
     (root / "bad.yaml").write_text(yaml.safe_dump({"datasets": datasets}))
     targets = [f"results/data/{d}/rep1/card.json" for d in datasets]
@@ -45,7 +48,7 @@ def bad_run(tmp_path_factory):
     return root, proc
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("name", FILES)
 def test_bad_file_stops_its_job_with_its_message(name, bad_run):
     root, proc = bad_run
     assert proc.returncode != 0
@@ -62,3 +65,13 @@ def test_bad_file_stops_its_job_with_its_message(name, bad_run):
 def test_a_users_mistake_reaches_the_terminal_without_a_traceback(bad_run):
     _, proc = bad_run
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_bad_config_stops_the_run_before_any_job(name, workdir):
+    proc = snakemake("-n", "--configfile", f"tests/data/bad/{name}", cwd=workdir, check=False, timeout=300)
+    shown = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert f"causalsynth error: {CASES[name]['error']}" in shown.splitlines()
+    assert "Traceback" not in shown
+    assert not (workdir / "results").exists()

@@ -13,7 +13,14 @@ import time
 import pandas as pd
 import pytest
 
-from causalsynth.core.vocabulary import FIGURES, PRIVACY_METRICS, PRIVACY_SETS, TABLES
+from causalsynth.core.vocabulary import (
+    FIGURES,
+    NOT_RELEASABLE,
+    PRIVACY_METRICS,
+    PRIVACY_SETS,
+    RELEASE_VERDICTS,
+    TABLES,
+)
 from causalsynth.report.findings import (
     CONTRADICTED,
     INCONCLUSIVE,
@@ -82,6 +89,24 @@ def test_tiny_run_writes_every_output(runs):
     per_set = privacy.groupby(["dataset", "generator", "set"])["metric"].agg(set)
     assert (per_set == set(PRIVACY_METRICS)).all()
     assert (privacy["status"] == "ok").all() and privacy["value"].notna().all()
+    # the release gate's verdict on every set, the same on each of its rows, with its reason; the
+    # unfiltered sets are never released, and a hybrid is refused with its refused base
+    assert privacy["releasable"].isin(RELEASE_VERDICTS).all()
+    per_set = privacy.groupby(["dataset", "generator", "rep", "set"])
+    assert (per_set[["releasable", "release_reason"]].nunique() == 1).all().all()
+    assert privacy["release_reason"].str.len().gt(0).all()
+    assert (privacy.loc[privacy["set"] == "unfiltered", "releasable"] == NOT_RELEASABLE).all()
+    verdict = per_set["releasable"].first()
+    for (d, g, r, _), v in verdict.items():
+        if (
+            g.startswith("hybrid_")
+            and verdict[(d, g.removeprefix("hybrid_"), r, "filtered")] == NOT_RELEASABLE
+        ):
+            assert v == NOT_RELEASABLE, (d, g, r)
+    release = json.loads((root / "results/privacy/sim_paper/release.json").read_text())
+    assert release["counts"] == {
+        v: int((verdict.xs("sim_paper", level="dataset") == v).sum()) for v in RELEASE_VERDICTS
+    }
     # fidelity of every released set, base and hybrid, with STEAM's mechanism metrics
     fid = tables["fidelity"]
     released = ate.loc[ate["generator"] != "real", ["dataset", "generator", "rep"]].drop_duplicates()
@@ -91,6 +116,15 @@ def test_tiny_run_writes_every_output(runs):
     for part in ("alpha", "beta", "jsd", "pehe", "c2st", "shape", "trend", "treatment_share"):
         assert any(part in m for m in metrics), part
     assert fid.loc[fid["metric"] == "c2st_auc", "real_value"].between(0.3, 0.7).all()
+    # every set's extremes of each continuous column beside the training rows' (card.json's fences)
+    extremes = fid[fid["metric"].str.startswith("extreme_share:")]
+    checked = {"sim_paper": {"W4", "W5", "W6"}, "sim_continuous": {"Y", "W3", "W4", "W5"}}
+    for d, columns in checked.items():
+        assert set(extremes.loc[extremes["dataset"] == d, "metric"]) == {
+            f"extreme_share:{c}" for c in columns
+        }
+    assert len(extremes[["dataset", "generator", "rep"]].drop_duplicates()) == len(released)
+    assert (extremes["status"] == "ok").all() and extremes[["value", "real_value"]].notna().all().all()
     iu = tables["inferential_utility"]
     assert {"real", "hybrid_real", "gaussian_copula"} <= set(iu["generator"])
     assert set(iu["n_rows"]) == {100, 300} and (iu["reps"] > 0).any()
@@ -111,6 +145,10 @@ def test_tiny_run_writes_every_output(runs):
     assert all(0 <= c.primary.p <= c.primary.p_holm <= 1 for c in tested)
     prov = json.loads((root / "results/provenance.json").read_text())
     assert prov["versions"]["torch"] and prov["config"]["seed"] == 7
+    # each set's verdict beside its meta.json's contents
+    base_meta = prov["jobs"]["results/synthetic/sim_paper/tvae/rep1/meta.json"]["release"]
+    assert set(base_meta) == set(PRIVACY_SETS)
+    assert base_meta["filtered"]["releasable"] == verdict[("sim_paper", "tvae", 1, "filtered")]
     meta = json.loads((root / "results/hybrid/sim_paper/hybrid_real/rep1/meta.json").read_text())
     assert meta["releasable"] is False and meta["git_commit"]
     assert meta["mechanisms"]["shared"] is False  # the oracle cross-fits its own models

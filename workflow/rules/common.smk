@@ -329,6 +329,10 @@ def privacy_cells():
     return expand(rules.privacy_attacks.output.table, dataset=DATASETS)
 
 
+def release_records():
+    return expand(rules.privacy_attacks.output.release, dataset=DATASETS)
+
+
 def evaluation_cells(output):
     """One evaluate_synthetic output per (dataset, generator), base or hybrid."""
     pattern = getattr(rules.evaluate_synthetic.output, output)

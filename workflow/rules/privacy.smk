@@ -26,10 +26,14 @@ rule dcr_filter:
 rule privacy_attacks:
     # One job per dataset attacks all its releasable sets: a job's start-up (the package's and
     # anonymeter's imports, about 3 s) would otherwise cost as much as the attacks on a set.
+    # The release gate (privacy.release) runs in the same job on its results: its verdicts are
+    # columns of the table and release.json, this job's own files (a set's meta.json belongs to
+    # the rule that made the set and is not rewritten).
     input:
         unpack(privacy_inputs),
     output:
         table="results/privacy/{dataset}/attacks.parquet",
+        release="results/privacy/{dataset}/release.json",
     log:
         "logs/privacy_attacks/{dataset}.log",
     benchmark:

@@ -96,6 +96,8 @@ rule provenance:
     input:
         cards=dataset_cards(),
         metas=synthetic_metas() + hybrid_targets(),
+        # the release gate's verdict on each set, put beside its meta.json's contents
+        releases=release_records(),
         tables=expand("results/tables/{table}.csv", table=TABLES),
     output:
         provenance="results/provenance.json",

@@ -28,9 +28,12 @@ def load_schema() -> dict[str, Any]:
 
 
 def section_defaults(section: str) -> dict[str, Any]:
-    """The default of every key of a config block (``dcr``, ``hybrid``, ``estimation``, ...)."""
-    props = _schema()["properties"][section]["properties"]
-    return {key: copy.deepcopy(spec.get("default")) for key, spec in props.items()}
+    """The default of every key of a config block (``dcr``, ``hybrid``, ``estimation``, ...); a
+    block inside a block is named by its path (``privacy.release``)."""
+    node = _schema()
+    for part in section.split("."):
+        node = node["properties"][part]
+    return {key: copy.deepcopy(spec.get("default")) for key, spec in node["properties"].items()}
 
 
 def default(section: str, key: str) -> Any:

@@ -226,7 +226,9 @@ RANKING = TableSchema(
 # Attack-based risk of every releasable set (causalsynth.privacy.attacks): one row per metric.
 # `set` is the base generator's set before or after the DCR filter (a hybrid's set is built on
 # the filtered covariates, so it is `filtered` only); `higher_is_riskier` states each metric's
-# direction and `baseline` the value of a set that never saw the training rows.
+# direction and `baseline` the value of a set that never saw the training rows. `releasable`
+# and `release_reason` are the release gate's verdict on the set (causalsynth.privacy.gate),
+# the same on every row of the set.
 PRIVACY = TableSchema(
     "privacy",
     (
@@ -234,6 +236,8 @@ PRIVACY = TableSchema(
         "generator",
         "rep",
         "set",
+        "releasable",
+        "release_reason",
         "metric",
         "value",
         "ci_low",
@@ -256,6 +260,10 @@ PRIVACY_SETS = ("unfiltered", "filtered")  # before and after the DCR filter
 # anonymeter's three attacks, each measured against the real holdout as control (risk 0 = none)
 PRIVACY_ATTACKS = ("singling_out_risk", "linkability_risk", "inference_risk")
 PRIVACY_METRICS = (*PRIVACY_ATTACKS, "dcr_share", "nndr")
+# The release gate's verdicts (privacy.release): within every threshold, over one (or not
+# screened, or built on a base that is not releasable), or short of a measurement to decide.
+RELEASABLE, NOT_RELEASABLE, NOT_ASSESSED = "yes", "no", "not assessed"
+RELEASE_VERDICTS = (RELEASABLE, NOT_RELEASABLE, NOT_ASSESSED)
 # One row per (synthetic set, metric): evaluate.fidelity; real_value is the metric of a real sample
 # in the set's place (or, for a statistic, its value on the real training table).
 FIDELITY = TableSchema(

@@ -240,6 +240,12 @@ def tukey_fences(x: np.ndarray, k: float) -> tuple[float, float, float, float]:
     return q1, q3, q1 - k * (q3 - q1), q3 + k * (q3 - q1)
 
 
+def beyond_fences(x: np.ndarray, lower: float, upper: float) -> np.ndarray:
+    """Which values are extreme: strictly outside the fences (a value on a fence is not)."""
+    x = np.asarray(x, dtype=float)
+    return (x < lower) | (x > upper)
+
+
 def _dim(y: np.ndarray, a: np.ndarray) -> tuple[float | None, float | None]:
     """Difference in means and its (Neyman) standard error; None where an arm has under 2 rows."""
     y1, y0 = y[a == 1], y[a == 0]
@@ -327,7 +333,7 @@ def check_outliers(
                 entry[f"n_{split}"] = None if split == "positivity" else 0
                 continue
             v = df[col].to_numpy(dtype=float)
-            out = (v < lower) | (v > upper)
+            out = beyond_fences(v, lower, upper)
             entry[f"n_{split}"] = int(out.sum())
             if split != "positivity":
                 beyond.append(v[out])
@@ -337,7 +343,7 @@ def check_outliers(
         )
         if col == roles.outcome:
             v = train[col].to_numpy(dtype=float)
-            entry["dim_shift"] = outcome_shift(train, roles, (v < lower) | (v > upper))
+            entry["dim_shift"] = outcome_shift(train, roles, beyond_fences(v, lower, upper))
     flagged = [c for c, e in columns.items() if "skipped" not in e and e["n_train"] + e["n_holdout"]]
     report: dict[str, Any] = {
         "action": action,
@@ -382,7 +388,7 @@ def check_outliers(
                 if df is None:
                     continue
                 v = df[col].to_numpy(dtype=float)
-                counts[split] = int(((v < entry["lower"]) | (v > entry["upper"])).sum())
+                counts[split] = int(beyond_fences(v, entry["lower"], entry["upper"]).sum())
                 if counts[split]:
                     out[split] = df.assign(**{col: np.clip(v, entry["lower"], entry["upper"])})
             if any(counts.values()):

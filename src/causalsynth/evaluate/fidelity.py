@@ -61,6 +61,11 @@ The metrics (``METRICS``; higher is closer to real unless said):
     learner's RMSE.
 ``treatment_share``, ``outcome_mean_treated``, ``outcome_mean_control``
     Statistics of S; ``real_value`` is the statistic of the training table the generator saw.
+``extreme_share:<column>`` (``run_fidelity_sets``; :mod:`causalsynth.evaluate.extremes`)
+    For the outcome (when continuous) and every continuous covariate: the share of S's rows
+    beyond the fences ``prepare_dataset`` drew on the training rows (``checks.outlier_iqr``
+    times the IQR beyond the quartiles, from card.json); ``real_value`` is the training rows'
+    share. The count of each is in ``detail``.
 ``degenerate``
     1 when an arm of S has fewer units than the estimators need (``arm_problem`` with the
     estimation folds), or the set's meta.json flags it (``degenerate``, when the generator writes
@@ -99,6 +104,7 @@ from causalsynth.core.vocabulary import FIDELITY
 from causalsynth.estimate.grid import write_rows
 from causalsynth.estimate.nuisance import NuisanceFailure, arm_problem, fit_nuisances
 from causalsynth.estimate.weights import bound_propensity
+from causalsynth.evaluate.extremes import extreme_rows
 
 OK = "ok"
 
@@ -735,23 +741,27 @@ def run_fidelity_sets(
     p = fidelity_params(params)
     _, roles = read_card(for_rep(card_path, cells[0][1] if cells else 0))
     est = {**section_defaults("estimation"), **(estimation or {})}
-    splits: dict[tuple[str, str], tuple[pd.DataFrame, pd.DataFrame, RealBaseline]] = {}
+    splits: dict[tuple[str, str, str], tuple[pd.DataFrame, pd.DataFrame, RealBaseline, dict]] = {}
     progress = Progress(f"fidelity {dataset}", len(data_paths))
     out = []
     for path, meta_path, (generator, rep), seed in zip(data_paths, meta_paths, cells, seeds, strict=True):
-        key = (for_rep(train_path, rep), for_rep(holdout_path, rep))
+        key = (for_rep(train_path, rep), for_rep(holdout_path, rep), for_rep(card_path, rep))
         if key not in splits:
             train = roles.validate(read_parquet(key[0]), key[0])
             holdout = roles.validate(read_parquet(key[1]), key[1])
             bound = float(est["propensity_bound"])
-            splits[key] = (train, holdout, RealBaseline(train, holdout, roles, p, real_seed, bound))
-        train, holdout, baseline = splits[key]
+            baseline = RealBaseline(train, holdout, roles, p, real_seed, bound)
+            splits[key] = (train, holdout, baseline, read_json(key[2]))
+        train, holdout, baseline, card = splits[key]
         # a hybrid pool carries its model columns (mu0, mu1, propensity): only role columns are data
         synthetic = roles.validate(read_parquet(path), str(path))[roles.columns]
         rows = fidelity_rows(
             synthetic, train, holdout, roles, p, seed, real_seed, read_json(meta_path),
             int(est["folds"]), bool(est["cross_fit"]), baseline,
         )  # fmt: skip
+        # the set's extremes by its replicate's fences (card.json), beside the training rows'
+        seconds = rows[0]["seconds"]
+        rows += [r | {"seconds": seconds} for r in extreme_rows(synthetic, train, roles, card)]
         out += [{"dataset": dataset, "generator": generator, "rep": int(rep), **r} for r in rows]
         progress.step()
     return write_rows(out, list(FIDELITY.columns), out_path)

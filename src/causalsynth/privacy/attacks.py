@@ -59,13 +59,15 @@ therefore the exact chance that two random neighbour sets meet, not that draw.
 
 Bad input: a holdout with fewer than ``min_control_rows`` rows gives the three attacks a status
 naming both numbers; an empty synthetic set or a failed attack is the status of its rows.
+
+The rule's entry (:mod:`causalsynth.privacy.run`) attacks every set of a dataset with
+:func:`attack_set` and then applies the release gate (:mod:`causalsynth.privacy.gate`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -73,26 +75,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from causalsynth.core.errors import ConfigError, DataError
-from causalsynth.core.io import read_json, read_parquet, write_parquet
-from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles
-from causalsynth.core.schema import resolve_section
 from causalsynth.core.seeds import derive_seed
-from causalsynth.core.splits import SplitPaths, for_rep
 from causalsynth.core.uncertainty import LEVEL, Interval, mean_interval, median_interval
-from causalsynth.core.vocabulary import PRIVACY, PRIVACY_ATTACKS, PRIVACY_METRICS, PRIVACY_SETS
+from causalsynth.core.vocabulary import PRIVACY_ATTACKS, PRIVACY_METRICS
 from causalsynth.privacy.dcr import nearest_neighbors, record_encoder, two_nearest_distances
 
 __all__ = [
     "HIGHER_IS_RISKIER",
     "attack_set",
     "dcr_share",
-    "epsilon_of",
     "inference_hits",
     "nndr",
     "random_guess_rate",
-    "run_privacy_attacks",
 ]
 
 OK = "ok"
@@ -404,88 +399,3 @@ def attack_set(
         r["higher_is_riskier"] = HIGHER_IS_RISKIER[r["metric"]]
         r.update(base)
     return rows
-
-
-# ----------------------------------------------------------------------------- entry function
-
-
-def epsilon_of(meta: dict[str, Any]) -> float | None:
-    """The differential-privacy budget a generator's meta.json records (``epsilon`` or
-    ``params.epsilon``); None when it trained without one."""
-    for value in (meta.get("epsilon"), (meta.get("params") or {}).get("epsilon")):
-        if value is not None:
-            return float(value)
-    return None
-
-
-def run_privacy_attacks(
-    data_paths: list[str],
-    meta_paths: list[str],
-    cells: list[tuple[str, int, str]],
-    seeds: list[int],
-    train_path: SplitPaths,
-    holdout_path: SplitPaths,
-    card_path: SplitPaths,
-    params: dict[str, Any],
-    dcr_params: dict[str, Any],
-    out_table: str,
-    threads: int = 1,
-) -> pd.DataFrame:
-    """Attack every releasable set of one dataset; write its rows of the privacy table.
-
-    ``data_paths``, ``meta_paths``, ``cells`` ((generator, rep, set), set one of
-    ``PRIVACY_SETS``) and ``seeds`` (the (generator, rep) cell's seed) name one set each; extra
-    columns (a hybrid pool's mu0, mu1, propensity) are not released and not attacked.
-    ``params``: the ``privacy`` block, ``dcr_params``: the ``dcr`` block (defaults from the
-    schema). ``train_path``, ``holdout_path``, ``card_path``: each replicate's draw of the real
-    data ({rep: path}; one path: a split every replicate shares), a set attacked against its
-    own replicate's training and holdout rows. One job per dataset, as for fidelity: the imports
-    of a job cost more than the attacks on one set. Progress (sets done, rate, time left) goes
-    to the log.
-    """
-    if not (len(data_paths) == len(meta_paths) == len(cells) == len(seeds)):
-        raise ConfigError("run_privacy_attacks: give one meta path, cell and seed per synthetic set")
-    params = resolve_section(params, "privacy", "run_privacy_attacks")
-    dcr_params = resolve_section(dcr_params, "dcr", "run_privacy_attacks")
-    first_rep = cells[0][1] if cells else 0
-    card = read_json(for_rep(card_path, first_rep))
-    roles = Roles.from_dict(card)
-    dataset = card.get("dataset", str(card_path))
-    splits: dict[str, pd.DataFrame] = {}
-
-    def split(paths: SplitPaths, rep: int) -> pd.DataFrame:
-        path = for_rep(paths, rep)
-        if path not in splits:
-            splits[path] = roles.validate(read_parquet(path), path)
-        return splits[path]
-
-    progress = Progress(f"privacy attacks {dataset}", len(data_paths))
-    rows = []
-    for path, meta_path, (generator, rep, name), seed in zip(
-        data_paths, meta_paths, cells, seeds, strict=True
-    ):
-        if name not in PRIVACY_SETS:
-            raise DataError(
-                str(meta_path), "set", f"unknown set {name!r}", f"use one of {list(PRIVACY_SETS)}"
-            )
-        t0 = time.perf_counter()
-        synthetic = roles.validate(read_parquet(path), str(path))
-        found = attack_set(
-            roles,
-            synthetic,
-            split(train_path, rep),
-            split(holdout_path, rep),
-            params,
-            dcr_params["categorical_weight"],
-            derive_seed(seed, name),
-            threads,
-        )
-        seconds = time.perf_counter() - t0
-        cell = {"generator": generator, "rep": int(rep), "set": name, "seconds": seconds}
-        rows += [r | cell | {"epsilon": epsilon_of(read_json(meta_path))} for r in found]
-        progress.step()
-    df = pd.DataFrame(rows, columns=list(PRIVACY.columns)).assign(dataset=dataset)
-    df["rep"] = df["rep"].astype("int64")
-    df["epsilon"] = df["epsilon"].astype(float)
-    write_parquet(df, out_table)
-    return df

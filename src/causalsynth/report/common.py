@@ -8,7 +8,14 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from causalsynth.core.vocabulary import PRIVACY_ATTACKS, REAL, generator_base, is_hybrid
+from causalsynth.core.vocabulary import (
+    NOT_ASSESSED,
+    NOT_RELEASABLE,
+    PRIVACY_ATTACKS,
+    REAL,
+    generator_base,
+    is_hybrid,
+)
 
 # The papers' fully generative baselines, shown first within their group; others follow by name.
 PAPER_GENERATORS = ("ctgan", "tvae", "gaussian_copula", "great")
@@ -154,3 +161,23 @@ def attack_risk(privacy: pd.DataFrame) -> pd.DataFrame:
         .agg(risk=("value", "max"), epsilon=("epsilon", "first"))
         .reindex(columns=cols)
     )
+
+
+RELEASE_COLUMNS = ["dataset", "generator", "rep", "set", "releasable", "release_reason"]
+
+
+def release_verdicts(privacy: pd.DataFrame) -> pd.DataFrame:
+    """The release gate's verdict per (dataset, generator, rep, set) of the privacy table (the
+    same on every metric row of a set); empty when the table has no `releasable` column."""
+    if privacy.empty or "releasable" not in privacy.columns:
+        return pd.DataFrame(columns=RELEASE_COLUMNS)
+    cols = [c for c in RELEASE_COLUMNS if c in privacy.columns]
+    out = (
+        privacy[cols].drop_duplicates(["dataset", "generator", "rep", "set"]).reindex(columns=RELEASE_COLUMNS)
+    )
+    return out.assign(rep=pd.to_numeric(out["rep"]), release_reason=out["release_reason"].fillna(""))
+
+
+def refused(verdicts: pd.DataFrame) -> pd.Series:
+    """Which verdicts keep a set from release: not releasable, or not assessed."""
+    return verdicts["releasable"].astype(str).isin([NOT_RELEASABLE, NOT_ASSESSED])

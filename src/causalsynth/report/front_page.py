@@ -9,8 +9,8 @@ import os
 import pandas as pd
 
 from causalsynth.core.io import write_text
-from causalsynth.core.vocabulary import REAL
-from causalsynth.report.common import generator_group, order_generators
+from causalsynth.core.vocabulary import NOT_ASSESSED, NOT_RELEASABLE, REAL, RELEASABLE
+from causalsynth.report.common import generator_group, order_generators, release_verdicts
 from causalsynth.report.findings.format import fmt, fmt_p
 from causalsynth.report.findings.verdicts import Claim
 
@@ -46,8 +46,31 @@ def _headline(c: Claim) -> str:
     )
 
 
-def front_page(ate: pd.DataFrame, claims: list[Claim]) -> str:
-    """The front page's reStructuredText for a run's ATE table and tested claims."""
+def _release(privacy: pd.DataFrame | None) -> list[str]:
+    """The release gate's verdicts on the sets offered for release, by verdict and dataset."""
+    verdicts = release_verdicts(privacy if privacy is not None else pd.DataFrame())
+    offered = verdicts[verdicts["set"] == "filtered"]
+    if offered.empty:
+        return ["no set was gated in this run (the privacy table has no verdicts)"]
+    n_ok = int((offered["releasable"].astype(str) == RELEASABLE).sum())
+    rows = [
+        f"{len(offered)} set(s) offered for release (each base's DCR-filtered set, each hybrid): {n_ok} releasable"
+    ]
+    for verdict, label in ((NOT_RELEASABLE, "not releasable"), (NOT_ASSESSED, "not assessed")):
+        held = offered[offered["releasable"].astype(str) == verdict]
+        named = [
+            f"``{g}`` in ``{d}`` (replicate {', '.join(str(int(r)) for r in sorted(sub['rep']))})"
+            for d, by_d in held.groupby("dataset", sort=True)
+            for g in order_generators(by_d["generator"])
+            for sub in [by_d[by_d["generator"] == g]]
+        ]
+        rows.append(f"{label}: {len(held)}" + (f": {'; '.join(named)}" if named else ""))
+    return rows
+
+
+def front_page(ate: pd.DataFrame, claims: list[Claim], privacy: pd.DataFrame | None = None) -> str:
+    """The front page's reStructuredText for a run's ATE table, tested claims and, when given,
+    the privacy table's release verdicts."""
     generators = order_generators(ate["generator"]) if not ate.empty else []
     generative = [f"``{g}``" for g in generators if generator_group(g) == "fully generative"]
     hybrids = [f"``{g}``" for g in generators if generator_group(g) == "hybrid"]
@@ -69,6 +92,11 @@ def front_page(ate: pd.DataFrame, claims: list[Claim]) -> str:
                 f"estimators: {', '.join(f'``{e}``' for e in estimators) or 'none'}",
             ]
         ),
+        "Release gate\n------------",
+        "A set whose measured attack risk is over a threshold of ``privacy.release`` is written "
+        "but not releasable (table ``privacy``, columns ``releasable`` and ``release_reason``; "
+        "``findings.md`` says why for each).",
+        _rst_list(_release(privacy)),
         "The claims\n----------",
         "Each claim's verdict comes from one pre-specified primary test over replicates, with "
         "Holm's correction over the claims at family-wise 0.05.",
@@ -91,5 +119,7 @@ def front_page(ate: pd.DataFrame, claims: list[Claim]) -> str:
     return "\n\n".join(parts) + "\n"
 
 
-def write_front_page(ate: pd.DataFrame, claims: list[Claim], out_rst: str | os.PathLike) -> None:
-    write_text(front_page(ate, claims), out_rst)
+def write_front_page(
+    ate: pd.DataFrame, claims: list[Claim], out_rst: str | os.PathLike, privacy: pd.DataFrame | None = None
+) -> None:
+    write_text(front_page(ate, claims, privacy), out_rst)

@@ -22,6 +22,8 @@ from causalsynth.report.common import (
     ok_rows,
     order_generators,
     reference_value,
+    refused,
+    release_verdicts,
     replicate_errors,
     tstr_with_baseline,
 )
@@ -136,6 +138,7 @@ PRIVACY_UTILITY_COLUMNS = (
     "error_high",
     "reps",
     "epsilon",
+    "reps_held",
 )
 
 
@@ -145,7 +148,8 @@ def privacy_utility_table(privacy: pd.DataFrame, ate: pd.DataFrame) -> pd.DataFr
 
     The ATE error of a replicate is its mean over the estimator and learner cells; a base
     generator's is that of its unfiltered set (the one the ATE stage estimates on), drawn at
-    both of its sets' risks.
+    both of its sets' risks. ``reps_held``: the replicates whose set the release gate holds back
+    (not releasable or not assessed).
     """
     risk = attack_risk(privacy)
     errors = replicate_errors(ate)
@@ -154,6 +158,8 @@ def privacy_utility_table(privacy: pd.DataFrame, ate: pd.DataFrame) -> pd.DataFr
     per_rep = errors.groupby(["dataset", "generator", "rep"], as_index=False)["abs_error"].mean()
     per_rep["rep"] = pd.to_numeric(per_rep["rep"])
     risk = risk.assign(rep=pd.to_numeric(risk["rep"]))
+    verdicts = release_verdicts(privacy)
+    held = verdicts[refused(verdicts)].groupby(["dataset", "generator", "set"])["rep"].nunique()
     rows = []
     for (d, g, s), r in risk.groupby(["dataset", "generator", "set"]):
         e = per_rep[(per_rep["dataset"] == d) & (per_rep["generator"] == g)]
@@ -173,6 +179,7 @@ def privacy_utility_table(privacy: pd.DataFrame, ate: pd.DataFrame) -> pd.DataFr
                 "error_high": ei.high,
                 "reps": int(r["rep"].nunique()),
                 "epsilon": pd.to_numeric(r["epsilon"], errors="coerce").dropna().max(),
+                "reps_held": int(held.get((d, g, s), 0)),
             }
         )
     return pd.DataFrame(rows, columns=list(PRIVACY_UTILITY_COLUMNS))

@@ -11,6 +11,7 @@ from causalsynth.core.vocabulary import REAL, check_columns, generator_base, is_
 from causalsynth.report.common import order_generators
 from causalsynth.report.figures.data import PRIVACY_UTILITY_COLUMNS, bases_in_order
 from causalsynth.report.figures.style import (
+    OKABE_ITO,
     base_colour,
     display_name,
     figure_legend,
@@ -21,13 +22,18 @@ from causalsynth.report.figures.style import (
     yerr,
 )
 
+# the release gate's mark on a set it holds back: black, the one colour no base generator here has
+HELD_COLOUR = OKABE_ITO["black"]
+
 
 def plot_privacy_utility(table: pd.DataFrame, out_png, out_pdf) -> None:
     """Worst attack risk against mean |ATE error|, one panel per dataset, intervals over replicates.
 
     `table` is `privacy_utility_table(privacy, ate)`. A base generator's filtered set is the
     filled marker, its unfiltered set a small grey one joined to it (what the DCR filter buys);
-    a hybrid is hollow; a generator trained with differential privacy carries its epsilon.
+    a hybrid is hollow; a generator trained with differential privacy carries its epsilon. A
+    black cross marks a released set the release gate holds back in some replicate (not
+    releasable or not assessed; the unfiltered set, never released, is not marked).
     """
     title = "Attack risk vs ATE error"
     if table.empty:
@@ -57,6 +63,8 @@ def plot_privacy_utility(table: pd.DataFrame, out_png, out_pdf) -> None:
                     mfc="white" if is_hybrid(g) else c,
                     elinewidth=0.8,
                 )
+                if release.reps_held > 0 and release.name == "filtered":
+                    ax.plot(release.error, release.risk, "x", color=HELD_COLOUR, ms=9, mew=1.4, zorder=5)
                 if np.isfinite(release.epsilon):
                     ax.annotate(
                         f"ε={release.epsilon:g}",
@@ -80,5 +88,17 @@ def plot_privacy_utility(table: pd.DataFrame, out_png, out_pdf) -> None:
             Line2D([], [], ls="", marker="o", color="#555555", alpha=0.45, ms=3, label="same, unfiltered"),
             Line2D([], [], ls="", marker="s", color="#555555", mfc="white", label="hybrid"),
         ]
+        if (table.loc[table["set"] == "filtered", "reps_held"] > 0).any():
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    ls="",
+                    marker="x",
+                    color=HELD_COLOUR,
+                    mew=1.4,
+                    label="held back by the release gate",
+                )
+            )
         figure_legend(fig, handles, ncol=4)
         save_figure(fig, out_png, out_pdf, title)

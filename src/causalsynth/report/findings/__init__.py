@@ -59,6 +59,7 @@ from causalsynth.report.findings.privacy import (
     PRIVACY_RISK_MARGIN,
     claim_dcr,
     claim_privacy,
+    release_section,
 )
 from causalsynth.report.findings.verdicts import (
     CONTRADICTED,
@@ -106,6 +107,7 @@ __all__ = [
     "failed_cells",
     "holm",
     "preservation_errors",
+    "release_section",
     "stratified_t",
     "write_findings",
     "z_test",
@@ -251,6 +253,7 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
         md_table(_summary(claims)),
         failed_cells(ate, tables["positivity"]),
         *(c.to_markdown() for c in claims),
+        release_section(tables["privacy"]),
     ]
     return "\n\n".join(parts) + "\n", claims
 
@@ -266,5 +269,5 @@ def write_findings(
     write_text(text, out_md)
     if out_front_page is not None:
         ate = without_reference_learners(deduplicate_real(read_table(tables_dir, "ate_preservation")))
-        write_front_page(ate, claims, out_front_page)
+        write_front_page(ate, claims, out_front_page, read_table(tables_dir, "privacy"))
     return claims

@@ -1,5 +1,5 @@
 """Claims (f) and (g): synthetic rows are not copies of real rows, and the hybrid release
-carries no more attack risk than its base's screened set."""
+carries no more attack risk than its base's screened set; and the release gate's verdicts."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ import numpy as np
 import pandas as pd
 
 from causalsynth.core.uncertainty import FAILS, HOLDS, combine_all, decide, mean_interval
-from causalsynth.core.vocabulary import HYBRID_PREFIX, REAL
-from causalsynth.report.common import attack_risk, generator_group, order_generators
+from causalsynth.core.vocabulary import HYBRID_PREFIX, NOT_ASSESSED, NOT_RELEASABLE, REAL, RELEASABLE
+from causalsynth.report.common import (
+    attack_risk,
+    generator_group,
+    order_generators,
+    refused,
+    release_verdicts,
+)
 from causalsynth.report.findings.format import ci, md_table, n_unique, pct
 from causalsynth.report.findings.primary import PrimaryTest, stratified_t
 from causalsynth.report.findings.verdicts import Claim
@@ -193,3 +199,42 @@ def claim_privacy(privacy: pd.DataFrame) -> Claim:
     )
     claim.body.append(md_table(table))
     return claim
+
+
+def release_section(privacy: pd.DataFrame) -> str:
+    """findings.md's account of the release gate: how many sets each verdict holds, and every
+    set offered for release (a base's filtered set, a hybrid) that is not releasable, with why."""
+    lines = [
+        "## Release gate",
+        "After the attacks, every attacked set is checked against the thresholds of `privacy.release` "
+        "(config/README.md): a set over one is written and measured like any other, but is not "
+        "releasable; a hybrid whose base's filtered set is not releasable is not releasable either, "
+        "and a set a threshold's metric could not score is not assessed. A base generator's "
+        "unfiltered set is never released: its DCR-filtered set is the release.",
+    ]
+    verdicts = release_verdicts(privacy)
+    if verdicts.empty:
+        why = (
+            "absent or empty" if privacy.empty else "without a `releasable` column (written before the gate)"
+        )
+        return "\n\n".join([*lines, f"The privacy table is {why}: no set was gated in this run."])
+    offered = verdicts[verdicts["set"] == "filtered"]
+    counts = offered["releasable"].astype(str).value_counts()
+    lines.append(
+        f"Sets offered for release: {len(offered)}; releasable {int(counts.get(RELEASABLE, 0))}, not "
+        f"releasable {int(counts.get(NOT_RELEASABLE, 0))}, not assessed {int(counts.get(NOT_ASSESSED, 0))}. "
+        f"Unfiltered sets, never released: {int((verdicts['set'] != 'filtered').sum())} (their verdicts "
+        f"and reasons are in the privacy table)."
+    )
+    held = offered[refused(offered)]
+    if held.empty:
+        lines.append("Every set offered for release is releasable.")
+        return "\n\n".join(lines)
+    rank = {g: i for i, g in enumerate(order_generators(held["generator"]))}
+    held = held.assign(order=held["generator"].map(rank)).sort_values(["dataset", "order", "rep"])
+    table = held.rename(columns={"release_reason": "why"})[
+        ["dataset", "generator", "rep", "releasable", "why"]
+    ]
+    lines.append("Sets held back:")
+    lines.append(md_table(table))
+    return "\n\n".join(lines)
