@@ -139,6 +139,7 @@ def test_files_and_a_filtered_release(judged, real, tmp_path):
         tmp_path / "real.parquet", {"fresh": tmp_path / "fresh.csv"}, **kwargs, attacks=False, dcr_filter=True
     )
     assert res.privacy.empty and "no attacks were run" in res.summary()
+    assert "dropped" not in res.summary()  # nothing was
     sets = res.sets.set_index("set")
     assert sets.loc["fresh", "evaluated"] == "DCR-filtered"
     assert sets.loc["fresh", "source"].startswith("file '")
@@ -177,6 +178,20 @@ def test_bad_input_is_one_line_naming_the_table_the_column_and_the_fix(real, jud
         judge(real, {REAL: judged.data.train}, **ROLES)
     with pytest.raises(ConfigError, match=r"unknown settings block\(s\) \['estimaton'\]"):
         judge(real, judged.data.train, **ROLES, settings={"estimaton": {}})
+
+
+def test_rows_the_checks_drop_are_counted(real, judged):
+    vendor = judged.data.train.copy()
+    vendor.loc[[0, 1], "w_cat"] = "east"  # a level the training rows lack
+    vendor.loc[2, "w_cont"] = np.nan
+    res = judge(
+        real, {"vendor": vendor}, **ROLES, seed=SEED, name=NAME, estimators=["iptw"], learner="linear",
+        settings=SETTINGS, attacks=False, options={"missing": "drop"},
+    )  # fmt: skip
+    info = res.sets.set_index("set").loc["vendor"]
+    assert (info["n_rows"], info["n_dropped"], info["n_evaluated"]) == (len(vendor), 3, len(vendor) - 3)
+    assert info["dropped"] == {"nan": 1, "unknown_category": 2}
+    assert "the input checks dropped 3 of" in res.summary()
 
 
 def test_config_phrasing_becomes_the_calls():

@@ -100,7 +100,7 @@ def _pct(x: Any) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{100 * x:.1f}%"
 
 
-@dataclass
+@dataclass(eq=False)
 class Judgement:
     """The judgement of synthetic sets against one real table (see :func:`~causalsynth.api.judge`).
 
@@ -171,6 +171,9 @@ class Judgement:
     def _error_sentence(self, name: str) -> str:
         info = self.sets.set_index("set").loc[name]
         rows = f"{info['n_evaluated']} rows" + (", DCR-filtered" if info["evaluated"] != "as given" else "")
+        if info["n_dropped"]:
+            reasons = ", ".join(f"{k} {v}" for k, v in info["dropped"].items())
+            rows += f"; the input checks dropped {info['n_dropped']} of {info['n_rows']} ({reasons})"
         s = self.preservation_summary.set_index("set").loc[name]
         if s["n_estimates"] == 0:
             return f"Set '{name}' ({rows}): no estimator gave an estimate on it."
