@@ -18,6 +18,8 @@ ALLOWED = {
     "evaluate": {"core", "data", "estimate", "hybrid"},
     "report": {"core"},
     "config": {"core", "data", "generate", "estimate"},
+    # the notebook API runs one dataset's stages in memory (ARCHITECTURE.md, api/)
+    "api": {"core", "data", "generate", "privacy", "estimate", "evaluate"},
 }
 
 
@@ -58,7 +60,7 @@ def rules_by_stage() -> dict[str, list[str]]:
 
 def test_every_rule_file_is_a_stage_and_every_rule_calls_its_stage():
     stages = rules_by_stage()
-    assert set(stages) <= set(ALLOWED) - {"core", "config"}, (
+    assert set(stages) <= set(ALLOWED) - {"core", "config", "api"}, (
         f"rule files without a stage: {set(stages) - set(ALLOWED)}"
     )
     scripted = set()

@@ -64,6 +64,40 @@ def build_card(
     return card
 
 
+def default_checks(overrides: dict[str, Any] | None = None, folds: int = 1) -> dict[str, Any]:
+    """Check settings outside a config: the schema's ``checks`` with ``overrides``, the schema's
+    pairing threshold and ``folds`` (the estimation's cross-fitting folds; 1 without)."""
+    from causalsynth.core.schema import default, resolve_section
+
+    return {
+        **resolve_section(overrides, "checks", "checks"),
+        "propensity_threshold": default("pairing", "threshold"),
+        "folds": folds,
+    }
+
+
+def prepare_checked(
+    loader: DatasetLoader, seed: int, checks: dict[str, Any] | None = None
+) -> tuple[PreparedDataset, dict[str, Any]]:
+    """One draw of a dataset (load, validate, split) after the checks of ``checks``, and their
+    report (the card's ``checks``): what ``prepare_dataset`` writes, and what
+    :func:`causalsynth.api.prepare` returns for a table in memory."""
+    prepared = loader.prepare(seed)
+    frames, report = run_checks(
+        {"train": prepared.train, "holdout": prepared.holdout, "positivity": prepared.positivity},
+        prepared.roles,
+        CheckSettings.from_config(checks or default_checks()),
+        derive_seed(seed, "checks"),
+        loader.source(),
+    )
+    prepared.train, prepared.holdout, prepared.positivity = (
+        frames["train"],
+        frames["holdout"],
+        frames["positivity"],
+    )
+    return prepared, report
+
+
 def prepare_dataset(
     dataset_id: str,
     options: dict[str, Any],
@@ -80,28 +114,11 @@ def prepare_dataset(
     with no cross-fitting), see :mod:`causalsynth.data.checks`.
     """
     from causalsynth.core.io import write_json, write_parquet
-    from causalsynth.core.schema import default, section_defaults
 
     opts = dict(options)
     opts.pop("checks", None)  # the workflow hands them over resolved, as `checks`
     loader = get_dataset(dataset_id, opts.pop("loader", None), **opts)
-    prepared = loader.prepare(seed)
-    settings = CheckSettings.from_config(
-        checks or {**section_defaults("checks"), "propensity_threshold": default("pairing", "threshold")}
-    )
-    source = loader.source()
-    frames, report = run_checks(
-        {"train": prepared.train, "holdout": prepared.holdout, "positivity": prepared.positivity},
-        prepared.roles,
-        settings,
-        derive_seed(seed, "checks"),
-        source,
-    )
-    prepared.train, prepared.holdout, prepared.positivity = (
-        frames["train"],
-        frames["holdout"],
-        frames["positivity"],
-    )
+    prepared, report = prepare_checked(loader, seed, checks)
     card = build_card(dataset_id, prepared, seed, options)
     card["checks"] = report
     write_parquet(prepared.train, out_train)
@@ -123,6 +140,8 @@ __all__ = [
     "SimulatedDataset",
     "Truth",
     "build_card",
+    "default_checks",
     "get_dataset",
+    "prepare_checked",
     "prepare_dataset",
 ]

@@ -420,3 +420,24 @@ class CSVDataset(RealDataset):
             kind="reference",
             source=p["reference_source"] or "given in the config",
         )
+
+
+class FrameDataset(CSVDataset):
+    """A table already in memory (a notebook's DataFrame) under the ``csv`` loader's options and
+    checks; ``name`` stands for the file in messages. Not in the registry: a config names files.
+    The options of the file's dialect (``path``, ``sep``, ``decimal``) do not apply."""
+
+    def __init__(self, dataset_id: str, frame: pd.DataFrame, name: str = "<real DataFrame>", **options: Any):
+        if not isinstance(frame, pd.DataFrame):
+            raise ConfigError(f"{name}: expected a pandas DataFrame, got {type(frame).__name__}")
+        super().__init__(dataset_id, **options)
+        self.frame = frame
+        self.name = name
+
+    def source(self) -> str:
+        return self.name
+
+    def read(self) -> pd.DataFrame:
+        self.dialect = None
+        # the caller's frame is never changed; a custom index would not survive the split anyway
+        return self.frame.reset_index(drop=True)

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from causalsynth.core.io import read_parquet
-from causalsynth.core.roles import card_truth, read_card
+from causalsynth.core.roles import Roles, card_truth, read_card
 from causalsynth.core.vocabulary import ATE, GRID_COLUMNS, REAL, is_hybrid
 from causalsynth.estimate.grid import check_params, covered, grid_defaults, run_grid, write_rows
 
@@ -90,6 +90,29 @@ def write_ate_rows(rows: list[dict[str, Any]], out_path: str | Path) -> pd.DataF
     )
 
 
+def real_estimate_rows(
+    train: pd.DataFrame,
+    roles: Roles,
+    params: dict[str, Any],
+    seed: int,
+    n_jobs: int,
+    dataset: str,
+    rep: int = 0,
+    truth: float = math.nan,
+    truth_kind: str | None = None,
+    source: str = "real training table",
+) -> list[dict[str, Any]]:
+    """The ATE-table rows (``generator = "real"``) of the grid on the real training table
+    ``train``; ``source`` names it in messages. See :func:`run_real_estimates`."""
+    p = check_params(params, grid_defaults(), ["estimators"], "run_real_estimates")
+    reference = p["reference_learner"]
+    if reference is not None and reference not in p["learners"]:
+        p = {**p, "learners": [*p["learners"], reference]}
+    grid_rows = run_grid(roles.validate(train, source), roles, p, seed, n_jobs)
+    own = {(r["estimator"], r["learner"]): r["ate"] for r in grid_rows}
+    return ate_rows(grid_rows, dataset, REAL, int(rep), truth, truth_kind, own, math.nan)
+
+
 def run_real_estimates(
     train_path: str,
     card_path: str,
@@ -110,20 +133,11 @@ def run_real_estimates(
     the same seed (so the same folds) unless it is one of them; None: no reference rows.
     Columns: ``vocabulary.ATE``.
     """
-    p = check_params(params, grid_defaults(), ["estimators"], "run_real_estimates")
-    reference = p["reference_learner"]
-    if reference is not None and reference not in p["learners"]:
-        p = {**p, "learners": [*p["learners"], reference]}
+    check_params(params, grid_defaults(), ["estimators"], "run_real_estimates")  # before the files
     card, roles = read_card(card_path)
     truth, truth_kind = truth_of(card)
-    grid_rows = run_grid(
-        roles.validate(read_parquet(train_path), str(train_path)),
-        roles,
-        p,
-        seed,
-        n_jobs,
+    train = read_parquet(train_path)
+    rows = real_estimate_rows(
+        train, roles, params, seed, n_jobs, dataset, rep, truth, truth_kind, str(train_path)
     )
-    own = {(r["estimator"], r["learner"]): r["ate"] for r in grid_rows}
-    return write_ate_rows(
-        ate_rows(grid_rows, dataset, REAL, int(rep), truth, truth_kind, own, math.nan), out_path
-    )
+    return write_ate_rows(rows, out_path)

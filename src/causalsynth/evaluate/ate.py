@@ -11,9 +11,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_parquet
-from causalsynth.core.roles import read_card
+from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import REAL
 from causalsynth.estimate.grid import check_params, grid_defaults, read_rows, run_grid
@@ -84,9 +86,32 @@ def ate_preservation_rows(
         )
     else:
         raise ConfigError("ate_preservation_rows: give real_train_path or real_estimates_path")
+    engine_truth = read_engine_truth(meta_path, data_path, required=False)
+    return preservation_rows(
+        synthetic, real_rows, roles, p, seed, n_jobs, dataset, generator, rep, truth, truth_kind, engine_truth
+    )
+
+
+def preservation_rows(
+    synthetic: pd.DataFrame,
+    real_rows: list[dict[str, Any]],
+    roles: Roles,
+    p: dict[str, Any],
+    seed: int,
+    n_jobs: int,
+    dataset: str,
+    generator: str,
+    rep: int,
+    truth: float = math.nan,
+    truth_kind: str | None = None,
+    engine_truth: float = math.nan,
+) -> list[dict[str, Any]]:
+    """The grid on ``synthetic`` (validated role columns) beside ``real_rows``, the real table's
+    grid rows (or its ATE rows) with the same estimators and learners: the real rows, then the
+    synthetic ones, each with its ``real_ate``. ``p``: params checked by ``check_params``;
+    ``engine_truth``: a hybrid pool's own effect (NaN for other sets)."""
     synth_rows = run_grid(synthetic, roles, p, seed, n_jobs)
     real_ate = {(r["estimator"], r["learner"]): r["ate"] for r in real_rows}
-    engine_truth = read_engine_truth(meta_path, data_path, required=False)
     rows = ate_rows(real_rows, dataset, REAL, rep, truth, truth_kind, real_ate, math.nan)
     rows += ate_rows(synth_rows, dataset, generator, rep, truth, truth_kind, real_ate, engine_truth)
     return rows

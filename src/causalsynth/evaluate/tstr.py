@@ -86,20 +86,31 @@ def tstr_row(
     _, roles = read_card(card_path)
     synthetic = roles.validate(read_parquet(synthetic_path), str(synthetic_path))
     holdout = roles.validate(read_parquet(holdout_path), str(holdout_path))
-    value, status = outcome_score(synthetic, holdout, roles, p["learner"], seed, n_jobs)
     if ceiling is None:
         real_seed = derive_seed(seed, "real") if real_seed is None else real_seed
         ceiling = real_ceiling(train_path, holdout_path, card_path, params, real_seed, n_jobs)
-    ceiling, real_status = ceiling
+    scores = tstr_scores(synthetic, holdout, roles, p["learner"], seed, ceiling, n_jobs)
+    return {"dataset": dataset, "generator": generator, "rep": rep, **scores}
+
+
+def tstr_scores(
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame,
+    roles: Roles,
+    learner: str,
+    seed: int,
+    ceiling: tuple[float, str],
+    n_jobs: int = 1,
+) -> dict[str, Any]:
+    """``metric``, ``value``, ``train_on_real`` and ``status`` of one synthetic set (validated
+    role columns) scored on the real ``holdout``; ``ceiling``: the train-on-real (score, status)."""
+    value, status = outcome_score(synthetic, holdout, roles, learner, seed, n_jobs)
+    ceiling_value, real_status = ceiling
     if status == "ok" and real_status != "ok":
         status = f"train-on-real: {real_status}"
-    row = {
-        "dataset": dataset,
-        "generator": generator,
-        "rep": rep,
+    return {
         "metric": "auc" if roles.outcome_type == "binary" else "r2",
         "value": value,
-        "train_on_real": ceiling,
+        "train_on_real": ceiling_value,
         "status": status,
     }
-    return row

@@ -31,6 +31,7 @@ import hashlib
 import logging
 import string
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ import pandas as pd
 from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
 from causalsynth.core.roles import Roles, require_columns
 from causalsynth.generate.base import Generator, SamplingBudget
-from causalsynth.generate.checks import validate_rows
+from causalsynth.generate.checks import TableSpec, validate_rows
 from causalsynth.generate.registry import GENERATORS
 
 logger = logging.getLogger("causalsynth.generate")
@@ -108,6 +109,86 @@ def read_set(path: str, source: str) -> tuple[pd.DataFrame, str]:
         ) from None
 
 
+def _yaml_option(key: str, value: str) -> str:
+    return f"`{key}: {value}`"
+
+
+def check_release(
+    raw: pd.DataFrame,
+    roles: Roles,
+    spec: TableSpec,
+    source: str,
+    *,
+    columns: dict[str, str] | None = None,
+    missing: str = "error",
+    min_rows: int = 2,
+    entry: str,
+    option: Callable[[str, str], str] = _yaml_option,
+    what: str = "file",
+) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """A released set held to the checks real data gets (module docstring): its usable rows
+    (role columns, canonical dtypes), the rows dropped by reason and the rows with a missing
+    value dropped (``missing: drop``). ``spec``: the training table's schema, whose levels the
+    rows must use. Messages name ``source``; a fix names the option ``option(key, value)`` of
+    ``entry`` (the generator's entry, or the call) and calls the set a ``what``."""
+    from causalsynth.data.validate import validate_table
+
+    mapping = dict(columns or {})
+    for theirs, ours in mapping.items():
+        if theirs not in raw.columns:
+            raise DataError(
+                source,
+                theirs,
+                f"not in the {what}, but `columns` of {entry} maps it to '{ours}' (the {what} has: "
+                f"{list(raw.columns)})",
+                f"correct the key in `columns` of {entry}",
+            )
+        if ours not in roles.columns:
+            raise DataError(
+                source,
+                theirs,
+                f"`columns` maps it to '{ours}', which is not a column of the dataset ({roles.columns})",
+                f"map it to one of the dataset's columns in `columns` of {entry}",
+            )
+    renamed = raw.rename(columns=mapping)
+    require_columns(
+        renamed,
+        roles.columns,
+        source,
+        f"add the column to the {what}, or map the {what}'s name for it with "
+        f"{option('columns', '{<its name>: <column>}')} in {entry}",
+    )
+    table = renamed[roles.columns]
+    n_missing = 0
+    if missing == "drop":
+        has_missing = table.isna().any(axis=1)
+        n_missing = int(has_missing.sum())
+        table = table.loc[~has_missing]
+    else:
+        for col in roles.columns:
+            n = int(table[col].isna().sum())
+            if n:
+                raise DataError(
+                    source,
+                    col,
+                    f"{n} missing value(s)",
+                    f"fill them in or drop those rows, or set {option('missing', 'drop')} in {entry} to drop "
+                    "(and count) them",
+                )
+    validate_table(table, roles, source)
+    typed = roles.validate(table, source, min_rows=min_rows, both_arms=True)
+    # a level the training table lacks: dropped and counted, as a generator's invalid row
+    rows, invalid = validate_rows(typed, spec, range_multiple=None)
+    if rows.empty:
+        raise DataError(
+            source,
+            None,
+            f"no row is usable (invalid rows by reason: {invalid})",
+            "use the levels of the dataset's categorical columns",
+        )
+    return rows, invalid, n_missing
+
+
 @GENERATORS.register("file")
 class FileGenerator(Generator):
     """A released synthetic set read from ``path`` (a pattern with ``{dataset}`` and ``{rep}``).
@@ -168,7 +249,6 @@ class FileGenerator(Generator):
 
     # ----------------------------------------------------------------------- reading
     def _fit(self, data: pd.DataFrame, roles: Roles) -> None:
-        from causalsynth.data.validate import validate_table
 
         path = source_path(self.path, self.dataset_, self.replicate_, self._who)
         entry = f"generators/{self._who}"
@@ -182,44 +262,12 @@ class FileGenerator(Generator):
                 f"write the file, or correct `path` of {entry} (a pattern may hold {{dataset}} and {{rep}})",
             )
         raw, fmt = read_set(path, source)
-        renamed = self._rename(raw, roles, source, entry)
-        require_columns(
-            renamed,
-            roles.columns,
-            source,
-            f"add the column to the file, or map the file's name for it with `columns: {{<its name>: "
-            f"<column>}}` in {entry}",
-        )
-        table = renamed[roles.columns]
-        n_missing = 0
-        if self.missing == "drop":
-            has_missing = table.isna().any(axis=1)
-            n_missing = int(has_missing.sum())
-            table = table.loc[~has_missing]
-        else:
-            for col in roles.columns:
-                n = int(table[col].isna().sum())
-                if n:
-                    raise DataError(
-                        source,
-                        col,
-                        f"{n} missing value(s)",
-                        f"fill them in or drop those rows, or set `missing: drop` in {entry} to drop "
-                        "(and count) them",
-                    )
-        validate_table(table, roles, source)
-        typed = roles.validate(table, source, min_rows=self.min_rows, both_arms=True)
-        # a level the training table lacks: dropped and counted, as a generator's invalid row
-        rows, invalid = validate_rows(typed, self.spec_, range_multiple=None)
+        rows, invalid, n_missing = check_release(
+            raw, roles, self.spec_, source, columns=self.columns, missing=self.missing, min_rows=self.min_rows,
+            entry=entry,
+        )  # fmt: skip
         if invalid:
             logger.warning("%s: dropped %d row(s) of %s: %s", self._who, sum(invalid.values()), path, invalid)
-        if rows.empty:
-            raise DataError(
-                source,
-                None,
-                f"no row is usable (invalid rows by reason: {invalid})",
-                "use the levels of the dataset's categorical columns",
-            )
         self.rows_ = rows
         self.invalid_ = {**({"nan": n_missing} if n_missing else {}), **invalid}
         self.source_ = {
@@ -231,26 +279,6 @@ class FileGenerator(Generator):
             "rows_with_missing_dropped": n_missing,
         }
         logger.info("%s: read %d rows of %s (sha256 %s)", self._who, len(raw), path, self.source_["sha256"])
-
-    def _rename(self, raw: pd.DataFrame, roles: Roles, source: str, entry: str) -> pd.DataFrame:
-        mapping = dict(self.columns or {})
-        for theirs, ours in mapping.items():
-            if theirs not in raw.columns:
-                raise DataError(
-                    source,
-                    theirs,
-                    f"not in the file, but `columns` of {entry} maps it to '{ours}' (the file has: "
-                    f"{list(raw.columns)})",
-                    f"correct the key in `columns` of {entry}",
-                )
-            if ours not in roles.columns:
-                raise DataError(
-                    source,
-                    theirs,
-                    f"`columns` maps it to '{ours}', which is not a column of the dataset ({roles.columns})",
-                    f"map it to one of the dataset's columns in `columns` of {entry}",
-                )
-        return raw.rename(columns=mapping)
 
     def _sample(self, n: int, seed: int, budget: SamplingBudget) -> pd.DataFrame:
         raise NotImplementedError("the file generator's sample returns the file's rows")
