@@ -40,6 +40,7 @@ COLUMNS = (
     "estimator",
     "quantity",
     "n",
+    "draws",
     "value",
     "interval_low",
     "interval_high",
@@ -92,8 +93,8 @@ def read_paper_numbers(path: str | os.PathLike | None = None) -> pd.DataFrame:
     source = str(path)
     df = pd.read_csv(path, dtype={"estimator": str, "figure_id": str, "note": str}, keep_default_na=False)
     require_columns(df, list(COLUMNS), source, FIX)
-    for column in ("value", "interval_low", "interval_high", "n"):
-        df[column] = pd.to_numeric(df[column].replace("", np.nan), errors="coerce")
+    for column in ("value", "interval_low", "interval_high", "n", "draws"):
+        df[column] = pd.to_numeric(df[column], errors="coerce")  # empty: NaN
     _check(df, "paper", df["paper"].isin(PAPERS), f"unknown paper (known: {sorted(PAPERS)})", source)
     _check(
         df,
@@ -111,6 +112,7 @@ def read_paper_numbers(path: str | os.PathLike | None = None) -> pd.DataFrame:
         source,
     )
     _check(df, "value", np.isfinite(df["value"]), "not a finite number", source)
+    _check(df, "draws", df["draws"] >= 1, "not a count of at least 1", source)
     _check(
         df,
         "source",
