@@ -204,3 +204,32 @@ def test_the_table_round_trips_through_its_files(tmp_path):
     assert (back["agrees"] == table["agrees"]).all()
     assert "| figure" in (tmp_path / "paper_comparison.md").read_text()
     assert read_comparison(tmp_path / "elsewhere") is None
+
+
+# ----------------------------------------------------------------------------- findings.md
+
+
+def test_the_findings_section_says_where_the_run_agrees_and_where_not_and_why(tmp_path):
+    from causalsynth.report.findings.paper import paper_section
+
+    table = compare_with_papers(paper_run())
+    write_comparison(table, tmp_path / "paper_comparison.csv")
+    text = paper_section(read_comparison(tmp_path))
+    agree = text[text.index("### Where this run agrees") : text.index("### Where it does not")]
+    disagree = text[text.index("### Where it does not") : text.index("### Undecided")]
+    assert "| LLM hybrid" in agree
+    assert "GAN, fully generative" in disagree and "declared every column discrete" in disagree
+    assert "GAN, fully generative" not in agree
+    assert "Settings: the papers'" in text
+    counts = comparison_summary(table)
+    assert f"Verdicts: {counts[AGREES]} agree, {counts[DISAGREES]} disagree" in text
+
+
+def test_the_findings_section_names_settings_that_differ_and_a_missing_table():
+    from causalsynth.report.findings.paper import paper_section
+
+    settings = paper_settings()
+    settings["generators"]["great"]["epochs"] = 2
+    text = paper_section(compare_with_papers(paper_run(settings=settings)))
+    assert "this run's are not the papers'" in text and "generators.great.epochs 2 (the papers': 50)" in text
+    assert "No `paper_comparison` table" in paper_section(None)

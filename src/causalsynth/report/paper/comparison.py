@@ -41,7 +41,6 @@ from causalsynth.core.uncertainty import (
     prediction_interval,
 )
 from causalsynth.core.vocabulary import PAPER_COMPARISON, TRUTH_ENGINE
-from causalsynth.report.findings.format import md_table
 from causalsynth.report.paper.measure import (
     DCR_LEVELS,
     Draws,
@@ -81,6 +80,18 @@ COLUMNS = [
     "missing",
     "note",
     "source",
+]
+
+MARKDOWN_COLUMNS = [
+    "figure",
+    "paper",
+    "set",
+    "estimator",
+    "quantity",
+    "paper_value",
+    "this_run",
+    "difference",
+    "agrees",
 ]
 
 # quantity -> (absolute, relative to the paper's |value|); the larger of the two applies
@@ -254,22 +265,13 @@ def reasons(number: pd.Series, run: RunTables, match: SettingsMatch) -> list[str
 def write_comparison(
     table: pd.DataFrame, out_csv: str | os.PathLike, out_md: str | os.PathLike | None = None
 ) -> None:
+    """The table as CSV (every column) and, when asked, as Markdown with the columns a reader
+    scans first."""
     write_table(table, out_csv)
     if out_md is not None:
-        shown = table[
-            [
-                "figure",
-                "paper",
-                "set",
-                "estimator",
-                "quantity",
-                "paper_value",
-                "this_run",
-                "difference",
-                "agrees",
-            ]
-        ]
-        write_text(f"# {PAPER_COMPARISON}\n\n{md_table(shown)}\n", out_md)
+        shown = table[MARKDOWN_COLUMNS]
+        text = shown.to_markdown(index=False, floatfmt=".4g") if len(shown) else "_(no rows)_"
+        write_text(f"# {PAPER_COMPARISON}\n\n{text}\n", out_md)
 
 
 def read_comparison(tables_dir: str | os.PathLike) -> pd.DataFrame | None:

@@ -26,6 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PAPER_LEARNER = "random_forest"
+PAPERS_SETTINGS_TEXT = (
+    "the papers' (method.md: CTGAN and GReaT 50 epochs, GReaT batch 32 at temperature 0.7, 50,000 rows "
+    "per set, random forests fitted in sample, one forest on (W, A) for the hybrid outcome, pairing at "
+    "0.001, the engine at n = 1,000 with 100 replicates); GReaT's base model is a stated caveat where "
+    "it is not GPT-2."
+)
 PAPER_ROWS = 50000
 PAPER_ENGINE_N = 1000
 
