@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import argparse
 import copy
+import shutil
 import tempfile
 from pathlib import Path
 
 import yaml
-from _harness import fresh_copy, run_measured, save_result, snakemake_text
+from _harness import ROOT, fresh_copy, run_measured, save_result, snakemake_text
 
 from causalsynth.config import Plan, load_config
 from causalsynth.core.io import read_json
@@ -91,7 +92,8 @@ def training_rows(root: Path, config_path: str, datasets: list[str], cores: int)
     cards = [f"results/data/{d}/rep1/card.json" for d in datasets]
     missing = [c for c in cards if not (root / c).exists()]
     if missing:
-        snakemake_text(["--cores", str(cores), "--configfile", config_path, *missing], root)
+        # the targets first: --configfile takes every value that follows it
+        snakemake_text([*missing, "--cores", str(cores), "--configfile", config_path], root)
     return {d: int(read_json(root / c)["n_train"]) for d, c in zip(datasets, cards, strict=True)}
 
 
@@ -118,6 +120,9 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=None, help="fresh directory to run in (default: a temp dir)")
     args = ap.parse_args()
     root = fresh_copy(args.dir or Path(tempfile.mkdtemp(prefix="causalsynth-scale-")))
+    if not (root / args.config).exists():  # a config outside config/ (tests/config/tiny.yaml)
+        shutil.copy(ROOT / args.config, root / "config" / Path(args.config).name)
+        args.config = f"config/{Path(args.config).name}"
     grid_config = yaml.safe_load((root / args.config).read_text())
     unknown = sorted(set(args.datasets) - set(grid_config["datasets"]))
     if unknown:
@@ -132,8 +137,9 @@ def main() -> None:
         f"slice: {args.datasets}, one replicate, without {left_out or 'nothing'} ({SLICE_CONFIG})", flush=True
     )
 
+    # --forceall: every job of the slice, whatever the directory already holds
     measured = parse_dry_run(
-        snakemake_text(["-n", "--cores", str(args.cores), "--configfile", SLICE_CONFIG], root)
+        snakemake_text(["-n", "--forceall", "--cores", str(args.cores), "--configfile", SLICE_CONFIG], root)
     )
     wall, peak, rc = run_measured(
         ["--cores", str(args.cores), "--configfile", SLICE_CONFIG], root, root / "slice.log"
@@ -143,7 +149,8 @@ def main() -> None:
     print(f"slice: {len(measured)} jobs, wall {wall / 60:.1f} min on {args.cores} cores, peak {peak:.2f} GiB")
 
     grid_args = ["--forceall", "--cores", str(args.cores), "--configfile", args.config]
-    grid = parse_dry_run(snakemake_text(["-n", *grid_args], root))
+    # rule all only gathers the targets: no work to project
+    grid = [j for j in parse_dry_run(snakemake_text(["-n", *grid_args], root)) if j.rule != "all"]
     graph = parse_rulegraph(snakemake_text(["--rulegraph", *grid_args], root))
     rows = training_rows(root, args.config, list(grid_config["datasets"]), args.cores)
     records = read_records(root, benchmark_patterns(sorted((root / "workflow" / "rules").glob("*.smk"))))
