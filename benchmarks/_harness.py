@@ -41,6 +41,32 @@ def fresh_copy(dest: Path) -> Path:
     return dest
 
 
+def snakemake_env(cwd: Path) -> dict[str, str]:
+    """The environment of a Snakemake run in ``cwd``: fresh_copy's snapshot of the package first."""
+    env = dict(os.environ)
+    if (cwd / "src").is_dir():
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd / "src"), env.get("PYTHONPATH")]))
+        env[SNAPSHOT_COMMIT_VARIABLE] = git_commit(ROOT) or ""
+    return env
+
+
+def snakemake_text(args: list[str], cwd: Path) -> str:
+    """stdout and stderr of a Snakemake call that runs no job (a dry run, a rule graph); a
+    failure stops the benchmark with Snakemake's last lines."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd,
+        env=snakemake_env(cwd),
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(
+            f"snakemake {' '.join(args)} failed in {cwd}:\n{(proc.stdout + proc.stderr)[-3000:]}"
+        )
+    return proc.stdout + proc.stderr
+
+
 def run_measured(
     args: list[str], cwd: Path, log: Path, own_cpu: dict | None = None
 ) -> tuple[float, float, int]:
@@ -52,10 +78,7 @@ def run_measured(
     """
     start = time.perf_counter()
     with log.open("w") as fh:
-        env = dict(os.environ)
-        if (cwd / "src").is_dir():  # fresh_copy's snapshot of the package, for Snakemake and its jobs
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(cwd / "src"), env.get("PYTHONPATH")]))
-            env[SNAPSHOT_COMMIT_VARIABLE] = git_commit(ROOT) or ""
+        env = snakemake_env(cwd)  # fresh_copy's snapshot of the package, for Snakemake and its jobs
         proc = subprocess.Popen(
             [sys.executable, "-m", "snakemake", *args], cwd=cwd, stdout=fh, stderr=subprocess.STDOUT, env=env
         )

@@ -7,6 +7,7 @@ The workflow's ``common.smk`` calls :func:`load_config` before anything runs and
 from __future__ import annotations
 
 import copy
+import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -332,3 +333,33 @@ class Plan:
     @property
     def engine_learner(self) -> str:
         return self.config["engine"]["learner"] or self.config["estimation"]["learners"][0]
+
+    def resolved_generator_params(self, generator: str) -> dict[str, Any]:
+        """A generator's hyperparameters with its class's defaults filled in (what it runs with)."""
+        signature = inspect.signature(self.generator_class(generator).__init__)
+        defaults = {
+            name: p.default
+            for name, p in signature.parameters.items()
+            if p.default is not inspect.Parameter.empty and name not in ("threads", "random_state")
+        }
+        return {**defaults, **self.generator_params(generator)}
+
+    def resolved_settings(self) -> dict[str, Any]:
+        """The validated config with every generator's and dataset's defaults filled in, and each
+        generator's registry type and rows: the settings a run actually uses, so that they can be
+        compared with another's (the papers', report/paper/settings.py) without the registries."""
+        from causalsynth.data import get_dataset
+
+        generators = {
+            g: {
+                **self.resolved_generator_params(g),
+                "type": self.generator_type(g),
+                "n_rows": self.generator_rows(g),
+            }
+            for g in self.config["generators"]
+        }
+        datasets = {}
+        for d in self.datasets:
+            loader, opts = self.loader_options(d)
+            datasets[d] = {"loader": loader or d, **get_dataset(d, loader, **opts).params}
+        return {**copy.deepcopy(self.config), "generators": generators, "datasets": datasets}

@@ -41,7 +41,7 @@ ONE_NODE = [
 STALL_SECONDS = 300
 # Above anything a 2-core machine needs even when loaded; a hang is caught by the stall first
 DEADLINE_SECONDS = 2400
-LOCAL_RULES = {"all", "collect_tables", "figures", "findings", "provenance"}
+LOCAL_RULES = {"all", "collect_tables", "figures", "paper_figures", "findings", "provenance"}
 
 
 class Watch:

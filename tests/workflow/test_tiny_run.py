@@ -16,6 +16,7 @@ import pytest
 from causalsynth.core.vocabulary import (
     FIGURES,
     NOT_RELEASABLE,
+    PAPER_FIGURES,
     PRIVACY_METRICS,
     PRIVACY_SETS,
     RELEASE_VERDICTS,
@@ -29,6 +30,8 @@ from causalsynth.report.findings import (
     SUPPORTED,
     build_findings,
 )
+from causalsynth.report.paper.comparison import read_comparison
+from causalsynth.report.paper.numbers import read_paper_numbers
 
 from .conftest import TINY, copy_workflow, snakemake
 from .conftest import read_tables as _tables
@@ -129,9 +132,15 @@ def test_tiny_run_writes_every_output(runs):
     assert {"real", "hybrid_real", "gaussian_copula"} <= set(iu["generator"])
     assert set(iu["n_rows"]) == {100, 300} and (iu["reps"] > 0).any()
     assert iu.loc[iu["reps"] > 0, "coverage"].between(0, 1).all()
-    for fig in FIGURES:
+    for fig in (*FIGURES, *PAPER_FIGURES):
         assert (root / f"results/figures/{fig}.png").stat().st_size > 5000
         assert (root / f"results/figures/{fig}.pdf").exists()
+    # the papers' numbers beside the run's: the tiny settings are not the papers', so nothing is judged
+    comparison = read_comparison(root / "results/tables")
+    assert len(comparison) == len(read_paper_numbers())
+    assert (comparison["agrees"] == "undecided").all()
+    assert comparison["settings"].str.startswith("differ").any()
+    assert "## Beside the papers" in (root / "results/findings.md").read_text()
     # findings.md states, claim by claim, the verdict its rule gives on this run's own tables
     findings = (root / "results/findings.md").read_text()
     _, claims = build_findings(root / "results/tables")

@@ -8,6 +8,8 @@ from causalsynth.core.runner import user_errors_as_one_line
 from causalsynth.core.vocabulary import (
     FIGURES,
     ORACLE,
+    PAPER_COMPARISON,
+    PAPER_FIGURES,
     PERFECT,
     PRIVACY_SETS,
     REAL,
@@ -447,9 +449,16 @@ def all_targets(wildcards):
     return [
         *expand("results/tables/{table}.csv", table=TABLES),
         *expand("results/figures/{figure}.png", figure=FIGURES),
+        *expand("results/figures/{figure}.png", figure=PAPER_FIGURES),
         "results/findings.md",
         "results/provenance.json",
     ]
+
+
+def resolved_settings():
+    """The run's settings with every generator's and dataset's defaults filled in: the paper
+    figures judge from them whether the run's settings are the papers'."""
+    return PLAN.resolved_settings()
 
 
 # ---- resources and params of the generate and estimate stages ----

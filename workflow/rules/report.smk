@@ -65,9 +65,49 @@ rule figures:
         "../../scripts/figures.py"
 
 
+rule paper_figures:
+    input:
+        tables=expand("results/tables/{table}.csv", table=TABLES),
+        dcr=dcr_jsons(),
+    output:
+        **{
+            f: report(
+                f"results/figures/{f}.png",
+                caption=f"../report/{f}.rst",
+                category="Paper figures",
+            )
+            for f in PAPER_FIGURES
+        },
+        pdfs=expand("results/figures/{figure}.pdf", figure=PAPER_FIGURES),
+        comparison=report(
+            f"results/tables/{PAPER_COMPARISON}.csv",
+            caption=f"../report/table_{PAPER_COMPARISON}.rst",
+            category="Paper figures",
+        ),
+        comparison_md=f"results/tables/{PAPER_COMPARISON}.md",
+    log:
+        "logs/report/paper_figures.log",
+    # reads tables and draws: runs where snakemake runs, never as a cluster job
+    localrule: True
+    conda:
+        "../../envs/causalsynth.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        tables_dir=input_dir,
+        out_dir=output_dir,
+        settings=resolved_settings(),
+    script:
+        "../../scripts/paper_figures.py"
+
+
 rule findings:
     input:
         tables=expand("results/tables/{table}.csv", table=TABLES),
+        # the section "Beside the papers" reads the comparison table
+        paper_comparison=rules.paper_figures.output.comparison,
     output:
         findings=report(
             "results/findings.md",

@@ -64,6 +64,30 @@ def mean_interval(values: Iterable[float], level: float = LEVEL) -> Interval:
     return Interval(m, m - half, m + half, len(a))
 
 
+def prediction_interval(values: Iterable[float], m: int = 1, level: float = LEVEL) -> Interval:
+    """Where the mean of ``m`` new draws from the values' distribution falls: the t prediction
+    interval mean ± t s sqrt(1/m + 1/n). A number someone else computed from one synthetic set
+    is one such draw (m = 1); comparing it with the mean's interval instead would call a
+    difference the mere noise of its single set. No interval below two values."""
+    a = _finite(values)
+    if len(a) == 0:
+        return Interval(math.nan)
+    mean = float(a.mean())
+    if len(a) < 2:
+        return Interval(mean, n=1)
+    half = float(stats.t.ppf(0.5 + level / 2, len(a) - 1) * a.std(ddof=1) * math.sqrt(1 / m + 1 / len(a)))
+    return Interval(mean, mean - half, mean + half, len(a))
+
+
+def normal_interval(estimate: float, se: float, level: float = LEVEL, n: int = 0) -> Interval:
+    """estimate ± z se, for a Monte Carlo summary that carries its standard error; none
+    without a finite standard error."""
+    if not (np.isfinite(estimate) and np.isfinite(se)):
+        return Interval(float(estimate), n=n)
+    half = float(stats.norm.ppf(0.5 + level / 2) * se)
+    return Interval(float(estimate), estimate - half, estimate + half, n)
+
+
 def welch_interval(a: Iterable[float], b: Iterable[float], level: float = LEVEL) -> Interval:
     """mean(a) - mean(b) with Welch's t interval, for replicates that are not paired."""
     x, y = _finite(a), _finite(b)

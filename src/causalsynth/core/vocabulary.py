@@ -317,6 +317,13 @@ FIGURES = (
     "fidelity",
     "inferential_utility",
 )
+# The papers' own figures redrawn from a run's tables beside the papers' values (rule
+# paper_figures; report/figures/<id>.py): the DCR boxplot, the ATE estimates by baseline (IPTW
+# and AIPW) and the simulation engine's bias, variance and MSE.
+PAPER_FIGURES = ("paper_dcr", "paper_ate_by_baseline", "paper_engine")
+# The table of the papers' numbers beside this run's (report/paper/comparison.py), written by
+# the paper_figures rule next to the collected tables.
+PAPER_COMPARISON = "paper_comparison"
 
 
 # ----------------------------------------------------------------------------- readers

@@ -14,7 +14,13 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from causalsynth.core.vocabulary import FIGURES, deduplicate_real, read_table, without_reference_learners
+from causalsynth.core.vocabulary import (
+    FIGURES,
+    PAPER_FIGURES,
+    deduplicate_real,
+    read_table,
+    without_reference_learners,
+)
 from causalsynth.report.figures.ate_by_generator import plot_ate_by_generator
 from causalsynth.report.figures.data import (
     load_dcr_records,
@@ -26,11 +32,24 @@ from causalsynth.report.figures.dcr import plot_dcr
 from causalsynth.report.figures.engine import plot_engine
 from causalsynth.report.figures.fidelity import plot_fidelity
 from causalsynth.report.figures.inferential_utility import plot_inferential_utility
+from causalsynth.report.figures.paper_ate_by_baseline import plot_paper_ate_by_baseline
+from causalsynth.report.figures.paper_common import PaperContext
+from causalsynth.report.figures.paper_dcr import plot_paper_dcr
+from causalsynth.report.figures.paper_engine import plot_paper_engine
 from causalsynth.report.figures.positivity import plot_positivity
 from causalsynth.report.figures.privacy_utility import plot_privacy_utility
 from causalsynth.report.figures.runtime import plot_runtime
 from causalsynth.report.figures.style import OKABE_ITO, figure_style, no_data_figure
 from causalsynth.report.figures.tstr_vs_bias import plot_tstr_vs_bias
+from causalsynth.report.paper.comparison import compare_with_papers, write_comparison
+from causalsynth.report.paper.measure import RunTables
+from causalsynth.report.paper.numbers import read_paper_numbers
+
+PAPER_PLOTS = {
+    "paper_dcr": plot_paper_dcr,
+    "paper_ate_by_baseline": plot_paper_ate_by_baseline,
+    "paper_engine": plot_paper_engine,
+}
 
 
 def make_all_figures(
@@ -57,6 +76,28 @@ def make_all_figures(
     return paths
 
 
+def make_paper_figures(
+    tables_dir: str | os.PathLike,
+    dcr_jsons: Sequence[str | os.PathLike],
+    settings: dict,
+    out_dir: str | os.PathLike,
+    out_comparison: str | os.PathLike,
+    out_comparison_md: str | os.PathLike | None = None,
+) -> dict[str, tuple[Path, Path]]:
+    """The papers' figures (PAPER_FIGURES) with the papers' values beside this run's, and the
+    comparison table; `settings` is the run's resolved config (`config.Plan.resolved_settings`).
+    A set the run lacks is drawn from the papers alone and named, never an error."""
+    out_dir = Path(out_dir)
+    run = RunTables.read(tables_dir, load_dcr_records(dcr_jsons), settings)
+    numbers = read_paper_numbers()
+    comparison = compare_with_papers(run, numbers)
+    write_comparison(comparison, out_comparison, out_comparison_md)
+    paths = {name: (out_dir / f"{name}.png", out_dir / f"{name}.pdf") for name in PAPER_FIGURES}
+    for name in PAPER_FIGURES:
+        PAPER_PLOTS[name](run, PaperContext.of(name, run, numbers, comparison), *paths[name])
+    return paths
+
+
 __all__ = [
     "FIGURES",
     "tstr_vs_bias_table",
@@ -64,6 +105,7 @@ __all__ = [
     "figure_style",
     "load_dcr_records",
     "make_all_figures",
+    "make_paper_figures",
     "no_data_figure",
     "plot_ate_by_generator",
     "plot_dcr",

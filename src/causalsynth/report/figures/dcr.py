@@ -33,7 +33,7 @@ def plot_dcr(records: list[dict], out_png, out_pdf) -> None:
         handles: list = []
         for ax, dataset in zip(axes, datasets, strict=True):
             recs = [r for r in records if r["dataset"] == dataset]
-            holdout = _mean_quantiles(r.get("holdout_quantiles") for r in recs)
+            holdout = mean_quantiles(r.get("holdout_quantiles") for r in recs)
             curves = [] if holdout is None else [holdout]
             if holdout is not None:
                 handles += ax.plot(
@@ -44,7 +44,7 @@ def plot_dcr(records: list[dict], out_png, out_pdf) -> None:
                     label=DISPLAY_NAMES["holdout"],
                 )
             for g in order_generators(r["generator"] for r in recs):
-                q = _mean_quantiles(r.get("synthetic_quantiles") for r in recs if r["generator"] == g)
+                q = mean_quantiles(r.get("synthetic_quantiles") for r in recs if r["generator"] == g)
                 if q is None:
                     continue
                 curves.append(q)
@@ -79,7 +79,7 @@ def plot_dcr(records: list[dict], out_png, out_pdf) -> None:
         save_figure(fig, out_png, out_pdf, title)
 
 
-def _mean_quantiles(quantile_dicts: Iterable[dict | None]) -> pd.Series | None:
+def mean_quantiles(quantile_dicts: Iterable[dict | None]) -> pd.Series | None:
     """Quantile functions averaged over replicates (Vincentization): level -> distance."""
     series = []
     for q in quantile_dicts:

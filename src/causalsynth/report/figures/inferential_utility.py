@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from causalsynth.core.uncertainty import LEVEL
-from causalsynth.core.vocabulary import PERFECT, REAL, TABLES, check_columns, generator_base
+from causalsynth.core.vocabulary import PERFECT, REAL, TABLES, check_columns, generator_base, is_hybrid
 from causalsynth.report.common import order_generators
 from causalsynth.report.figures.style import (
     PAGE_WIDTH_IN,
@@ -61,16 +61,16 @@ def plot_inferential_utility(table: pd.DataFrame, out_png, out_pdf) -> None:
                     own = (display_name(g), base_colour(base), "o" if g == base else "s")
                     name, colour, marker = references.get(g, own)
                     label = name + (f" ({e})" if len(estimators) > 1 else "")
+                    # with one estimator the line style is free: a hybrid is dashed beside its base
+                    ls = styles[e] if len(estimators) > 1 else ("--" if is_hybrid(g) else "-")
                     mcse = pd.to_numeric(grp["coverage_mcse"], errors="coerce").fillna(0.0)
                     handles.append(
                         axes[0, c].errorbar(
-                            grp["n_rows"], grp["coverage"], yerr=2 * mcse, color=colour, ls=styles[e],
+                            grp["n_rows"], grp["coverage"], yerr=2 * mcse, color=colour, ls=ls,
                             marker=marker, ms=3, lw=0.8, label=label,
                         )
                     )  # fmt: skip
-                    axes[1, c].plot(
-                        grp["n_rows"], grp["ci_width"], color=colour, ls=styles[e], marker=marker, ms=3
-                    )
+                    axes[1, c].plot(grp["n_rows"], grp["ci_width"], color=colour, ls=ls, marker=marker, ms=3)
             axes[0, c].axhline(LEVEL, color="black", lw=0.7, ls="--", zorder=0)
             axes[0, c].set_ylim(-0.03, 1.03)
             axes[0, c].set_title(dataset)

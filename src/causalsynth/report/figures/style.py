@@ -168,13 +168,16 @@ def panel_grid(n: int, max_cols: int, panel_height: float, width: float = PAGE_W
     return fig, flat[:n]
 
 
-def robust_ylim(ax, core: Iterable[float], intervals: Iterable[float], blowup: float = 3.0) -> None:
+def robust_ylim(
+    ax, core: Iterable[float], intervals: Iterable[float], blowup: float = 3.0, axis: str = "y"
+) -> None:
     """Fit the axis to the bulk of the points; show intervals only while they do not dwarf them.
 
     One IPTW interval under extreme weights can be a hundred times wider than the rest and
     would flatten every other estimate into a line; such bars run off the axis instead. The
     same holds for a point estimate far outside the others (an AIPW estimate of -7e6 next to
-    estimates near 1,800): it runs off the axis, and a note in the panel counts it.
+    estimates near 1,800): it runs off the axis, and a note in the panel counts it. ``axis="x"``
+    fits a horizontal value axis instead.
     """
     core = np.asarray([v for v in core if np.isfinite(v)], dtype=float)
     if core.size == 0:
@@ -190,7 +193,7 @@ def robust_ylim(ax, core: Iterable[float], intervals: Iterable[float], blowup: f
         lo = max(min(lo, ivals.min()), lo - blowup * span)
         hi = min(max(hi, ivals.max()), hi + blowup * span)
     pad = 0.08 * (hi - lo if hi > lo else span)
-    ax.set_ylim(lo - pad, hi + pad)
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(lo - pad, hi + pad)
     if n_off:
         ax.text(
             0.99, 0.02, f"{n_off} estimate(s) off scale", transform=ax.transAxes, ha="right", va="bottom",

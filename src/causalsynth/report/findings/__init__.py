@@ -40,6 +40,7 @@ from causalsynth.report.findings.fidelity import (
 )
 from causalsynth.report.findings.format import fmt, fmt_p, md_table, pct
 from causalsynth.report.findings.methods import SPEARMAN_AGREES, claim_engine, claim_pairing
+from causalsynth.report.findings.paper import paper_section
 from causalsynth.report.findings.primary import (
     ALPHA,
     POWER,
@@ -70,6 +71,7 @@ from causalsynth.report.findings.verdicts import (
     Claim,
     Evidence,
 )
+from causalsynth.report.paper.comparison import read_comparison
 
 __all__ = [
     "ALPHA",
@@ -254,6 +256,7 @@ def build_findings(tables_dir: str | os.PathLike) -> tuple[str, list[Claim]]:
         failed_cells(ate, tables["positivity"]),
         *(c.to_markdown() for c in claims),
         release_section(tables["privacy"]),
+        paper_section(read_comparison(tables_dir)),
     ]
     return "\n\n".join(parts) + "\n", claims
 
