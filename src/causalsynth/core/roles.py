@@ -24,13 +24,15 @@ COVARIATE_TYPES = ("binary", "categorical", "continuous")
 OUTCOME_TYPES = ("binary", "continuous")
 ESTIMANDS = ("ATE", "ATT")
 # Below this many units in an arm no nuisance model (and no effect estimate) is meaningful:
-# the estimators give such cells a status instead of an estimate, and the generate stage flags
-# a synthetic table with such an arm as degenerate.
+# estimate cells with smaller arms get a status, prepare_dataset refuses such data, and the
+# generate stage flags a synthetic table with such an arm as degenerate.
 MIN_ARM_UNITS = 5
 
-# Below this many units in an arm no nuisance model (and no effect estimate) is meaningful:
-# estimate cells with smaller arms get a status, and prepare_dataset refuses such data.
-MIN_ARM_UNITS = 5
+
+def min_arm_units(folds: int, cross_fit: bool = True) -> int:
+    """Units an arm needs for the estimators: MIN_ARM_UNITS, or one per fold when cross-fitting
+    asks for more (each fold's held-out part needs a unit of each arm)."""
+    return max(MIN_ARM_UNITS, int(folds) if cross_fit else 1)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,10 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 
+import numpy as np
 from threadpoolctl import threadpool_limits
+
+from causalsynth.core.errors import ConfigError
 
 _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -26,6 +29,13 @@ def resolve_threads(threads: int | None) -> int:
         return 1
     if threads < 0:
         return max(1, (os.cpu_count() or 1) + 1 + int(threads))
+    return int(threads)
+
+
+def check_threads(threads: int, component: str) -> int:
+    """A component's ``threads`` parameter: a positive integer, else a ConfigError naming it."""
+    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
+        raise ConfigError(f"{component}: threads must be a positive integer, got {threads!r}")
     return int(threads)
 
 

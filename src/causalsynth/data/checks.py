@@ -41,7 +41,7 @@ from sklearn.preprocessing import StandardScaler
 
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import DataError
-from causalsynth.core.roles import MIN_ARM_UNITS, Roles
+from causalsynth.core.roles import MIN_ARM_UNITS, Roles, min_arm_units
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def check_arm_sizes(
                 f"the training split holds {counts[1]} treated and {counts[0]} control unit(s); "
                 f"every arm needs at least {need} ({why}), and the {name} arm falls short",
                 "use a file with more rows in each arm, or lower checks.min_rows_per_arm "
-                f"(never below {max(MIN_ARM_UNITS, settings.folds)}) or estimation.folds",
+                f"(never below {min_arm_units(settings.folds)}) or estimation.folds",
             )
     return {"n_treated": counts[1], "n_control": counts[0], "min_per_arm": need, "min_per_arm_reason": why}
 

@@ -46,7 +46,7 @@ from sklearn.model_selection import StratifiedKFold
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ComponentFailure
 from causalsynth.core.learners import make_learner
-from causalsynth.core.roles import MIN_ARM_UNITS, Roles
+from causalsynth.core.roles import MIN_ARM_UNITS, Roles, min_arm_units
 from causalsynth.core.seeds import derive_seed
 
 Splits = list[tuple[np.ndarray, np.ndarray]]
@@ -134,7 +134,7 @@ def treatment_folds(a: np.ndarray, folds: int, seed: int) -> Splits:
 def arm_problem(a: np.ndarray, folds: int, cross_fit: bool) -> str | None:
     """The reason a table's arms are too small to estimate on, or None when they are fine."""
     a = np.asarray(a)
-    need = max(MIN_ARM_UNITS, folds if cross_fit else 1)
+    need = min_arm_units(folds, cross_fit)
     for arm in (1, 0):
         count = int((a == arm).sum())
         if count < need:

@@ -28,9 +28,8 @@ from sklearn.base import BaseEstimator
 from causalsynth.core.errors import ComponentFailure, ConfigError
 from causalsynth.core.roles import Roles
 from causalsynth.core.seeds import derive_seed
-from causalsynth.core.threads import limit_threads
+from causalsynth.core.threads import check_threads, limit_threads
 from causalsynth.generate.checks import TableSpec, validate_rows
-from causalsynth.generate.runtime import check_threads
 
 logger = logging.getLogger("causalsynth.generate")
 

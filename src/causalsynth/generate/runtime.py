@@ -95,12 +95,6 @@ def resolve_precision(precision: str, device: str, component: str) -> dict[str, 
     return {"precision": chosen, "requested": precision, "reason": reason, "bf16_support": support}
 
 
-def check_threads(threads: int, component: str) -> int:
-    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
-        raise ConfigError(f"{component}: threads must be a positive integer, got {threads!r}")
-    return int(threads)
-
-
 @contextmanager
 def isolated_global_rng(seed: int) -> Iterator[None]:
     """Seed Python, NumPy and torch globals with ``seed`` inside the block only.

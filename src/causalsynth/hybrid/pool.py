@@ -406,7 +406,7 @@ def run_fit_mechanisms(
     import joblib
 
     params = resolve_section(params, "hybrid", "run_fit_mechanisms")
-    roles = Roles.from_dict(read_json(card_path))
+    _, roles = read_card(card_path)
     train = roles.validate(read_parquet(train_path), str(train_path), reset_index=False)
     model = _model_from_params(roles, params, seed, threads)
     try:

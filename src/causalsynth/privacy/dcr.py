@@ -32,7 +32,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ConfigError
@@ -40,7 +39,7 @@ from causalsynth.core.io import read_json, read_parquet, write_json, write_parqu
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import Roles
 from causalsynth.core.schema import default, resolve_section
-from causalsynth.core.threads import resolve_threads
+from causalsynth.core.threads import limit_threads, resolve_threads
 
 __all__ = [
     "DCRFilter",
@@ -151,7 +150,7 @@ def nearest_neighbors(
 
     workers = resolve_threads(n_jobs)
     # BLAS threads inside worker threads would oversubscribe the cores
-    with threadpool_limits(limits=1, user_api="blas"):
+    with limit_threads(1):
         if workers == 1 or len(starts) == 1:
             for s in starts:
                 work(s)
