@@ -141,8 +141,8 @@ def test_run_generate_records_the_library_and_the_fit(tmp_path, table):
     run_generate(
         tmp_path / "train.parquet",
         tmp_path / "card.json",
-        "arf_small",
-        {"num_trees": 10},
+        "arf_short",
+        {"max_iters": 3},
         n_rows=50,
         seed=3,
         threads=1,
@@ -153,8 +153,8 @@ def test_run_generate_records_the_library_and_the_fit(tmp_path, table):
     )
     assert_schema(pd.read_parquet(tmp_path / "synthetic.parquet"), table, 50)
     meta = read_json(tmp_path / "meta.json")
-    assert meta["generator"] == "arf_small" and meta["type"] == "arf"
-    assert meta["params"]["num_trees"] == 10 and meta["params"]["min_node_size"] == 5
+    assert meta["generator"] == "arf_short" and meta["type"] == "arf"
+    assert meta["params"]["max_iters"] == 3 and meta["params"]["num_trees"] == 30
     assert meta["versions"]["arfpy"] == "0.1.1" and meta["device"] == "cpu"
     assert meta["n_valid"] == 50 and meta["fit_info"]["discriminator_accuracy"]
     assert meta["degenerate"] is None and meta["epsilon"] is None
