@@ -99,6 +99,8 @@ def check_names(config: dict[str, Any]) -> None:
         where = f"generators/{g}/type" if "type" in opts else f"generators/{g}"
         try:
             cls = resolve_generator(generator_type(config, g))
+            # an optional library that is not installed stops the run here, saying what to install
+            cls.check_installed()
         except UnknownComponentError:
             hint = "" if "type" in opts else f" (or give '{g}' a `type`: one of them)"
             raise ConfigError(

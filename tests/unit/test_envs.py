@@ -32,3 +32,9 @@ def test_every_dependency_is_pinned_and_torch_is_the_cpu_build():
     deps = project["dependencies"] + project["optional-dependencies"]["test"]
     assert all("==" in d for d in deps), [d for d in deps if "==" not in d]
     assert "torch==2.13.0" in project["dependencies"]
+
+
+def test_the_tests_install_the_optional_generators():
+    # CI installs .[test]; the unit tests fit ARF and ForestDiffusion (extra cpu-generators)
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert set(extras["cpu-generators"]) <= set(extras["test"])

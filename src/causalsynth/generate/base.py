@@ -101,6 +101,12 @@ class Generator(BaseEstimator, abc.ABC):
         workflow makes them inputs of the job, so editing one reruns it); none by default."""
         return []
 
+    @classmethod
+    def check_installed(cls) -> None:
+        """Raise ConfigError saying what to pip install when a library the generator needs is
+        absent. The config check calls it, so a run stops before its first job; a generator of
+        an optional library overrides it (generate/forests.py). Nothing is needed by default."""
+
     def extra_meta(self) -> dict[str, Any]:
         """Keys a fitted generator adds to its meta.json (the file generator: its file); none by default."""
         return {}
