@@ -147,7 +147,8 @@ def test_an_instance_names_its_type_and_keeps_its_own_id():
 
 def test_an_unknown_type_or_untyped_id_lists_the_valid_generators():
     with pytest.raises(
-        ConfigError, match=r"generators/fast/type: unknown generator 'gan9000'; valid generators: ctgan"
+        ConfigError,
+        match=r"generators/fast/type: unknown generator 'gan9000'; valid generators: arf, ctgan, .*tvae",
     ):
         load_config(_config({"fast": {"type": "gan9000"}}))
     with pytest.raises(
