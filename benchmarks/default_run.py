@@ -5,7 +5,8 @@
 Prints the machine (CPU model, cores, bf16 support: it decides GReaT's precision under
 ``precision: auto``), wall time, peak memory of the whole process tree, the CPU seconds of the
 Snakemake process itself, the five rules with the most core-seconds and the five slowest jobs
-(from the rules' benchmark files). The target on a 2-core machine is at most 45 minutes, on
+(from the rules' benchmark files), and the CPU of the whole run with the share of the cores'
+time it used. The target on a 2-core machine is at most 45 minutes, on
 either CPU kind (with or without bf16 instructions).
 """
 
@@ -41,7 +42,12 @@ def main() -> None:
     )
     print(f"peak memory (process tree): {peak:.2f} GiB")
     print(f"snakemake's own CPU: {own.get('seconds', float('nan')):.0f} s")
-    print("five rules with the most core-seconds:")
+    tree = own.get("tree_seconds", float("nan"))
+    print(
+        f"CPU of the whole run: {tree:.0f} s, {tree / (wall * args.cores):.0%} of {args.cores} cores' "
+        f"wall time (packed perfectly onto {args.cores} cores: {tree / args.cores / 60:.1f} min)"
+    )
+    print("five rules with the most core-seconds (wall seconds x threads held):")
     print(rules_by_core_seconds(root).to_string(index=False))
     print("five slowest jobs:")
     print(slowest_jobs(root).to_string(index=False))

@@ -259,7 +259,12 @@ def test_single_outcome_class_in_a_fold_is_a_status():
     assert [r["estimator"] for r in rows] == ALL
     for r in rows:
         _assert_failed(r, "single outcome class")
-    assert "of training fold" in rows[-1]["status"]  # dml says where, not DoubleML's shape error
+    # dml works on the same cross-fitted nuisances, so it reports their status: the fold
+    assert {r["status"] for r in rows} == {rows[0]["status"]} and "of fold" in rows[-1]["status"]
+    # in-sample nuisances: dml fits its own models and says where, not DoubleML's shape error
+    (own,) = estimate_grid(df, BINARY, ["dml"], "linear", folds=5, seed=0, cross_fit=False)
+    _assert_failed(own, "single outcome class")
+    assert "of training fold" in own["status"]
 
 
 def test_tiny_arm_is_a_status_for_every_estimator():
@@ -342,7 +347,7 @@ def test_grid_rows_and_a_single_nuisance_fit(monkeypatch):
 
     monkeypatch.setattr(nuis_mod.NuisanceFitter, "fit", counting_fit)
     rows = estimate_grid(confounded(300, 2), CONTINUOUS, ALL, "linear", folds=3, seed=5)
-    assert calls == ["linear"]  # one fit shared by the five estimators; dml fits inside DoubleML
+    assert calls == ["linear"]  # one fit shared by all six estimators, dml included
     assert [list(r) for r in rows] == [GRID_COLUMNS] * len(ALL)
     for r in rows:
         assert r["status"] == "ok"
@@ -358,6 +363,27 @@ def test_grid_is_reproducible_and_seed_dependent():
     other = estimate_grid(df, CONTINUOUS, ["aipw", "dml"], "linear", folds=2, seed=6)
     assert [r["ate"] for r in first] == [r["ate"] for r in again]
     assert [r["ate"] for r in first] != [r["ate"] for r in other]
+
+
+def test_dml_takes_the_cross_fitted_nuisances_and_fits_nothing(monkeypatch):
+    import doubleml.irm.irm as irm_mod
+
+    def no_fit(*args, **kwargs):
+        raise AssertionError("DoubleML fitted a nuisance model of its own")
+
+    monkeypatch.setattr(irm_mod, "_dml_cv_predict", no_fit)
+    df = confounded(800, 3)
+    rows = {r["estimator"]: r for r in estimate_grid(df, CONTINUOUS, ALL, "linear", folds=3, seed=1)}
+    assert rows["dml"]["status"] == "ok", rows["dml"]["status"]
+    # the IRM score on the same bounded nuisances is AIPW's: one fit, two implementations
+    assert rows["dml"]["ate"] == pytest.approx(rows["aipw"]["ate"], abs=1e-10)
+    assert rows["dml"]["se"] == pytest.approx(rows["aipw"]["se"], rel=1e-3)
+    # the same cell whatever else the grid holds
+    (alone,) = estimate_grid(df, CONTINUOUS, ["dml"], "linear", folds=3, seed=1)
+    assert alone["ate"] == rows["dml"]["ate"]
+    # in-sample nuisances cannot be DML's: there it fits its own, on the folds
+    (own,) = estimate_grid(df, CONTINUOUS, ["dml"], "linear", folds=3, seed=1, cross_fit=False)
+    assert own["status"].startswith("DoubleML failed: AssertionError")
 
 
 def test_dml_uses_the_folds_of_the_shared_nuisances(monkeypatch):
@@ -453,9 +479,9 @@ def test_every_estimator_agrees_with_the_difference_in_means_on_a_randomized_tri
     assert all(r["warning"] == "" for r in grid(None, shared))
     # a planted propensity of 0, bounded to 0.01, gives its unit a weight of 100: the weights'
     # ESS does not notice, the influence diagnostic does, wherever the planted g is used (dml
-    # fits its own; the cap of 10 tames it in iptw_truncated)
+    # included: DoubleML takes the same nuisances; the cap of 10 tames it in iptw_truncated)
     for r in grid(None, planted):
-        flagged = r["estimator"] not in ("iptw_truncated", "dml")
+        flagged = r["estimator"] != "iptw_truncated"
         assert r["warning"].startswith("one unit holds") == flagged, r
         assert "ESS" not in r["warning"]
     bounded = {r["estimator"]: r for r in grid(None, planted)}

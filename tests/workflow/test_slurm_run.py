@@ -212,8 +212,8 @@ def test_every_job_went_through_sbatch(slurm_runs):
     assert {b["rule"] for b in blocks if b["local"]} <= LOCAL_RULES
     assert {b["rule"] for b in remote.values()} == {
         "prepare_dataset", "generate", "dcr_filter", "fit_mechanisms", "hybrid",
-        "estimate_real", "evaluate_synthetic", "engine", "pairing", "positivity", "privacy_attacks",
-        "fidelity", "inferential_utility",
+        "estimate_real", "evaluate_synthetic", "engine", "engine_ranking", "pairing", "positivity",
+        "privacy_attacks", "fidelity", "inferential_utility",
     }  # fmt: skip
     submitted = dict(_submissions(text))
     assert set(submitted) == set(remote)  # every remote job once, no retry needed

@@ -3,9 +3,10 @@
 Every estimator targets the table's declared estimand (``Roles.estimand``): the ATE
 ``E[Q1(W) - Q0(W)]`` or the ATT ``E[Q1(W) - Q0(W) | A = 1]``, and returns an
 :class:`EstimateResult` with a 95% Wald interval, or NaNs and a ``status`` that says why it
-could not run. All but ``dml`` work on the :class:`~causalsynth.estimate.nuisance.Nuisances` fitted once
-per table and learner; ``dml`` hands the table to DoubleML, which fits its own models on the same
-folds with the same learner.
+could not run. All work on the :class:`~causalsynth.estimate.nuisance.Nuisances` fitted once
+per table and learner; ``dml`` hands them to DoubleML as external predictions when they are
+cross-fitted (the same learner on the same folds: fitting them again inside DoubleML repeated the
+most expensive step of every grid), and fits its own models only where the grid's are in-sample.
 
 Notation: g = P(A=1|W), Q_a = E[Y|A=a,W], p = P(A=1), m = 1 (ATE) or A (ATT) the weight of a
 row in the target population, and the arm weights
@@ -53,8 +54,10 @@ Estimators (registry :data:`ESTIMATORS`):
     distribution of W among the treated is the empirical one). A continuous outcome is scaled to
     [0, 1] with its sample range and scaled back. SE from the EIF at the updated Q.
 ``dml``
-    DoubleML's ``DoubleMLIRM`` (score ``ATE`` or ``ATTE``) with our learner for ``ml_g`` and
-    ``ml_m`` and our folds (always cross-fitted: the method is defined with sample splitting).
+    DoubleML's ``DoubleMLIRM`` (score ``ATE`` or ``ATTE``) on our folds: its score, clipping
+    and inference on the grid's cross-fitted nuisances, or on its own fits of our learner for
+    ``ml_g`` and ``ml_m`` where the grid's nuisances are in-sample (the method is defined with
+    sample splitting).
 
 Bounding of propensities: one bound, one home (:mod:`causalsynth.estimate.weights`).
 
@@ -503,6 +506,15 @@ class TMLE(Estimator):
         return EstimateResult.from_influence(psi * scale, influence * scale)
 
 
+def _check_same_folds(nuisances: Nuisances, splits: Splits) -> None:
+    """The external predictions are out-of-fold for exactly ``splits``, or DML's score is wrong."""
+    for k, (_, test) in enumerate(splits):
+        if not np.array_equal(np.sort(test), np.flatnonzero(nuisances.fold == k)):
+            raise ValueError(
+                f"the nuisances' fold {k + 1} is not the test fold {k + 1} of the splits given to dml"
+            )
+
+
 @ESTIMATORS.register("dml")
 class DML(Estimator):
     """DoubleML's interactive regression model (DoubleMLIRM) on our folds and learner."""
@@ -521,9 +533,21 @@ class DML(Estimator):
         raise TypeError("dml fits its own nuisances: call estimate_table(df, roles, ...)")
 
     def estimate_table(
-        self, df: pd.DataFrame, roles: Roles, learner: str, splits: Splits, seed: int, n_jobs: int = 1
+        self,
+        df: pd.DataFrame,
+        roles: Roles,
+        learner: str,
+        splits: Splits,
+        seed: int,
+        n_jobs: int = 1,
+        nuisances: Nuisances | None = None,
     ) -> EstimateResult:
-        """Fit DoubleMLIRM on ``df`` with ``learner`` for both nuisances and the folds ``splits``."""
+        """DoubleMLIRM on ``df`` and the folds ``splits``.
+
+        With ``nuisances`` (cross-fitted on exactly these folds) DoubleML takes their
+        predictions as external ones and fits nothing; without, it fits ``learner`` for both
+        nuisances itself.
+        """
         from doubleml import DoubleMLData, DoubleMLIRM
         from doubleml.utils import PSProcessorConfig
 
@@ -543,7 +567,17 @@ class DML(Estimator):
             learner, "classification" if binary else "regression", derive_seed(seed, "dml-outcome"), n_jobs
         )
         ml_m = make_learner(learner, "classification", derive_seed(seed, "dml-propensity"), n_jobs)
-        if binary:
+        external = None
+        if nuisances is not None:
+            _check_same_folds(nuisances, splits)
+            external = {
+                "d": {
+                    "ml_g0": nuisances.q0[:, None],
+                    "ml_g1": nuisances.q1[:, None],
+                    "ml_m": nuisances.g[:, None],
+                }
+            }
+        elif binary:
             # DoubleML fits the outcome model per arm inside each training fold; a single
             # outcome class there breaks the library with an opaque shape error
             for k, (train_idx, _) in enumerate(splits, start=1):
@@ -570,7 +604,7 @@ class DML(Estimator):
                     draw_sample_splitting=False,
                 )
                 model.set_sample_splitting([list(splits)])
-                model.fit(store_predictions=True)
+                model.fit(store_predictions=True, external_predictions=external)
         except Exception as exc:  # learner or library failure: the cell's status, not a crash
             return EstimateResult.failed(f"DoubleML failed: {type(exc).__name__}: {exc}")
         result = EstimateResult.from_se(float(model.coef[0]), float(model.se[0]))

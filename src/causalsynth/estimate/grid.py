@@ -211,8 +211,9 @@ def estimate_grid(
     """Run ``estimators`` on one table with one learner.
 
     Nuisances are fitted once (or taken from ``shared``, fitted on the same table) and used by
-    every estimator except ``dml``, which runs DoubleML on the same folds
-    (``treatment_folds(a, folds, derive_seed(seed, "folds"))``). A cell that cannot be estimated
+    every estimator; ``dml`` runs DoubleML on the same folds
+    (``treatment_folds(a, folds, derive_seed(seed, "folds"))``), on the shared nuisances when
+    they are cross-fitted and on its own fits of ``learner`` when they are not. A cell that cannot be estimated
     gets NaNs and its reason in ``status``; unknown estimator names or options raise.
 
     Returns one dict per estimator with the keys ``vocabulary.GRID_COLUMNS``: ``estimator,
@@ -230,7 +231,8 @@ def estimate_grid(
     instances = {name: make_estimator(name, resolved) for name in estimators}
     df = roles.validate(df, "table")
     a = df[roles.treatment].to_numpy(dtype=np.int64)
-    if shared is None and any(est.uses_nuisances for est in instances.values()):
+    # cross-fitted nuisances are dml's too: the same learner on the same folds, fitted once
+    if shared is None and any(est.uses_nuisances or cross_fit for est in instances.values()):
         shared = fit_shared_nuisances(df, roles, learner, folds, cross_fit, seed, n_jobs)
     if shared is not None:
         if shared.learner != learner:
@@ -251,10 +253,14 @@ def estimate_grid(
             problem = arm_problem(a, n_folds, True)
             if problem is not None:
                 result = EstimateResult.failed(problem)
+            elif cross_fit and shared.nuisances is None:
+                result = EstimateResult.failed(shared.status)
             else:
                 splits = treatment_folds(a, n_folds, derive_seed(seed, "folds"))
-                result = est.estimate_table(df, roles, learner, splits, seed, n_jobs)
-            seconds = time.perf_counter() - start
+                reused = shared.nuisances if cross_fit else None
+                result = est.estimate_table(df, roles, learner, splits, seed, n_jobs, nuisances=reused)
+            # like the other estimators' rows, a reused fit is part of the time to the estimate
+            seconds = (shared.seconds if cross_fit else 0.0) + time.perf_counter() - start
         if result.diagnostics is not None:
             diagnostics = result.diagnostics
         elif shared is not None and shared.nuisances is not None:
