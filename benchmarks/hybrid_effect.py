@@ -21,7 +21,7 @@ import numpy as np
 from causalsynth.core.io import read_parquet
 from causalsynth.core.provenance import machine
 from causalsynth.core.roles import card_truth, read_card
-from causalsynth.hybrid.pool import OUTCOME_MODELS, HybridGenerator, engine_truth
+from causalsynth.hybrid.model import OUTCOME_MODELS, HybridGenerator, engine_truth
 
 
 def main() -> None:

@@ -14,9 +14,11 @@ from causalsynth.core.errors import ConfigError, UnknownComponentError
 from causalsynth.core.roles import Roles
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import GRID_COLUMNS
+from causalsynth.estimate import base as base_mod
 from causalsynth.estimate import estimators as est_mod
 from causalsynth.estimate import nuisance as nuis_mod
-from causalsynth.estimate.estimators import ESTIMATORS, OPTIONS, EstimateResult, make_estimator
+from causalsynth.estimate.base import OPTIONS, EstimateResult
+from causalsynth.estimate.estimators import ESTIMATORS, make_estimator
 from causalsynth.estimate.grid import SharedNuisances, estimate_grid, fit_shared_nuisances
 from causalsynth.estimate.nuisance import Nuisances, fit_nuisances
 from tests.unit.conftest import LINEAR_CONTINUOUS as CONTINUOUS
@@ -352,7 +354,7 @@ def test_grid_rows_and_a_single_nuisance_fit(monkeypatch):
     for r in rows:
         assert r["status"] == "ok"
         assert r["ci_low"] < r["ate"] < r["ci_high"]
-        assert r["ci_high"] - r["ate"] == pytest.approx(est_mod.Z_95 * r["se"])
+        assert r["ci_high"] - r["ate"] == pytest.approx(base_mod.Z_95 * r["se"])
         assert r["seconds"] > 0
 
 
@@ -425,7 +427,7 @@ def test_unknown_names_and_options_fail_loudly():
 
 
 def test_clipping_bound_and_dml_threshold():
-    assert est_mod._clipping_bound(1000) == pytest.approx(5 / (math.sqrt(1000) * math.log(1000)))
+    assert base_mod._clipping_bound(1000) == pytest.approx(5 / (math.sqrt(1000) * math.log(1000)))
     dml = make_estimator("dml", {"clip": True})
     assert dml.clipping_threshold(200) == pytest.approx(5 / (math.sqrt(200) * math.log(200)))
     assert make_estimator("dml", {"weight_cap": 10}).clipping_threshold(200) == pytest.approx(0.1)

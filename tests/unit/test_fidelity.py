@@ -19,7 +19,9 @@ from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import FIDELITY, INFERENTIAL_UTILITY, PERFECT, REAL, TABLES
 from causalsynth.data import get_dataset
 from causalsynth.data.checks import CheckSettings, check_outliers
+from causalsynth.evaluate import distribution as D
 from causalsynth.evaluate import fidelity as F
+from causalsynth.evaluate import mechanism_metrics as M
 from causalsynth.evaluate.extremes import EXTREME_PREFIX, extreme_rows
 from causalsynth.evaluate.inference import run_inferential_utility, summarize_coverage
 from tests.unit.conftest import LINEAR_CONTINUOUS as ROLES
@@ -73,12 +75,12 @@ def test_a_copy_of_the_outcome_model_has_no_pehe():
     ref, cand = draw(800, 4), draw(800, 5)
     for df in (ref, cand):
         df["y"] = df["w1"] + 0.5 * df["w3"] + 2.0 * df["a"]
-    out, _ = F.mechanism_scores(ref, cand, draw(300, 6), ROLES, "linear", seed=1)
+    out, _ = M.mechanism_scores(ref, cand, draw(300, 6), ROLES, "linear", seed=1)
     assert out["u_pehe"].value < 1e-8 and out["u_pehe"].status == "ok"
     assert out["u_pehe"].detail.startswith("RMSE per learner: T ") and ", S " in out["u_pehe"].detail
     # a set without the effect: every learner misses it by 2
     cand["y"] = cand["w1"] + 0.5 * cand["w3"]
-    out, _ = F.mechanism_scores(ref, cand, draw(300, 6), ROLES, "linear", seed=1)
+    out, _ = M.mechanism_scores(ref, cand, draw(300, 6), ROLES, "linear", seed=1)
     assert out["u_pehe"].value == pytest.approx(2.0, abs=1e-8)
 
 
@@ -89,9 +91,9 @@ def test_u_pehe_averages_the_t_s_and_dr_learner():
     ref["y"] = ref["w1"] + ref["a"] * (1.0 + ref["w2"])
     cand["y"] = cand["w1"]
     holdout = draw(3000, 7)
-    out, _ = F.mechanism_scores(ref, cand, holdout, ROLES, "linear", seed=1)
+    out, _ = M.mechanism_scores(ref, cand, holdout, ROLES, "linear", seed=1)
     per = dict(part.split() for part in out["u_pehe"].detail.removeprefix("RMSE per learner: ").split(", "))
-    assert set(per) == {"T", "S", "DR"} == {c.name for c in F.CATE_LEARNERS.values()}
+    assert set(per) == {"T", "S", "DR"} == {c.name for c in M.CATE_LEARNERS.values()}
     assert float(per["T"]) == pytest.approx(math.sqrt(2.0), rel=0.05)
     assert float(per["DR"]) == pytest.approx(math.sqrt(2.0), rel=0.05)
     assert float(per["S"]) == pytest.approx(1.0, rel=0.05)
@@ -104,30 +106,30 @@ def test_a_larger_set_is_scored_at_the_real_samples_size():
     train, holdout, big = draw(300, 1), draw(600, 2), draw(3000, 3)
     s = {r["metric"]: r for r in F.fidelity_rows(big, train, holdout, ROLES, PARAMS, 5, real_seed=9)}
     same = F._subsample(big, 300, derive_seed(5, "fidelity.synthetic_sample"))
-    alpha, beta = F.alpha_beta(holdout, same, ROLES, F.fidelity_params(PARAMS)["alpha_steps"])
+    alpha, beta = D.alpha_beta(holdout, same, ROLES, F.fidelity_params(PARAMS)["alpha_steps"])
     assert (s["alpha_precision_naive"]["value"], s["beta_recall_naive"]["value"]) == (alpha, beta)
-    assert s["shape"]["value"] == F.shape_scores(holdout, same, ROLES)["shape"]
+    assert s["shape"]["value"] == D.shape_scores(holdout, same, ROLES)["shape"]
     assert "3000 synthetic rows (a seeded subsample of 300 scored)" in s["beta_recall_naive"]["detail"]
     # a fresh draw of the process then scores like the real sample; all 3,000 rows would beat it
     # by their number alone
     assert abs(s["beta_recall_naive"]["value"] - s["beta_recall_naive"]["real_value"]) < 0.05
-    assert F.alpha_beta(holdout, big, ROLES, 30)[1] > s["beta_recall_naive"]["real_value"] + 0.4
+    assert D.alpha_beta(holdout, big, ROLES, 30)[1] > s["beta_recall_naive"]["real_value"] + 0.4
 
 
 def test_the_curves_are_integrated_by_the_trapezoid_rule():
     levels = np.linspace(0.0, 1.0, 30)
-    assert F.curve_score(levels, levels) == 1.0
-    assert F.curve_score(levels, np.zeros(30)) == pytest.approx(0.0, abs=1e-12)
+    assert D.curve_score(levels, levels) == 1.0
+    assert D.curve_score(levels, np.zeros(30)) == pytest.approx(0.0, abs=1e-12)
     # |a - a^2| integrates to 1/6: the score is 2/3; weighing each level 1/steps (synthcity)
     # would give 1 - 2 * mean = 0.678
-    assert F.curve_score(levels, levels**2) == pytest.approx(2 / 3, abs=1e-3)
+    assert D.curve_score(levels, levels**2) == pytest.approx(2 / 3, abs=1e-3)
     assert 1 - 2 * np.mean(levels - levels**2) > 2 / 3 + 0.01
 
 
 def test_jsd_similarity_is_one_for_equal_models_and_zero_for_opposite_certainty():
     p = np.array([0.1, 0.5, 0.9])
-    assert F.jsd_similarity(p, p) == pytest.approx(1.0)
-    assert F.jsd_similarity(np.zeros(3), np.ones(3)) == pytest.approx(0.0)
+    assert M.jsd_similarity(p, p) == pytest.approx(1.0)
+    assert M.jsd_similarity(np.zeros(3), np.ones(3)) == pytest.approx(0.0)
 
 
 def test_an_empty_arm_is_named_degenerate_and_the_rest_still_scored(real):

@@ -12,12 +12,8 @@ from scipy.special import expit
 from causalsynth.core.errors import ComponentFailure, ConfigError, UnknownComponentError
 from causalsynth.core.roles import Roles
 from causalsynth.core.vocabulary import hybrid_base
-from causalsynth.hybrid.pool import (
-    HybridGenerator,
-    engine_truth,
-    run_fit_mechanisms,
-    run_hybrid,
-)
+from causalsynth.hybrid.model import HybridGenerator, engine_truth
+from causalsynth.hybrid.pool import run_fit_mechanisms, run_hybrid
 from tests.unit.conftest import PAIRING_BINARY as BINARY
 from tests.unit.conftest import PAIRING_COVARIATES as COVARIATES
 

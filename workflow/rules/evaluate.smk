@@ -49,7 +49,9 @@ rule positivity:
         "results/benchmarks/positivity/{dataset}/{hybrid}/rep{rep}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
-    threads: 2
+    # one thread where the run shares its cores (two held a second core at about 20% use);
+    # the SLURM profile gives it two (set-threads)
+    threads: 1
     resources:
         mem_mb=estimate_mem_mb,
         runtime=60,
@@ -73,7 +75,10 @@ rule engine:
         "results/benchmarks/engine/{dataset}/{engine}/n{n}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
-    threads: 2
+    # one thread where the run shares its cores: at two, the workers' start-up and the serial
+    # summary held the second core idle for a third of each job (mean load 1.3 of 2), and the
+    # jobs ran one at a time at the end of the run; the SLURM profile gives it more (set-threads)
+    threads: 1
     resources:
         mem_mb=estimate_mem_mb,
         runtime=120,

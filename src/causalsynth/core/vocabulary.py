@@ -17,6 +17,9 @@ import pandas as pd
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.roles import require_columns
 
+# the status of a cell, a metric or an attack that was computed (anything else says why not)
+OK = "ok"
+
 # ----------------------------------------------------------------------------- generator ids
 
 REAL = "real"  # the generator id of real-data rows, and the hybrid base that bootstraps real covariates
@@ -64,14 +67,7 @@ POSITIVITY_METHODS = ("raw", "truncated", "clipped", "borrowed", "paired", "pair
 # why where it is read: the overlap of the weights it used (estimate.weights), the largest share
 # of its squared influence terms one unit holds and the out-of-fold fit of its nuisances
 # (estimate.estimators, estimate.nuisance).
-GRID_COLUMNS = [
-    "estimator",
-    "learner",
-    "ate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "status",
+DIAGNOSTIC_COLUMNS = (
     "share_clipped",
     "ess_treated",
     "ess_control",
@@ -80,6 +76,16 @@ GRID_COLUMNS = [
     "outcome_r2_oof",
     "propensity_auc_oof",
     "warning",
+)
+GRID_COLUMNS = [
+    "estimator",
+    "learner",
+    "ate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "status",
+    *DIAGNOSTIC_COLUMNS,
     "seconds",
 ]
 
@@ -117,14 +123,7 @@ ATE = TableSchema(
         "engine_truth",
         "engine_truth_minus_truth",
         "covered_engine",
-        "share_clipped",
-        "ess_treated",
-        "ess_control",
-        "max_weight",
-        "max_influence_share",
-        "outcome_r2_oof",
-        "propensity_auc_oof",
-        "warning",
+        *DIAGNOSTIC_COLUMNS,
         "seconds",
     ),
     ("dataset", "generator", "rep", "estimator", "learner", "ate", "ci_low", "ci_high", "truth", "status"),
@@ -159,14 +158,7 @@ POSITIVITY = TableSchema(
         "synthetic_share",
         "synthetic_share_fit",
         "status",
-        "share_clipped",
-        "ess_treated",
-        "ess_control",
-        "max_weight",
-        "max_influence_share",
-        "outcome_r2_oof",
-        "propensity_auc_oof",
-        "warning",
+        *DIAGNOSTIC_COLUMNS,
     ),
     ("dataset", "rep", "set", "method", "estimator", "ate", "ci_low", "ci_high", "truth", "status"),
 )

@@ -25,13 +25,8 @@ from causalsynth.core.roles import Roles
 from causalsynth.core.schema import section_defaults
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import GRID_COLUMNS
-from causalsynth.estimate.estimators import (
-    ESTIMATORS,
-    EstimateResult,
-    influence_warning,
-    make_estimator,
-    resolve_options,
-)
+from causalsynth.estimate.base import EstimateResult, influence_warning, resolve_options
+from causalsynth.estimate.estimators import ESTIMATORS, make_estimator
 from causalsynth.estimate.nuisance import (
     NO_FIT_QUALITY,
     NuisanceFailure,

@@ -35,6 +35,7 @@ of fold).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -100,6 +101,11 @@ class Nuisances:
 
     def quality(self) -> dict[str, float]:
         """:func:`fit_quality` of these predictions; NaN for both when fitted in sample."""
+        return dict(self._quality)
+
+    @functools.cached_property
+    def _quality(self) -> dict[str, float]:
+        # computed once: every estimator of a grid reports it, on the same predictions
         if not self.cross_fitted:
             return dict(NO_FIT_QUALITY)
         return fit_quality(self.a, self.y, self.g, self.qa)

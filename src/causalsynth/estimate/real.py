@@ -21,7 +21,7 @@ import pandas as pd
 
 from causalsynth.core.io import read_parquet
 from causalsynth.core.roles import Roles, card_truth, read_card
-from causalsynth.core.vocabulary import ATE, GRID_COLUMNS, REAL, is_hybrid
+from causalsynth.core.vocabulary import ATE, DIAGNOSTIC_COLUMNS, REAL, is_hybrid
 from causalsynth.estimate.grid import check_params, covered, grid_defaults, run_grid, write_rows
 
 # Truth kinds (data.base.TRUTH_KINDS) that are the estimand's value, so an interval can cover
@@ -31,7 +31,6 @@ COVERABLE_TRUTH_KINDS = ("exact", "monte_carlo")
 
 # The diagnostics of a grid row (overlap, influence, nuisance fit), carried into the ATE and
 # positivity tables as they are
-DIAGNOSTICS = tuple(GRID_COLUMNS[GRID_COLUMNS.index("share_clipped") : GRID_COLUMNS.index("warning") + 1])
 
 
 truth_of = card_truth  # the card's (ATE, kind); one reader, in core.roles
@@ -73,7 +72,7 @@ def ate_rows(
                 # the error a hybrid's pool makes before any estimator: its mechanisms and covariates
                 "engine_truth_minus_truth": engine_truth - truth,
                 "covered_engine": covered(r["ci_low"], r["ci_high"], engine_truth) if hybrid else pd.NA,
-                **{k: r[k] for k in DIAGNOSTICS},
+                **{k: r[k] for k in DIAGNOSTIC_COLUMNS},
                 "seconds": r["seconds"],
             }
         )

@@ -17,9 +17,9 @@ from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_parquet
 from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.seeds import derive_seed
-from causalsynth.core.vocabulary import REAL
+from causalsynth.core.vocabulary import DIAGNOSTIC_COLUMNS, GRID_COLUMNS, REAL
 from causalsynth.estimate.grid import check_params, grid_defaults, read_rows, run_grid
-from causalsynth.estimate.real import DIAGNOSTICS, ate_rows, truth_of
+from causalsynth.estimate.real import ate_rows, truth_of
 from causalsynth.hybrid.pool import read_engine_truth
 
 
@@ -31,14 +31,14 @@ def _load_real_rows(path: str | Path, estimators: list[str], learners: list[str]
         raise DataError(
             str(path), "estimator", f"no real-data estimate for {missing}", "rerun the real-data estimates"
         )
-    absent = [c for c in DIAGNOSTICS if c not in real.columns]
+    absent = [c for c in DIAGNOSTIC_COLUMNS if c not in real.columns]
     if absent:
         raise DataError(
             str(path), absent[0], "column is missing (written before the overlap diagnostics)",
             "rerun the real-data estimates",
         )  # fmt: skip
     keep = real[real["estimator"].isin(estimators) & real["learner"].isin(learners)]
-    columns = ["estimator", "learner", "ate", "se", "ci_low", "ci_high", "status", *DIAGNOSTICS, "seconds"]
+    columns = list(GRID_COLUMNS)
     return keep[columns].to_dict("records")
 
 

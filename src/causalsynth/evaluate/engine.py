@@ -32,7 +32,8 @@ from causalsynth.estimate.grid import check_params, grid_defaults, run_grid, wri
 from causalsynth.estimate.nuisance import Nuisances
 from causalsynth.estimate.weights import ESS_MIN_SHARE, bound_propensity
 from causalsynth.evaluate.ranking import mark_ties
-from causalsynth.hybrid.pool import POOL_EXTRA_COLUMNS, read_engine_truth
+from causalsynth.hybrid.model import POOL_EXTRA_COLUMNS
+from causalsynth.hybrid.pool import read_engine_truth
 
 # A pool should hold at least this many times the largest n drawn from it: a draw of n rows with
 # replacement from N repeats about n / (2 N) of its rows (21% at N = 2 n, 5% at N = 10 n).

@@ -22,12 +22,12 @@ from typing import Any
 import pandas as pd
 
 from causalsynth.core.roles import Roles
+from causalsynth.core.vocabulary import OK
 from causalsynth.data.checks import beyond_fences
 
 __all__ = ["EXTREME_PREFIX", "extreme_metric", "extreme_rows"]
 
 EXTREME_PREFIX = "extreme_share:"
-OK = "ok"
 
 
 def extreme_metric(column: str) -> str:

@@ -36,7 +36,7 @@ from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.schema import default
 from causalsynth.core.seeds import derive_seed
-from causalsynth.core.vocabulary import POSITIVITY, POSITIVITY_METHODS
+from causalsynth.core.vocabulary import DIAGNOSTIC_COLUMNS, POSITIVITY, POSITIVITY_METHODS
 from causalsynth.estimate.estimators import ESTIMATORS
 from causalsynth.estimate.grid import (
     SharedNuisances,
@@ -48,7 +48,6 @@ from causalsynth.estimate.grid import (
     write_rows,
 )
 from causalsynth.estimate.nuisance import Nuisances
-from causalsynth.estimate.real import DIAGNOSTICS
 from causalsynth.hybrid.pairing import synthetic_share
 
 __all__ = ["TARGET", "run_positivity"]
@@ -248,7 +247,7 @@ def run_positivity(
                             "synthetic_share": share if TARGET[method] == "union" else 0.0,
                             "synthetic_share_fit": share if uses else 0.0,
                             "status": r["status"],
-                            **{k: r[k] for k in DIAGNOSTICS},
+                            **{k: r[k] for k in DIAGNOSTIC_COLUMNS},
                         }
                     )
             progress.step()

@@ -11,16 +11,17 @@ an entry point of the group ``causalsynth.generators``): :mod:`causalsynth.gener
 Training progress goes to the ``logging`` logger ``causalsynth.generate``.
 """
 
-from causalsynth.generate import argn, forests, great, sdv_generators  # noqa: F401  (registration)
+from causalsynth.generate import argn, copula, forests, great, sdv_generators  # noqa: F401  (registration)
 from causalsynth.generate.argn import TabularARGNGenerator
 from causalsynth.generate.base import Generator, SamplingBudget
 from causalsynth.generate.checks import INVALID_REASONS, TableSpec, validate_rows
+from causalsynth.generate.copula import GaussianCopulaGenerator
 from causalsynth.generate.external import FileGenerator
 from causalsynth.generate.forests import ARFGenerator, ForestDiffusionGenerator
 from causalsynth.generate.great import GReaTGenerator
 from causalsynth.generate.registry import GENERATORS
 from causalsynth.generate.run import make_generator, run_generate
-from causalsynth.generate.sdv_generators import CTGANGenerator, GaussianCopulaGenerator, TVAEGenerator
+from causalsynth.generate.sdv_generators import CTGANGenerator, TVAEGenerator
 
 __all__ = [
     "GENERATORS",

@@ -12,9 +12,9 @@ from typing import Any
 import pandas as pd
 
 from causalsynth.core.errors import CausalSynthError, ComponentFailure, ConfigError
-from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
+from causalsynth.core.io import read_parquet, write_json, write_parquet
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
-from causalsynth.core.roles import MIN_ARM_UNITS, Roles
+from causalsynth.core.roles import MIN_ARM_UNITS, Roles, read_card
 from causalsynth.core.seeds import derive_seed
 from causalsynth.generate.base import Generator
 from causalsynth.generate.plugins import RUN_PARAMS, is_plugin, resolve_generator
@@ -159,8 +159,7 @@ def run_generate(
     model = make_generator(
         kind, params, instance=generator, replicate=rep, threads=threads, random_state=fit_seed
     )
-    card = read_json(card_path)
-    roles = Roles.from_dict(card)
+    _, roles = read_card(card_path)
     table = read_parquet(train_path)
     logger.info("generate: dataset '%s', generator '%s', %d rows requested", dataset, generator, n_rows)
     with _plugin_failures(model, generator, kind, dataset, "fit"):

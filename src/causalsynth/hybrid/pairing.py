@@ -43,10 +43,10 @@ from scipy.spatial import cKDTree
 
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
-from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
+from causalsynth.core.io import read_parquet, write_json, write_parquet
 from causalsynth.core.learners import LEARNERS, make_learner
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
-from causalsynth.core.roles import Roles
+from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.schema import default, resolve_section
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.threads import limit_threads
@@ -287,8 +287,7 @@ def run_pairing(
     """
     t0 = time.perf_counter()
     params = resolve_section(params, "pairing", "run_pairing")
-    card = read_json(card_path)
-    roles = Roles.from_dict(card)
+    card, roles = read_card(card_path)
     dataset = card.get("dataset", str(card_path))
     raw = read_parquet(positivity_path)
     if "set" not in raw.columns:

@@ -78,7 +78,7 @@ import pandas as pd
 from causalsynth.core.roles import Roles
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.uncertainty import LEVEL, Interval, mean_interval, median_interval
-from causalsynth.core.vocabulary import PRIVACY_ATTACKS, PRIVACY_METRICS
+from causalsynth.core.vocabulary import OK, PRIVACY_ATTACKS, PRIVACY_METRICS
 from causalsynth.privacy.dcr import nearest_neighbors, record_encoder, two_nearest_distances
 
 __all__ = [
@@ -90,7 +90,6 @@ __all__ = [
     "random_guess_rate",
 ]
 
-OK = "ok"
 HIGHER_IS_RISKIER = {
     "singling_out_risk": True,
     "linkability_risk": True,

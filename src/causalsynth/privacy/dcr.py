@@ -35,9 +35,9 @@ import pandas as pd
 
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ConfigError
-from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
+from causalsynth.core.io import read_parquet, write_json, write_parquet
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
-from causalsynth.core.roles import Roles
+from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.schema import default, resolve_section
 from causalsynth.core.threads import limit_threads, resolve_threads
 
@@ -392,8 +392,7 @@ def run_dcr_filter(
     """
     t0 = time.perf_counter()
     params = resolve_section(params, "dcr", "run_dcr_filter")
-    card = read_json(card_path)
-    roles = Roles.from_dict(card)
+    card, roles = read_card(card_path)
     dataset = card.get("dataset", str(card_path))
     train = roles.validate(read_parquet(train_path), str(train_path), reset_index=False)
     holdout = roles.validate(read_parquet(holdout_path), str(holdout_path), reset_index=False)

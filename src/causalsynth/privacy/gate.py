@@ -47,6 +47,7 @@ from causalsynth.core.uncertainty import LEVEL
 from causalsynth.core.vocabulary import (
     NOT_ASSESSED,
     NOT_RELEASABLE,
+    OK,
     PRIVACY_METRICS,
     RELEASABLE,
     RELEASE_VERDICTS,
@@ -67,7 +68,6 @@ __all__ = [
     "with_verdicts",
 ]
 
-OK = "ok"
 SECTION = "privacy.release"
 
 

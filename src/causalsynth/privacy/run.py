@@ -19,7 +19,7 @@ import pandas as pd
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
 from causalsynth.core.progress import Progress
-from causalsynth.core.roles import Roles
+from causalsynth.core.roles import read_card
 from causalsynth.core.schema import resolve_section
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.splits import SplitPaths, for_rep
@@ -73,8 +73,7 @@ def run_privacy_attacks(
     # checked before the attacks: a bad threshold should not cost the job its minutes
     thresholds = release_thresholds(params["release"], "run_privacy_attacks")
     first_rep = cells[0][1] if cells else 0
-    card = read_json(for_rep(card_path, first_rep))
-    roles = Roles.from_dict(card)
+    card, roles = read_card(for_rep(card_path, first_rep))
     dataset = card.get("dataset", str(card_path))
     splits: dict[str, pd.DataFrame] = {}
 

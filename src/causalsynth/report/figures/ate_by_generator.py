@@ -5,20 +5,17 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from causalsynth.core.vocabulary import HYBRID_PREFIX, REAL, TABLES, check_columns, generator_base, is_hybrid
-from causalsynth.report.common import generator_group, ok_rows, order_generators
+from causalsynth.core.vocabulary import HYBRID_PREFIX, REAL, generator_base, is_hybrid
+from causalsynth.report.common import generator_group, order_generators
 from causalsynth.report.figures.style import (
     DISPLAY_NAMES,
     GROUP_SHADE,
     figure_legend,
     figure_style,
-    no_data_figure,
     panel_grid,
     robust_ylim,
     save_figure,
-    series_colours,
-    series_markers,
-    with_series,
+    series_panels,
     yerr,
 )
 
@@ -26,15 +23,12 @@ from causalsynth.report.figures.style import (
 def plot_ate_by_generator(table: pd.DataFrame, out_png, out_pdf) -> None:
     """ATE per generator with 95% intervals against the truth, one panel per dataset."""
     title = "ATE by generator"
-    if not table.empty:
-        check_columns(table, TABLES["ate_preservation"].required, "ate_preservation table")
-    df = ok_rows(table) if not table.empty else table
-    if df.empty:
-        return no_data_figure(title, "no ok ATE estimates in ate_preservation", out_png, out_pdf)
-    df = with_series(df)
-    series = sorted(df["series"].unique())
-    colours, markers = series_colours(series), series_markers(series)
-    datasets = sorted(df["dataset"].unique())
+    panels = series_panels(
+        table, "ate_preservation", title, "no ok ATE estimates in ate_preservation", out_png, out_pdf
+    )
+    if panels is None:
+        return
+    df, series, colours, markers, datasets = panels
     with figure_style():
         fig, axes = panel_grid(len(datasets), max_cols=2, panel_height=2.3)
         handles: list = []

@@ -5,18 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from causalsynth.core.vocabulary import POSITIVITY_METHODS, TABLES, check_columns
-from causalsynth.report.common import ok_rows
+from causalsynth.core.vocabulary import POSITIVITY_METHODS
 from causalsynth.report.figures.style import (
     figure_legend,
     figure_style,
-    no_data_figure,
     panel_grid,
     robust_ylim,
     save_figure,
-    series_colours,
-    series_markers,
-    with_series,
+    series_panels,
     yerr,
 )
 
@@ -24,15 +20,12 @@ from causalsynth.report.figures.style import (
 def plot_positivity(table: pd.DataFrame, out_png, out_pdf) -> None:
     """Raw, truncated, clipped and paired estimates against the truth, one panel per dataset."""
     title = "ATE under positivity violations"
-    if not table.empty:
-        check_columns(table, TABLES["positivity"].required, "positivity table")
-    df = ok_rows(table) if not table.empty else table
-    if df.empty:
-        return no_data_figure(title, "no ok positivity estimates in this run", out_png, out_pdf)
-    df = with_series(df)
-    estimators = sorted(df["series"].unique())
-    colours, markers = series_colours(estimators), series_markers(estimators)
-    datasets = sorted(df["dataset"].unique())
+    panels = series_panels(
+        table, "positivity", title, "no ok positivity estimates in this run", out_png, out_pdf
+    )
+    if panels is None:
+        return
+    df, estimators, colours, markers, datasets = panels
     known = [m for m in POSITIVITY_METHODS if m in set(df["method"])]
     methods = known + sorted(set(df["method"]) - set(known))
     width = 0.7 / len(estimators)

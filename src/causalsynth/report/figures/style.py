@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from typing import NamedTuple
 
 import matplotlib
 
@@ -20,7 +21,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from causalsynth.core.io import atomic_path  # noqa: E402
-from causalsynth.core.vocabulary import REAL, generator_base, is_hybrid  # noqa: E402
+from causalsynth.core.vocabulary import REAL, TABLES, check_columns, generator_base, is_hybrid  # noqa: E402
+from causalsynth.report.common import ok_rows  # noqa: E402
 
 # Okabe & Ito (2008), distinguishable under the common colour-vision deficiencies.
 OKABE_ITO = {
@@ -222,6 +224,35 @@ def with_series(df: pd.DataFrame) -> pd.DataFrame:
     if "learner" not in df.columns or df["learner"].nunique() <= 1:
         return df.assign(series=df["estimator"].astype(str))
     return df.assign(series=df["estimator"].astype(str) + " (" + df["learner"].astype(str) + ")")
+
+
+class SeriesPanels(NamedTuple):
+    """The ok rows of an estimate table, their estimator series with a colour and a marker
+    each, and the datasets, one panel each."""
+
+    rows: pd.DataFrame
+    series: list[str]
+    colours: dict[str, str]
+    markers: dict[str, str]
+    datasets: list[str]
+
+
+def series_panels(
+    table: pd.DataFrame, name: str, title: str, empty_reason: str, out_png, out_pdf
+) -> SeriesPanels | None:
+    """The table ``name``'s ok rows as :class:`SeriesPanels`; None, after drawing the no-data
+    figure that gives ``empty_reason``, where no row is ok."""
+    if not table.empty:
+        check_columns(table, TABLES[name].required, f"{name} table")
+    df = ok_rows(table) if not table.empty else table
+    if df.empty:
+        no_data_figure(title, empty_reason, out_png, out_pdf)
+        return None
+    df = with_series(df)
+    series = sorted(df["series"].unique())
+    return SeriesPanels(
+        df, series, series_colours(series), series_markers(series), sorted(df["dataset"].unique())
+    )
 
 
 def figure_legend(fig, handles: list, ncol: int = 4) -> None:
