@@ -380,9 +380,17 @@ def test_dml_takes_the_cross_fitted_nuisances_and_fits_nothing(monkeypatch):
     # the IRM score on the same bounded nuisances is AIPW's: one fit, two implementations
     assert rows["dml"]["ate"] == pytest.approx(rows["aipw"]["ate"], abs=1e-10)
     assert rows["dml"]["se"] == pytest.approx(rows["aipw"]["se"], rel=1e-3)
-    # the same cell whatever else the grid holds
+    # the same cell whatever else the grid holds, and DoubleML's clipping leaves the shared
+    # predictions as they were for the grids that reuse them (positivity's variants)
     (alone,) = estimate_grid(df, CONTINUOUS, ["dml"], "linear", folds=3, seed=1)
     assert alone["ate"] == rows["dml"]["ate"]
+    shared = fit_shared_nuisances(df, CONTINUOUS, "linear", folds=3, seed=1)
+    g = shared.nuisances.g.copy()
+    g[:5] = 1e-4  # below the bound: DoubleML clips them
+    planted = dataclasses.replace(shared, nuisances=dataclasses.replace(shared.nuisances, g=g))
+    (clipped,) = estimate_grid(df, CONTINUOUS, ["dml"], "linear", folds=3, seed=1, shared=planted)
+    assert clipped["status"] == "ok" and clipped["share_clipped"] > 0
+    assert planted.nuisances.g[:5].max() == 1e-4  # not clipped in place
     # in-sample nuisances cannot be DML's: there it fits its own, on the folds
     (own,) = estimate_grid(df, CONTINUOUS, ["dml"], "linear", folds=3, seed=1, cross_fit=False)
     assert own["status"].startswith("DoubleML failed: AssertionError")
