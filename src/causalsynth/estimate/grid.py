@@ -226,8 +226,10 @@ def estimate_grid(
     instances = {name: make_estimator(name, resolved) for name in estimators}
     df = roles.validate(df, "table")
     a = df[roles.treatment].to_numpy(dtype=np.int64)
-    # cross-fitted nuisances are dml's too: the same learner on the same folds, fitted once
-    if shared is None and any(est.uses_nuisances or cross_fit for est in instances.values()):
+    # cross-fitted nuisances are dml's too (the same learner on the same folds), so every
+    # estimator of a cross-fitted grid uses them
+    needs_nuisances = cross_fit or any(est.uses_nuisances for est in instances.values())
+    if shared is None and instances and needs_nuisances:
         shared = fit_shared_nuisances(df, roles, learner, folds, cross_fit, seed, n_jobs)
     if shared is not None:
         if shared.learner != learner:
