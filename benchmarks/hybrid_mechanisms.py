@@ -6,7 +6,7 @@ On one dataset and one replicate, builds ``--bases`` hybrid pools (each on its o
 covariates, standing in for the bases' DCR-filtered sets) both ways, side by side in one run:
 
 * ``per base``: ``run_hybrid`` fits the default learner's g and h for every pool (the pipeline
-  before rule ``fit_mechanisms``);
+  before the mechanisms were shared);
 * ``shared``: ``run_fit_mechanisms`` once, then ``run_hybrid(..., mechanisms_path=...)`` per pool.
 
 Prints the seconds of each (in one process, so without the jobs' start-up, which both pay once

@@ -1,17 +1,17 @@
 from causalsynth.core.runner import logged
-from causalsynth.hybrid.pool import run_hybrid
+from causalsynth.core.splits import by_rep
+from causalsynth.hybrid.pool import run_hybrid_sets
 
 with logged(snakemake.log[0], snakemake.threads):
-    run_hybrid(
-        train_path=snakemake.input.train,
-        card_path=snakemake.input.card,
-        covariates_path=snakemake.input.get("covariates"),
+    run_hybrid_sets(
+        folder=snakemake.output.folder,
+        cells=snakemake.params.cells,
+        seeds=snakemake.params.seeds,
+        covariates=list(snakemake.input.covariates),
+        mechanism_seeds=snakemake.params.mechanism_seeds,
+        train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),
+        card_path=by_rep(snakemake.input.cards, snakemake.params.data_reps),
         params=snakemake.params.hybrid,
-        seed=snakemake.params.seed,
         threads=snakemake.threads,
-        out_pool=snakemake.output.pool,
-        out_meta=snakemake.output.meta,
         dataset=snakemake.wildcards.dataset,
-        generator=snakemake.wildcards.hybrid,
-        mechanisms_path=snakemake.input.get("mechanisms"),
     )

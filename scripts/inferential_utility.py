@@ -1,16 +1,18 @@
 from causalsynth.core.runner import logged
-from causalsynth.evaluate.inference import run_inferential_utility
+from causalsynth.core.splits import by_rep
+from causalsynth.evaluate.inference import run_inferential_sets
 
 with logged(snakemake.log[0], snakemake.threads):
-    run_inferential_utility(
-        data_paths=list(snakemake.input.get("sets", [])),
-        train_path=list(snakemake.input.trains),
-        card_path=list(snakemake.input.cards),
+    run_inferential_sets(
+        generators=snakemake.params.generators,
+        reps_of=snakemake.params.reps_of,
+        seeds=snakemake.params.seeds,
+        sets_of=snakemake.params.sets_of,
+        train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),
+        card_path=by_rep(snakemake.input.cards, snakemake.params.data_reps),
         params=snakemake.params.inferential,
         estimation=snakemake.params.estimation,
-        seed=snakemake.params.seed,
         out_path=snakemake.output.table,
         dataset=snakemake.wildcards.dataset,
-        generator=snakemake.wildcards.iu_generator,
         dataset_options=snakemake.params.dataset_options,
     )

@@ -5,7 +5,7 @@ with logged(snakemake.log[0], snakemake.threads):
     run_pairing(
         positivity_path=snakemake.input.positivity,
         card_path=snakemake.input.card,
-        pool_path=snakemake.input.pool,
+        pool_path=snakemake.params.pool,
         params=snakemake.params.pairing,
         seed=snakemake.params.seed,
         out_paired=snakemake.output.paired,

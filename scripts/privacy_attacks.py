@@ -4,8 +4,8 @@ from causalsynth.privacy.run import run_privacy_attacks
 
 with logged(snakemake.log[0], snakemake.threads):
     run_privacy_attacks(
-        data_paths=list(snakemake.input.sets),
-        meta_paths=list(snakemake.input.metas),
+        data_paths=snakemake.params.sets,
+        meta_paths=snakemake.params.metas,
         cells=snakemake.params.cells,
         seeds=snakemake.params.seeds,
         train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),

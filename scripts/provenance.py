@@ -5,7 +5,7 @@ with logged(snakemake.log[0], snakemake.threads):
     write_provenance(
         config=snakemake.params.config,
         cards=list(snakemake.input.cards),
-        metas=list(snakemake.input.metas),
+        metas=snakemake.params.metas,
         releases=list(snakemake.input.releases),
         out_path=snakemake.output.provenance,
     )

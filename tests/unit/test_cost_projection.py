@@ -121,7 +121,7 @@ def _jobs(datasets, reps, with_great):
                 for g in gens
             ]
             jobs.append(Job("pairing", {"dataset": d, "hybrid": "hybrid_ctgan", "rep": str(r)}))
-        jobs += [Job("evaluate_synthetic", {"dataset": d, "any_generator": g}) for g in gens]
+        jobs.append(Job("evaluate_synthetic", {"dataset": d}))
         jobs += [
             Job("engine", {"dataset": d, "engine": e, "n": n}, threads=2)
             for e in ["truth"] + (["hybrid_great"] if with_great else [])
@@ -137,7 +137,7 @@ def _records():
     return pd.DataFrame(
         [
             rec("generate", {"dataset": "sim_paper", "generator": "ctgan", "rep": "1"}, 100.0, 90.0, 800.0),
-            rec("evaluate_synthetic", {"dataset": "sim_paper", "any_generator": "ctgan"}, 50.0, 45.0, 1500.0),
+            rec("evaluate_synthetic", {"dataset": "sim_paper"}, 50.0, 45.0, 1500.0),
             rec("engine", {"dataset": "sim_paper", "engine": "truth", "n": "1000"}, 200.0, 380.0, 900.0),
             rec("engine", {"dataset": "sim_paper", "engine": "truth", "n": "500"}, 80.0, 150.0, 700.0),
         ]
@@ -147,16 +147,17 @@ def _records():
 def test_the_projection_scales_the_measured_slice_to_the_grid():
     measured = _jobs(["sim_paper"], 1, with_great=False)
     grid = _jobs(["sim_paper", "acic16"], 3, with_great=True)
-    assert work_units(Job("evaluate_synthetic", {"dataset": "acic16", "any_generator": "ctgan"}), grid) == 3
+    # a job per dataset reads every base set of it
+    assert work_units(Job("evaluate_synthetic", {"dataset": "acic16"}), grid) == 6
     p = project(grid, measured, _records(), parse_rulegraph(RULEGRAPH), gpu_seconds=lambda job: 396.0)
     rules = p.by_rule().set_index("rule")
     # six CTGAN fits at the measured 100 s (90 CPU s); six GReaT fits on the GPU model
     assert rules.loc["generate", "jobs"] == 12 and rules.loc["generate", "gpu_model"] == 6
     assert rules.loc["generate", "core_hours"] == pytest.approx(6 * 90 / 3600)
     assert rules.loc["generate", "gpu_hours"] == pytest.approx(6 * 396 / 3600)
-    # evaluate_synthetic reads 3 replicates per job: 150 s each; GReaT's sets take the rule's mean (a stand-in)
-    assert rules.loc["evaluate_synthetic", "stand_in"] == 2
-    assert rules.loc["evaluate_synthetic", "reserved_core_hours"] == pytest.approx(4 * 150 / 3600)
+    # evaluate_synthetic reads every set of its dataset (3 replicates of 2 generators): 300 s each
+    assert rules.loc["evaluate_synthetic", "stand_in"] == 0
+    assert rules.loc["evaluate_synthetic", "reserved_core_hours"] == pytest.approx(2 * 300 / 3600)
     # the engine: 2 threads reserved per job, both datasets costing what the measured one did;
     # hybrid GReaT's engine, never measured, stands in with the measured engine at the same n
     assert rules.loc["engine", "jobs"] == 8 and rules.loc["engine", "stand_in"] == 4
@@ -166,10 +167,10 @@ def test_the_projection_scales_the_measured_slice_to_the_grid():
     assert rules.loc["pairing", "no_record"] == 6 and rules.loc["pairing", "core_hours"] == 0
     assert p.measured_datasets == ["sim_paper"]
     assert p.gpu_hours == pytest.approx(6 * 396 / 3600)
-    # the critical path: prepare_dataset (no record) -> generate (396 s on the GPU) -> evaluate_synthetic (150 s)
-    assert p.critical_path_hours() == pytest.approx((396 + 150) / 3600)
-    cpu_work = (6 * 100 + 4 * 150 + 8 * (200 + 80)) / 3600
+    # the critical path: prepare_dataset (no record) -> generate (396 s on the GPU) -> evaluate_synthetic (300 s)
+    assert p.critical_path_hours() == pytest.approx((396 + 300) / 3600)
+    cpu_work = (6 * 100 + 2 * 300 + 8 * (200 + 80)) / 3600
     lower, upper = p.wall_hours(cores=4, gpus=1)
     assert lower == pytest.approx(max(cpu_work / 4, 6 * 396 / 3600, 396 / 3600))
-    assert upper == pytest.approx(max(cpu_work / 4, 6 * 396 / 3600) + (396 + 150) / 3600)
+    assert upper == pytest.approx(max(cpu_work / 4, 6 * 396 / 3600) + (396 + 300) / 3600)
     assert p.wall_hours(cores=4, gpus=0)[0] == float("inf")

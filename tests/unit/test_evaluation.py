@@ -273,8 +273,8 @@ def test_one_job_for_all_replicates_writes_the_rows_of_one_job_per_replicate(tmp
         metas.append(str(folder / "meta.json"))
         write_json({}, folder / "meta.json")
     estimates, tstr = run_synthetic_evaluation(
-        sets, metas, [1, 2], [7, 8], [17, 18], 99, str(real), train, holdout, str(card), GRID,
-        {"learner": "linear"}, "toy", "gen", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
+        sets, metas, [("gen", 1), ("gen", 2)], [7, 8], [17, 18], 99, str(real), train, holdout, str(card),
+        GRID, {"learner": "linear"}, "toy", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
     )  # fmt: skip
     for k, rep in enumerate((1, 2)):
         alone = write_ate_rows(ate_preservation_rows(
@@ -288,14 +288,14 @@ def test_one_job_for_all_replicates_writes_the_rows_of_one_job_per_replicate(tmp
                     "toy", "gen", rep, real_seed=99, out=tmp_path / "b.parquet")  # fmt: skip
         pd.testing.assert_frame_equal(tstr[tstr["rep"] == rep].reset_index(drop=True), one)
     assert list(pd.read_parquet(tmp_path / "t.parquet").columns) == TSTR_COLUMNS
-    with pytest.raises(ConfigError, match="one entry per replicate"):
+    with pytest.raises(ConfigError, match="one entry per set"):
         run_synthetic_evaluation(
-            sets, metas[:1], [1, 2], [7, 8], [17, 18], 99, str(real), train, holdout, str(card), GRID,
-            {}, "toy", "gen", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
+            sets, metas[:1], [("gen", 1), ("gen", 2)], [7, 8], [17, 18], 99, str(real), train, holdout,
+            str(card), GRID, {}, "toy", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
         )  # fmt: skip
 
 
-def test_the_train_on_real_ceiling_is_fitted_once_per_job(tmp_path, card, monkeypatch):
+def test_the_train_on_real_ceiling_is_fitted_once_per_split_for_every_generator(tmp_path, card, monkeypatch):
     import causalsynth.evaluate.synthetic as synthetic_module
     import causalsynth.evaluate.tstr as tstr_module
 
@@ -315,9 +315,12 @@ def test_the_train_on_real_ceiling_is_fitted_once_per_job(tmp_path, card, monkey
         sets.append(_parquet(table(300, 10 + rep), folder / "synthetic.parquet"))
         metas.append(str(folder / "meta.json"))
         write_json({}, folder / "meta.json")
+    # two generators' sets on one split: the ceiling is the split's, fitted once for both
     _, tstr = synthetic_module.run_synthetic_evaluation(
-        sets, metas, [1, 2, 3], [7, 8, 9], [17, 18, 19], 99, str(real), train, holdout, str(card), GRID,
-        {"learner": "linear"}, "toy", "gen", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
+        sets, metas, [("gen", 1), ("gen", 2), ("other", 1)], [7, 8, 7], [17, 18, 17], 99, str(real), train,
+        holdout, str(card), GRID, {"learner": "linear"}, "toy", str(tmp_path / "e.parquet"),
+        str(tmp_path / "t.parquet"),
     )  # fmt: skip
     assert len(fits) == 4  # one ceiling and three synthetic cells
     assert tstr["train_on_real"].nunique() == 1
+    assert tstr["generator"].tolist() == ["gen", "gen", "other"]

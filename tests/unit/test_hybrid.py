@@ -227,7 +227,7 @@ def test_shared_mechanisms_refuse_other_settings_and_the_oracle(tmp_path):
         paths["train"], paths["card"], {"learner": "linear"}, 1, 1, model_path, tmp_path / "m.json", "toy"
     )
     outs = (tmp_path / "pool.parquet", tmp_path / "meta.json")
-    with pytest.raises(ConfigError, match=r"fitted with learner='linear'.*rerun the fit_mechanisms rule"):
+    with pytest.raises(ConfigError, match=r"fitted with learner='linear'.*rerun the hybrid rule"):
         run_hybrid(
             paths["train"], paths["card"], paths["covariates"], {"learner": "random_forest"}, 2, 1,
             *outs, "toy", "hybrid_ctgan", mechanisms_path=model_path,

@@ -211,7 +211,7 @@ def test_every_job_went_through_sbatch(slurm_runs):
     remote = {b["jobid"]: b for b in blocks if not b["local"]}
     assert {b["rule"] for b in blocks if b["local"]} <= LOCAL_RULES
     assert {b["rule"] for b in remote.values()} == {
-        "prepare_dataset", "generate", "dcr_filter", "fit_mechanisms", "hybrid",
+        "prepare_dataset", "generate", "dcr_filter", "hybrid",
         "estimate_real", "evaluate_synthetic", "engine", "engine_ranking", "pairing", "positivity",
         "privacy_attacks", "fidelity", "inferential_utility",
     }  # fmt: skip

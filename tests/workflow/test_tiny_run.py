@@ -166,7 +166,7 @@ def test_tiny_run_writes_every_output(runs):
         json.loads((root / f"results/hybrid/sim_paper/{h}/rep1/meta.json").read_text())["mechanisms"]["path"]
         for h in ("hybrid_gaussian_copula", "hybrid_tvae")
     }
-    assert shared == {"results/mechanisms/sim_paper/rep1/model.joblib"}
+    assert shared == {"results/hybrid/sim_paper/mechanisms/rep1/model.joblib"}
 
 
 def test_resumed_run_equals_the_straight_run(runs):

@@ -18,6 +18,7 @@ from causalsynth.core.vocabulary import (
     hybrid_base,
 )
 from causalsynth.core.seeds import derive_seed
+from causalsynth.hybrid.pool import pool_files
 
 
 def run_locally_without_job_rate_limit():
@@ -58,7 +59,6 @@ wildcard_constraints:
     dataset=_alternatives(DATASETS),
     generator=_alternatives(GENERATORS),
     hybrid=_alternatives(HYBRIDS),
-    any_generator=_alternatives(GENERATORS + HYBRIDS),
     engine=_alternatives(ENGINES),
     rep=r"\d+",
     n=r"\d+",
@@ -134,12 +134,26 @@ def generator_seed(wildcards):
     )
 
 
-def hybrid_seed(wildcards):
-    return seed_for("hybrid", wildcards.dataset, wildcards.hybrid, rep=wildcards.rep)
+def hybrid_cells(wildcards):
+    """(hybrid, rep) of every pool of the dataset, in the order of the hybrid job's work."""
+    return [
+        (h, r) for h in PLAN.hybrids_for(wildcards.dataset) for r in PLAN.reps_for(h)
+    ]
 
 
-def mechanisms_seed(wildcards):
-    return seed_for("mechanisms", wildcards.dataset, rep=wildcards.rep)
+def hybrid_seeds(wildcards):
+    return [
+        seed_for("hybrid", wildcards.dataset, h, rep=r)
+        for h, r in hybrid_cells(wildcards)
+    ]
+
+
+def mechanism_seeds(wildcards):
+    """{rep: seed} of the g and h shared by the base hybrids of each replicate."""
+    return {
+        r: seed_for("mechanisms", wildcards.dataset, rep=r)
+        for r in mechanism_reps(wildcards.dataset)
+    }
 
 
 def pairing_seed(wildcards):
@@ -192,37 +206,44 @@ def generate_inputs(wildcards):
 
 
 def hybrid_inputs(wildcards):
-    base = hybrid_base(wildcards.hybrid)
-    inputs = {
-        "train": prepared("train", wildcards),
-        "card": prepared("card", wildcards),
-    }
-    if base is not None:
-        inputs["covariates"] = rules.dcr_filter.output.filtered.format(
-            dataset=wildcards.dataset, generator=base, rep=wildcards.rep
+    """Each replicate's training table and card, and the DCR-filtered covariates of every pool
+    with a base, in hybrid_cells' order."""
+    covariates = [
+        rules.dcr_filter.output.filtered.format(
+            dataset=wildcards.dataset, generator=hybrid_base(h), rep=r
         )
-        inputs["mechanisms"] = rules.fit_mechanisms.output.model.format(
-            dataset=wildcards.dataset, rep=wildcards.rep
-        )
-    return inputs
-
-
-def synthetic_release(wildcards):
-    """The table a generator (base or hybrid) releases for evaluation, and its meta.json."""
-    g, cell = wildcards.any_generator, dict(
-        dataset=wildcards.dataset, rep=wildcards.rep
-    )
-    if g in HYBRIDS:
-        out = rules.hybrid.output
-        return {
-            "data": out.pool.format(hybrid=g, **cell),
-            "meta": out.meta.format(hybrid=g, **cell),
-        }
-    # a base generator releases its DCR-screened rows, the rows its hybrid starts from
+        for h, r in hybrid_cells(wildcards)
+        if hybrid_base(h) is not None
+    ]
+    reps = data_reps(wildcards)
     return {
-        "data": rules.dcr_filter.output.filtered.format(generator=g, **cell),
-        "meta": rules.generate.output.meta.format(generator=g, **cell),
+        "trains": prepared_by_rep("train", wildcards.dataset, reps),
+        "cards": prepared_by_rep("card", wildcards.dataset, reps),
+        "covariates": covariates,
     }
+
+
+def hybrid_folder(dataset):
+    return rules.hybrid.output.folder.format(dataset=dataset)
+
+
+def synthetic_release(dataset, generator, rep):
+    """The table a generator (base or hybrid) releases for evaluation, its meta.json, and what
+    a job that reads them waits on (`needs`: the dataset's hybrid folder holds every pool).
+    """
+    if generator in HYBRIDS:
+        data, meta = pool_files(hybrid_folder(dataset), generator, rep)
+        return {"data": data, "meta": meta, "needs": [hybrid_folder(dataset)]}
+    # a base generator releases its DCR-screened rows, the rows its hybrid starts from
+    cell = dict(dataset=dataset, generator=generator, rep=rep)
+    data = rules.dcr_filter.output.filtered.format(**cell)
+    meta = rules.generate.output.meta.format(**cell)
+    return {"data": data, "meta": meta, "needs": [data, meta]}
+
+
+def needs_of(releases):
+    """The files and folders a job that reads ``releases`` waits on, each once, in order."""
+    return list(dict.fromkeys(p for r in releases for p in r["needs"]))
 
 
 def privacy_sets(wildcards):
@@ -244,25 +265,34 @@ def privacy_seeds(wildcards):
     ]
 
 
-def privacy_inputs(wildcards):
-    sets, metas = [], []
+def privacy_releases(wildcards):
+    """The set and meta.json of every entry of privacy_sets, in its order: a base generator's
+    set as sampled (unfiltered) or its release."""
+    out = []
     for g, r, s in privacy_sets(wildcards):
-        cell = SimpleNamespace(dataset=wildcards.dataset, any_generator=g, rep=str(r))
-        release = synthetic_release(cell)
+        release = synthetic_release(wildcards.dataset, g, r)
         if s == "unfiltered":
-            sets.append(
-                rules.generate.output.data.format(
-                    dataset=wildcards.dataset, generator=g, rep=r
-                )
+            data = rules.generate.output.data.format(
+                dataset=wildcards.dataset, generator=g, rep=r
             )
-        else:
-            sets.append(release["data"])
-        metas.append(release["meta"])
+            release = {**release, "data": data, "needs": [*release["needs"], data]}
+        out.append(release)
+    return out
+
+
+def privacy_inputs(wildcards):
     return {
-        "sets": sets,
-        "metas": metas,
+        "releases": needs_of(privacy_releases(wildcards)),
         **split_inputs(wildcards.dataset, data_reps(wildcards)),
     }
+
+
+def privacy_set_paths(wildcards):
+    return [r["data"] for r in privacy_releases(wildcards)]
+
+
+def privacy_meta_paths(wildcards):
+    return [r["meta"] for r in privacy_releases(wildcards)]
 
 
 def split_inputs(dataset, reps):
@@ -278,15 +308,23 @@ def engine_source(wildcards):
     # the card of the pool's replicate: the truth engine's dataset is the same in every one
     inputs = {"card": prepared("card", wildcards, rep=config["engine"]["pool_rep"])}
     if wildcards.engine != TRUTH_ENGINE:
-        # one declared replicate's pool per engine (engine.pool_rep)
-        cell = dict(
-            dataset=wildcards.dataset,
-            hybrid=wildcards.engine,
-            rep=config["engine"]["pool_rep"],
-        )
-        inputs["pool"] = rules.hybrid.output.pool.format(**cell)
-        inputs["meta"] = rules.hybrid.output.meta.format(**cell)
+        inputs["hybrids"] = hybrid_folder(wildcards.dataset)
     return inputs
+
+
+def engine_pool(wildcards):
+    """The pool and meta.json of the engine's hybrid, of one declared replicate
+    (engine.pool_rep); none for the truth engine."""
+    if wildcards.engine == TRUTH_ENGINE:
+        return {"pool": None, "meta": None}
+    release = synthetic_release(
+        wildcards.dataset, wildcards.engine, config["engine"]["pool_rep"]
+    )
+    return {"pool": release["data"], "meta": release["meta"]}
+
+
+def pairing_pool(wildcards):
+    return synthetic_release(wildcards.dataset, wildcards.hybrid, wildcards.rep)["data"]
 
 
 # ---- target lists (pure functions of the validated config) ----
@@ -317,7 +355,18 @@ def dcr_jsons():
 
 
 def hybrid_targets():
-    return cells(rules.hybrid.output.meta, PLAN.hybrids_for, key="hybrid")
+    """The hybrid folder of every dataset with a hybrid."""
+    return [hybrid_folder(d) for d in DATASETS if PLAN.hybrids_for(d)]
+
+
+def hybrid_metas():
+    """The meta.json of every hybrid pool (inside the hybrid folders)."""
+    return [
+        synthetic_release(d, h, r)["meta"]
+        for d in DATASETS
+        for h in PLAN.hybrids_for(d)
+        for r in PLAN.reps_for(h)
+    ]
 
 
 def releasable_generators(dataset):
@@ -336,13 +385,8 @@ def release_records():
 
 
 def evaluation_cells(output):
-    """One evaluate_synthetic output per (dataset, generator), base or hybrid."""
-    pattern = getattr(rules.evaluate_synthetic.output, output)
-    return [
-        pattern.format(dataset=d, any_generator=g)
-        for d in DATASETS
-        for g in PLAN.all_generators_for(d)
-    ]
+    """One evaluate_synthetic output per dataset: every set of it, base or hybrid."""
+    return expand(getattr(rules.evaluate_synthetic.output, output), dataset=DATASETS)
 
 
 def real_estimates(dataset, reps):
@@ -392,7 +436,6 @@ def benchmark_records():
     stages = [
         ("generate", PLAN.generators_for),
         ("dcr_filter", PLAN.generators_for),
-        ("hybrid", PLAN.hybrids_for),
     ]
     records = [
         (path.format(rule=rule, dataset=d, generator=g, rep=r), rule, d, g)
@@ -402,19 +445,9 @@ def benchmark_records():
         for r in PLAN.reps_for(g)
     ]
     records += [
-        (
-            f"results/benchmarks/evaluate_synthetic/{d}/{g}.tsv",
-            "evaluate_synthetic",
-            d,
-            g,
-        )
+        (f"results/benchmarks/hybrid/{d}.tsv", "hybrid", d, None)
         for d in DATASETS
-        for g in PLAN.all_generators_for(d)
-    ]
-    records += [
-        (f"results/benchmarks/fit_mechanisms/{d}/rep{r}.tsv", "fit_mechanisms", d, None)
-        for d in DATASETS
-        for r in mechanism_reps(d)
+        if PLAN.hybrids_for(d)
     ]
     records += [
         (f"results/benchmarks/estimate_real/{d}/rep{r}.tsv", "estimate_real", d, "real")
@@ -429,18 +462,17 @@ def benchmark_records():
     ]
     records += [
         (f"results/benchmarks/{rule}/{d}.tsv", rule, d, None)
-        for rule in ("fidelity", "privacy_attacks")
+        for rule in ("evaluate_synthetic", "fidelity", "privacy_attacks")
         for d in DATASETS
     ]
     records += [
         (
-            f"results/benchmarks/inferential_utility/{d}/{g}.tsv",
+            f"results/benchmarks/inferential_utility/{d}.tsv",
             "inferential_utility",
             d,
-            g,
+            None,
         )
         for d in PLAN.inferential_datasets()
-        for g in PLAN.inferential_generators_for(d)
     ]
     return records
 
@@ -500,29 +532,24 @@ def estimate_real_params(wildcards):
     return est
 
 
-def evaluate_reps(wildcards):
-    return list(PLAN.reps_for(wildcards.any_generator))
-
-
 def evaluate_seeds(wildcards):
     return [
-        replicate_estimate_seed(wildcards.dataset, r) for r in evaluate_reps(wildcards)
+        replicate_estimate_seed(wildcards.dataset, r)
+        for _, r in dataset_sets(wildcards)
     ]
 
 
 def tstr_seeds(wildcards):
     # per replicate, the same for every set of it (common random numbers, as the estimates)
     return [
-        seed_for("tstr", wildcards.dataset, rep=r) for r in evaluate_reps(wildcards)
+        seed_for("tstr", wildcards.dataset, rep=r) for _, r in dataset_sets(wildcards)
     ]
 
 
 def evaluate_inputs(wildcards):
-    reps = evaluate_reps(wildcards)
-    releases = _releases(wildcards.dataset, wildcards.any_generator)
+    reps = data_reps(wildcards)
     return {
-        "sets": [r["data"] for r in releases],
-        "metas": [r["meta"] for r in releases],
+        "releases": needs_of(dataset_releases(wildcards.dataset)),
         "reals": real_estimates(wildcards.dataset, reps),
         **split_inputs(wildcards.dataset, reps),
     }
@@ -571,26 +598,16 @@ def output_dir(wildcards, output):
 # ---- fidelity and inferential utility (workflow/rules/evaluate.smk) ----
 
 
-INFERENTIAL_GENERATORS = sorted(
-    {g for d in PLAN.inferential_datasets() for g in PLAN.inferential_generators_for(d)}
-)
-
-
-wildcard_constraints:
-    iu_generator=_alternatives(INFERENTIAL_GENERATORS),
-
-
 def _releases(dataset, generator):
     """The released table and meta.json of every replicate of a generator (base or hybrid)."""
-    out = []
-    for rep in PLAN.reps_for(generator):
-        wc = SimpleNamespace(dataset=dataset, any_generator=generator, rep=str(rep))
-        out.append(synthetic_release(wc))
-    return out
+    return [
+        synthetic_release(dataset, generator, rep) for rep in PLAN.reps_for(generator)
+    ]
 
 
-def fidelity_sets(wildcards):
-    """(generator, rep) of every set of the dataset, in the order of the job's inputs."""
+def dataset_sets(wildcards):
+    """(generator, rep) of every released set of the dataset, base or hybrid, in the order of
+    dataset_releases (the inputs of evaluate_synthetic and fidelity)."""
     return [
         (g, r)
         for g in PLAN.all_generators_for(wildcards.dataset)
@@ -598,15 +615,24 @@ def fidelity_sets(wildcards):
     ]
 
 
-def fidelity_inputs(wildcards):
-    releases = [
-        rel
-        for g in PLAN.all_generators_for(wildcards.dataset)
-        for rel in _releases(wildcards.dataset, g)
+def dataset_releases(dataset):
+    """The released table and meta.json of every set of the dataset (dataset_sets' order)."""
+    return [
+        rel for g in PLAN.all_generators_for(dataset) for rel in _releases(dataset, g)
     ]
+
+
+def dataset_set_paths(wildcards):
+    return [r["data"] for r in dataset_releases(wildcards.dataset)]
+
+
+def dataset_meta_paths(wildcards):
+    return [r["meta"] for r in dataset_releases(wildcards.dataset)]
+
+
+def fidelity_inputs(wildcards):
     return {
-        "sets": [r["data"] for r in releases],
-        "metas": [r["meta"] for r in releases],
+        "releases": needs_of(dataset_releases(wildcards.dataset)),
         **split_inputs(wildcards.dataset, data_reps(wildcards)),
     }
 
@@ -614,7 +640,7 @@ def fidelity_inputs(wildcards):
 def fidelity_seeds(wildcards):
     return [
         seed_for("fidelity", wildcards.dataset, g, rep=r)
-        for g, r in fidelity_sets(wildcards)
+        for g, r in dataset_sets(wildcards)
     ]
 
 
@@ -622,31 +648,57 @@ def fidelity_real_seed(wildcards):
     return seed_for("fidelity", wildcards.dataset, REAL)
 
 
-def inferential_reps(wildcards):
-    """The replicates whose training tables the study reads: the generator's own (one per
-    released table), every data replicate for ``perfect``, the first for ``real`` (which draws
-    from the true process and reads only the card)."""
-    g = wildcards.iu_generator
-    if g == PERFECT:
-        return data_reps(wildcards)
-    return data_reps(wildcards)[:1] if g == REAL else PLAN.reps_for(g)
+def inferential_reps(dataset, generator):
+    """The replicates whose training tables a generator's study reads: the generator's own (one
+    per released table), every data replicate for ``perfect``, the first for ``real`` (which
+    draws from the true process and reads only the card)."""
+    reps = PLAN.data_reps(dataset)
+    if generator == PERFECT:
+        return reps
+    return reps[:1] if generator == REAL else PLAN.reps_for(generator)
+
+
+def inferential_generators(wildcards):
+    return PLAN.inferential_generators_for(wildcards.dataset)
+
+
+def inferential_reps_of(wildcards):
+    return {
+        g: inferential_reps(wildcards.dataset, g)
+        for g in inferential_generators(wildcards)
+    }
+
+
+def inferential_sets_of(wildcards):
+    """The released tables each generator's study reads (none for ``real`` and ``perfect``)."""
+    return {
+        g: [r["data"] for r in _releases(wildcards.dataset, g)]
+        for g in inferential_generators(wildcards)
+        if g not in (REAL, PERFECT)
+    }
 
 
 def inferential_inputs(wildcards):
-    reps = inferential_reps(wildcards)
-    inputs = {
+    releases = [
+        rel
+        for g in inferential_generators(wildcards)
+        if g not in (REAL, PERFECT)
+        for rel in _releases(wildcards.dataset, g)
+    ]
+    reps = data_reps(wildcards)
+    return {
         "trains": prepared_by_rep("train", wildcards.dataset, reps),
         "cards": prepared_by_rep("card", wildcards.dataset, reps),
+        "releases": needs_of(releases),
     }
-    if wildcards.iu_generator not in (REAL, PERFECT):
-        inputs["sets"] = [
-            r["data"] for r in _releases(wildcards.dataset, wildcards.iu_generator)
-        ]
-    return inputs
 
 
-def inferential_seed(wildcards):
-    return seed_for("inferential_utility", wildcards.dataset, wildcards.iu_generator)
+def inferential_seeds(wildcards):
+    # one seed per (dataset, generator), as when each generator had a job of its own
+    return {
+        g: seed_for("inferential_utility", wildcards.dataset, g)
+        for g in inferential_generators(wildcards)
+    }
 
 
 def fidelity_cells():
@@ -654,8 +706,6 @@ def fidelity_cells():
 
 
 def inferential_cells():
-    return [
-        rules.inferential_utility.output.table.format(dataset=d, iu_generator=g)
-        for d in PLAN.inferential_datasets()
-        for g in PLAN.inferential_generators_for(d)
-    ]
+    return expand(
+        rules.inferential_utility.output.table, dataset=PLAN.inferential_datasets()
+    )

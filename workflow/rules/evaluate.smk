@@ -6,28 +6,31 @@
 
 
 rule evaluate_synthetic:
-    # The estimator grid and train-on-synthetic-test-on-real of every replicate of one
-    # generator, in one job: a replicate takes about as long as a job's start-up
-    # (evaluate/synthetic.py says why).
+    # The estimator grid and train-on-synthetic-test-on-real of every released set of one
+    # dataset, in one job: a set takes less time than a job's start-up, and the train-on-real
+    # ceiling of a replicate is fitted once for all generators (evaluate/synthetic.py says why).
     input:
         unpack(evaluate_inputs),
     output:
-        estimates="results/estimates/{dataset}/{any_generator}/estimates.parquet",
-        tstr="results/tstr/{dataset}/{any_generator}/tstr.parquet",
+        estimates="results/estimates/{dataset}/synthetic.parquet",
+        tstr="results/tstr/{dataset}/tstr.parquet",
     log:
-        "logs/evaluate/{dataset}/{any_generator}.log",
+        "logs/evaluate/{dataset}.log",
     benchmark:
-        "results/benchmarks/evaluate_synthetic/{dataset}/{any_generator}.tsv"
+        "results/benchmarks/evaluate_synthetic/{dataset}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=estimate_mem_mb,
-        runtime=60,
+        runtime=120,
     params:
         estimation=estimation_params(),
         tstr=config["tstr"],
-        reps=evaluate_reps,
+        sets=dataset_set_paths,
+        metas=dataset_meta_paths,
+        cells=dataset_sets,
+        data_reps=data_reps,
         seeds=evaluate_seeds,
         tstr_seeds=tstr_seeds,
         tstr_real_seed=tstr_real_seed,
@@ -84,6 +87,7 @@ rule engine:
         runtime=120,
     params:
         engine=engine_params,
+        pool=engine_pool,
         dataset_options=dataset_options,
         seed=engine_seed,
     script:
@@ -135,7 +139,9 @@ rule fidelity:
     params:
         fidelity=config["fidelity"],
         estimation=estimation_params(),
-        cells=fidelity_sets,
+        sets=dataset_set_paths,
+        metas=dataset_meta_paths,
+        cells=dataset_sets,
         data_reps=data_reps,
         seeds=fidelity_seeds,
         real_seed=fidelity_real_seed,
@@ -144,24 +150,30 @@ rule fidelity:
 
 
 rule inferential_utility:
+    # One job per dataset runs every generator's coverage study: a study takes about as long
+    # as a job's start-up (evaluate/inference.py says why).
     input:
         unpack(inferential_inputs),
     output:
-        table="results/inferential_utility/{dataset}/{iu_generator}.parquet",
+        table="results/inferential_utility/{dataset}.parquet",
     log:
-        "logs/inferential_utility/{dataset}/{iu_generator}.log",
+        "logs/inferential_utility/{dataset}.log",
     benchmark:
-        "results/benchmarks/inferential_utility/{dataset}/{iu_generator}.tsv"
+        "results/benchmarks/inferential_utility/{dataset}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=estimate_mem_mb,
-        runtime=60,
+        runtime=120,
     params:
         inferential=config["inferential_utility"],
         estimation=estimation_params(),
+        generators=inferential_generators,
+        reps_of=inferential_reps_of,
+        sets_of=inferential_sets_of,
+        seeds=inferential_seeds,
+        data_reps=data_reps,
         dataset_options=dataset_options,
-        seed=inferential_seed,
     script:
         "../../scripts/inferential_utility.py"

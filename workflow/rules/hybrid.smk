@@ -1,48 +1,29 @@
-# g and h are learned on the real training table alone, so every base's hybrid of a replicate
-# shares them (a paired comparison of the bases, one fit instead of one per base)
-rule fit_mechanisms:
-    input:
-        train=rules.prepare_dataset.output.train,
-        card=rules.prepare_dataset.output.card,
-    output:
-        model="results/mechanisms/{dataset}/rep{rep}/model.joblib",
-        meta="results/mechanisms/{dataset}/rep{rep}/meta.json",
-    log:
-        "logs/mechanisms/{dataset}/rep{rep}.log",
-    benchmark:
-        "results/benchmarks/fit_mechanisms/{dataset}/rep{rep}.tsv"
-    conda:
-        "../../envs/causalsynth.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    params:
-        hybrid=config["hybrid"],
-        seed=mechanisms_seed,
-    script:
-        "../../scripts/fit_mechanisms.py"
-
-
+# Every pool of a dataset in one job: g and h are learned on the real training table alone, so
+# every base's hybrid of a replicate shares them (a paired comparison of the bases, one fit per
+# replicate instead of one per base), and a pool takes less time than a job's start-up
+# (hybrid/pool.py says why). The folder holds each pool as {hybrid}/rep{r}/pool.parquet and
+# meta.json, and each replicate's shared models as mechanisms/rep{r}/.
 rule hybrid:
     input:
         unpack(hybrid_inputs),
     output:
-        pool="results/hybrid/{dataset}/{hybrid}/rep{rep}/pool.parquet",
-        meta="results/hybrid/{dataset}/{hybrid}/rep{rep}/meta.json",
+        folder=directory("results/hybrid/{dataset}"),
     log:
-        "logs/hybrid/{dataset}/{hybrid}/rep{rep}.log",
+        "logs/hybrid/{dataset}.log",
     benchmark:
-        "results/benchmarks/hybrid/{dataset}/{hybrid}/rep{rep}.tsv"
+        "results/benchmarks/hybrid/{dataset}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=60,
     params:
         hybrid=config["hybrid"],
-        seed=hybrid_seed,
+        cells=hybrid_cells,
+        seeds=hybrid_seeds,
+        data_reps=data_reps,
+        mechanism_seeds=mechanism_seeds,
     script:
         "../../scripts/hybrid.py"
 
@@ -51,7 +32,7 @@ rule pairing:
     input:
         positivity=rules.prepare_dataset.output.positivity,
         card=rules.prepare_dataset.output.card,
-        pool=rules.hybrid.output.pool,
+        hybrids=rules.hybrid.output.folder,
     output:
         paired="results/pairing/{dataset}/{hybrid}/rep{rep}/paired.parquet",
         summary="results/pairing/{dataset}/{hybrid}/rep{rep}/pairing.json",
@@ -65,6 +46,7 @@ rule pairing:
         runtime=20,
     params:
         pairing=config["pairing"],
+        pool=pairing_pool,
         seed=pairing_seed,
     script:
         "../../scripts/pairing.py"

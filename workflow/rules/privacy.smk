@@ -47,6 +47,8 @@ rule privacy_attacks:
     params:
         privacy=config["privacy"],
         dcr=config["dcr"],
+        sets=privacy_set_paths,
+        metas=privacy_meta_paths,
         cells=privacy_sets,
         data_reps=data_reps,
         seeds=privacy_seeds,

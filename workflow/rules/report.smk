@@ -135,7 +135,8 @@ rule findings:
 rule provenance:
     input:
         cards=dataset_cards(),
-        metas=synthetic_metas() + hybrid_targets(),
+        metas=synthetic_metas(),
+        hybrids=hybrid_targets(),
         # the release gate's verdict on each set, put beside its meta.json's contents
         releases=release_records(),
         tables=expand("results/tables/{table}.csv", table=TABLES),
@@ -153,5 +154,7 @@ rule provenance:
         runtime=5,
     params:
         config=config,
+        # every set's meta.json; a hybrid's lies in its dataset's hybrid folder
+        metas=synthetic_metas() + hybrid_metas(),
     script:
         "../../scripts/provenance.py"

@@ -70,6 +70,7 @@ from causalsynth.core.progress import Progress
 from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.schema import resolve_section
 from causalsynth.core.seeds import derive_seed
+from causalsynth.core.splits import SplitPaths, for_rep
 from causalsynth.core.uncertainty import wilson_interval
 from causalsynth.core.vocabulary import INFERENTIAL_UTILITY, PERFECT, REAL, is_hybrid
 from causalsynth.estimate.grid import check_params, grid_defaults, run_grid, write_rows
@@ -255,6 +256,58 @@ def run_inferential_utility(
     generator: str,
     dataset_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
+    """:func:`inferential_rows` of one generator, written to ``out_path``."""
+    rows = inferential_rows(
+        data_paths, train_path, card_path, params, estimation, seed, dataset, generator, dataset_options
+    )
+    return write_rows(rows, list(INFERENTIAL_UTILITY.columns), out_path)
+
+
+def run_inferential_sets(
+    generators: Sequence[str],
+    reps_of: dict[str, Sequence[int]],
+    seeds: dict[str, int],
+    sets_of: dict[str, Sequence[str]],
+    train_path: SplitPaths,
+    card_path: SplitPaths,
+    params: dict[str, Any],
+    estimation: dict[str, Any],
+    out_path: str,
+    dataset: str,
+    dataset_options: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """:func:`inferential_rows` of every generator of a dataset, in one table at ``out_path``.
+
+    One job per dataset because a generator's study takes about as long as a fresh process
+    spends importing scikit-learn and the package. Generator ``g`` reads the training tables
+    and cards of its replicates ``reps_of[g]`` (``train_path`` and ``card_path`` map a replicate
+    to its draw, :mod:`causalsynth.core.splits`), its released tables ``sets_of[g]`` (none for
+    ``real`` and ``perfect``) and its own seed ``seeds[g]``, so its rows are those of a job of
+    its own.
+    """
+    rows: list[dict[str, Any]] = []
+    for g in generators:
+        reps = reps_of[g]
+        rows += inferential_rows(
+            list(sets_of.get(g, [])),
+            [for_rep(train_path, r) for r in reps],
+            [for_rep(card_path, r) for r in reps],
+            params, estimation, seeds[g], dataset, g, dataset_options,
+        )  # fmt: skip
+    return write_rows(rows, list(INFERENTIAL_UTILITY.columns), out_path)
+
+
+def inferential_rows(
+    data_paths: list[str],
+    train_path: str | os.PathLike | Sequence[str | os.PathLike],
+    card_path: str | Sequence[str],
+    params: dict[str, Any],
+    estimation: dict[str, Any],
+    seed: int,
+    dataset: str,
+    generator: str,
+    dataset_options: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
     """Coverage of as-if-real intervals on synthetic sets of each size; columns ``vocabulary.INFERENTIAL_UTILITY``.
 
     ``data_paths``: the released table of each replicate of ``generator`` (empty for ``real``,
@@ -355,4 +408,4 @@ def run_inferential_utility(
         r.update(dataset=dataset, generator=generator, truth_kind=kind, design=design)
         r.update(train_splits=splits, sizes_dropped=sizes_dropped)
     rows.sort(key=lambda r: (r["n_rows"], r["estimator"]))
-    return write_rows(rows, list(INFERENTIAL_UTILITY.columns), out_path)
+    return rows

@@ -1,10 +1,13 @@
-"""Rule evaluate_synthetic: evaluation A and TSTR of every replicate of one generator, in one job.
+"""Rule evaluate_synthetic: evaluation A and TSTR of every released set of one dataset, in one job.
 
-Why one job per (dataset, generator) and not per replicate: a replicate's estimate grid and
-TSTR take about 3 s on the default config's 1,000-row sets, while a fresh process spends about
-as long importing scikit-learn, DoubleML and the package, so one job per replicate spent half
-of the default run's evaluation time starting up. Each replicate keeps its own seeds, so its
-rows are those a job of its own would write.
+Why one job per dataset and not per set: a set's estimate grid and TSTR take about 1 s on the
+default config's 1,000-row sets, while a fresh process spends about 3.5 s importing
+scikit-learn, DoubleML and the package, so one job per (dataset, generator) still spent more
+than half of the default run's evaluation time starting up (67 jobs, 384 core-seconds); and
+the train-on-real ceiling of a replicate's split is the same for every generator, so one job
+per dataset fits it once instead of once per generator. Each set keeps its own seeds, so its
+rows are those a job of its own would write. On a cluster the job's learners take its threads
+(the SLURM profile's set-threads).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from causalsynth.evaluate.tstr import real_ceiling, tstr_row
 def run_synthetic_evaluation(
     sets: Sequence[str],
     metas: Sequence[str],
-    reps: Sequence[int],
+    cells: Sequence[tuple[str, int]],
     seeds: Sequence[int],
     tstr_seeds: Sequence[int],
     tstr_real_seed: int,
@@ -38,33 +41,35 @@ def run_synthetic_evaluation(
     estimation: dict[str, Any],
     tstr: dict[str, Any],
     dataset: str,
-    generator: str,
     out_estimates: str,
     out_tstr: str,
     n_jobs: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Evaluation A (:func:`~causalsynth.evaluate.ate.ate_preservation_rows`) and TSTR
-    (:func:`~causalsynth.evaluate.tstr.tstr_row`) of each replicate's released table.
+    (:func:`~causalsynth.evaluate.tstr.tstr_row`) of each released table.
 
-    ``sets``, ``metas``, ``reps``, ``seeds`` (the estimate grid's) and ``tstr_seeds`` run in
-    step, one entry per replicate. ``real_estimates_path``, ``train_path``, ``holdout_path`` and
-    ``card_path`` are each replicate's own draw of the real data ({rep: path}, see
-    :mod:`causalsynth.core.splits`; one path: a split every replicate shares).
-    ``tstr_real_seed`` seeds the train-on-real ceiling of each split. Writes the rows of all
-    replicates to ``out_estimates`` (``vocabulary.ATE``) and ``out_tstr`` (``vocabulary.TSTR``).
+    ``sets``, ``metas``, ``cells`` ((generator, rep)), ``seeds`` (the estimate grid's) and
+    ``tstr_seeds`` run in step, one entry per set. ``real_estimates_path``, ``train_path``,
+    ``holdout_path`` and ``card_path`` are each replicate's own draw of the real data
+    ({rep: path}, see :mod:`causalsynth.core.splits`; one path: a split every replicate shares).
+    ``tstr_real_seed`` seeds the train-on-real ceiling of each split, fitted once per split.
+    Writes the rows of all sets to ``out_estimates`` (``vocabulary.ATE``) and ``out_tstr``
+    (``vocabulary.TSTR``).
     """
-    lengths = {len(x) for x in (sets, metas, reps, seeds, tstr_seeds)}
+    lengths = {len(x) for x in (sets, metas, cells, seeds, tstr_seeds)}
     if len(lengths) != 1 or not sets:
         raise ConfigError(
-            f"run_synthetic_evaluation: sets, metas, reps, seeds and tstr_seeds need one entry per replicate "
-            f"(got {len(sets)}, {len(metas)}, {len(reps)}, {len(seeds)}, {len(tstr_seeds)})"
+            f"run_synthetic_evaluation: sets, metas, cells, seeds and tstr_seeds need one entry per set "
+            f"(got {len(sets)}, {len(metas)}, {len(cells)}, {len(seeds)}, {len(tstr_seeds)})"
         )
-    progress = Progress(f"evaluate {dataset}/{generator}", len(sets))
+    progress = Progress(f"evaluate {dataset}", len(sets))
     ate: list[dict[str, Any]] = []
     tstr_rows: list[dict[str, Any]] = []
-    # one fit per split, not one per set: replicates that share a split share its ceiling
+    # one fit per split, not one per set: the sets that share a split share its ceiling
     ceilings: dict[tuple[str, str], Any] = {}
-    for data, meta, rep, seed, tstr_seed in zip(sets, metas, reps, seeds, tstr_seeds, strict=True):
+    for data, meta, (generator, rep), seed, tstr_seed in zip(
+        sets, metas, cells, seeds, tstr_seeds, strict=True
+    ):
         train, holdout, card = (for_rep(p, rep) for p in (train_path, holdout_path, card_path))
         if (train, holdout) not in ceilings:
             ceilings[train, holdout] = real_ceiling(train, holdout, card, tstr, tstr_real_seed, n_jobs)

@@ -3,9 +3,9 @@ records of the slice, mapped onto the jobs of the whole grid (`benchmarks/paper_
 
 A grid job costs what the measured job of the same rule and the same cost-bearing wildcards
 (the generator, the engine, the sample size n; not the dataset or the replicate) cost, per
-unit of work: a job that scores every replicate of a generator (`evaluate_synthetic`), or
-every set of a dataset (`fidelity`, `privacy_attacks`), does as many units as the replicates
-or sets it reads. A grid job with no measured counterpart takes, in order: the GPU model
+unit of work: a job that reads every set of a dataset (`hybrid`, `evaluate_synthetic`,
+`fidelity`, `privacy_attacks`, `inferential_utility`) does as many units as the dataset has
+base sets. A grid job with no measured counterpart takes, in order: the GPU model
 (`gpu_seconds`) if it asks for a GPU; the mean of its rule's measured jobs that share most of
 its cost-bearing wildcards (a stand-in, counted: hybrid GReaT's engine at n = 1,000 costs what
 the measured engines at n = 1,000 do); nothing, if its rule has no record at all (counted and named: such rules carry no
@@ -30,12 +30,13 @@ import numpy as np
 import pandas as pd
 
 # wildcards a job's cost depends on, besides its dataset and replicate
-COST_WILDCARDS = ("generator", "any_generator", "hybrid", "engine", "iu_generator", "n")
-# rules whose jobs read every replicate of one generator, or every set of a dataset: their work
-# grows with the replicates (and sets) they read, which a measured slice of one replicate lacks
-PER_GENERATOR_RULES = {"evaluate_synthetic": "any_generator", "inferential_utility": "iu_generator"}
-PER_DATASET_RULES = ("fidelity", "privacy_attacks")
-SET_RULES = ("generate", "hybrid")  # the jobs that make one set of one replicate
+COST_WILDCARDS = ("generator", "hybrid", "engine", "n")
+# rules whose jobs read every set of a dataset: their work grows with the sets they read, which
+# a measured slice of one replicate lacks
+PER_DATASET_RULES = ("hybrid", "evaluate_synthetic", "fidelity", "privacy_attacks", "inferential_utility")
+# the jobs that make one set of one replicate: a dataset's sets are counted by its base sets
+# (the hybrid job makes a pool per base set, and one for the oracle, in one job per dataset)
+SET_RULES = ("generate",)
 
 
 @dataclass(frozen=True)
@@ -151,18 +152,7 @@ def read_records(root: str | Path, patterns: dict[str, re.Pattern]) -> pd.DataFr
 
 
 def work_units(job: Job, jobs: list[Job]) -> int:
-    """How many sets (replicates of one generator, or sets of a dataset) a job reads."""
-    if job.rule in PER_GENERATOR_RULES:
-        g = job.wildcards.get(PER_GENERATOR_RULES[job.rule])
-        n = sum(
-            1
-            for j in jobs
-            if j.rule in SET_RULES
-            and j.dataset == job.dataset
-            and g in (j.wildcards.get("generator"), j.wildcards.get("hybrid"))
-        )
-        # a reference without sets of its own (perfect, real) reads the data's replicates
-        return n or max(1, sum(1 for j in jobs if j.rule == "prepare_dataset" and j.dataset == job.dataset))
+    """How many sets a job reads: the base sets of its dataset, for a job that reads them all."""
     if job.rule in PER_DATASET_RULES:
         return max(1, sum(1 for j in jobs if j.rule in SET_RULES and j.dataset == job.dataset))
     return 1
