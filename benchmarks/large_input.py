@@ -52,7 +52,7 @@ def main() -> None:
             }
         },
         "generators": {"gaussian_copula": {}},
-        # one replicate: evaluate_synthetic scores all of a generator's replicates in one job
+        # one replicate: evaluate_synthetic scores every set of the dataset in one job
         "replicates": 1,
         "synthetic_rows": 50_000,
         "hybrid": {"bases": ["gaussian_copula"], "learner": "linear", "n_rows": 50_000},
@@ -61,9 +61,9 @@ def main() -> None:
     }
     (root / "large.yaml").write_text(yaml.safe_dump(config))
     targets = [
-        "results/privacy/large/gaussian_copula/rep1/dcr.json",
-        "results/estimates/large/gaussian_copula/estimates.parquet",
-        "results/estimates/large/hybrid_gaussian_copula/estimates.parquet",
+        "results/privacy/large/gaussian_copula",
+        # every set of the dataset, the base's and its hybrid's, in one evaluate_synthetic job
+        "results/estimates/large/synthetic.parquet",
     ]
     wall, peak, rc = run_measured(
         [*targets, "--cores", "2", "--configfile", "large.yaml"], root, root / "snakemake.log"

@@ -42,6 +42,7 @@ from causalsynth.report.cost import (
     parse_rulegraph,
     project,
     read_records,
+    with_replicates,
 )
 
 # One NVIDIA H100 80GB, SmolLM2-135M at the papers' settings (config/README.md, "GPU check")
@@ -138,8 +139,13 @@ def main() -> None:
     )
 
     # --forceall: every job of the slice, whatever the directory already holds
-    measured = parse_dry_run(
-        snakemake_text(["-n", "--forceall", "--cores", str(args.cores), "--configfile", SLICE_CONFIG], root)
+    measured = with_replicates(
+        parse_dry_run(
+            snakemake_text(
+                ["-n", "--forceall", "--cores", str(args.cores), "--configfile", SLICE_CONFIG], root
+            )
+        ),
+        Plan(load_config(copy.deepcopy(config))).reps_for,
     )
     wall, peak, rc = run_measured(
         ["--cores", str(args.cores), "--configfile", SLICE_CONFIG], root, root / "slice.log"
@@ -150,7 +156,10 @@ def main() -> None:
 
     grid_args = ["--forceall", "--cores", str(args.cores), "--configfile", args.config]
     # rule all only gathers the targets: no work to project
-    grid = [j for j in parse_dry_run(snakemake_text(["-n", *grid_args], root)) if j.rule != "all"]
+    grid = with_replicates(
+        [j for j in parse_dry_run(snakemake_text(["-n", *grid_args], root)) if j.rule != "all"],
+        Plan(load_config(copy.deepcopy(grid_config))).reps_for,
+    )
     graph = parse_rulegraph(snakemake_text(["--rulegraph", *grid_args], root))
     rows = training_rows(root, args.config, list(grid_config["datasets"]), args.cores)
     records = read_records(root, benchmark_patterns(sorted((root / "workflow" / "rules").glob("*.smk"))))

@@ -6,7 +6,7 @@ with logged(snakemake.log[0], snakemake.threads):
     collect_tables(
         estimates=list(snakemake.input.estimates),
         tstr=list(snakemake.input.tstr),
-        dcr=list(snakemake.input.dcr),
+        dcr=snakemake.params.dcr,
         positivity=list(snakemake.input.positivity),
         engine=[snakemake.input.engine],
         engine_ranking=[snakemake.input.engine_ranking],

@@ -1,16 +1,16 @@
 from causalsynth.core.runner import logged
-from causalsynth.privacy.dcr import run_dcr_filter
+from causalsynth.core.splits import by_rep
+from causalsynth.privacy.dcr import run_dcr_filter_reps
 
 with logged(snakemake.log[0], snakemake.threads):
-    run_dcr_filter(
-        train_path=snakemake.input.train,
-        holdout_path=snakemake.input.holdout,
-        card_path=snakemake.input.card,
-        synthetic_path=snakemake.input.synthetic,
+    run_dcr_filter_reps(
+        folder=snakemake.output.folder,
+        reps=snakemake.params.reps,
+        synthetic_paths=snakemake.params.synthetic,
+        train_path=by_rep(snakemake.input.trains, snakemake.params.reps),
+        holdout_path=by_rep(snakemake.input.holdouts, snakemake.params.reps),
+        card_path=by_rep(snakemake.input.cards, snakemake.params.reps),
         params=snakemake.params.dcr,
-        out_filtered=snakemake.output.filtered,
-        out_json=snakemake.output.summary,
-        threads=snakemake.threads,
         generator=snakemake.wildcards.generator,
-        rep=int(snakemake.wildcards.rep),
+        threads=snakemake.threads,
     )

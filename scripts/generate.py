@@ -1,18 +1,18 @@
 from causalsynth.core.runner import logged
-from causalsynth.generate import run_generate
+from causalsynth.core.splits import by_rep
+from causalsynth.generate import run_generate_reps
 
 with logged(snakemake.log[0], snakemake.threads):
-    run_generate(
-        train_path=snakemake.input.train,
-        card_path=snakemake.input.card,
+    run_generate_reps(
+        folder=snakemake.output.folder,
+        reps=snakemake.params.reps,
+        seeds=snakemake.params.seeds,
+        train_path=by_rep(snakemake.input.trains, snakemake.params.reps),
+        card_path=by_rep(snakemake.input.cards, snakemake.params.reps),
         generator=snakemake.wildcards.generator,
         generator_type=snakemake.params.generator_type,
         params=snakemake.params.generator_params,
         n_rows=snakemake.params.n_rows,
-        seed=snakemake.params.seed,
         threads=snakemake.threads,
-        out_data=snakemake.output.data,
-        out_meta=snakemake.output.meta,
         dataset=snakemake.wildcards.dataset,
-        rep=int(snakemake.wildcards.rep),
     )

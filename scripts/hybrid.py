@@ -7,7 +7,7 @@ with logged(snakemake.log[0], snakemake.threads):
         folder=snakemake.output.folder,
         cells=snakemake.params.cells,
         seeds=snakemake.params.seeds,
-        covariates=list(snakemake.input.covariates),
+        covariates=snakemake.params.covariates,
         mechanism_seeds=snakemake.params.mechanism_seeds,
         train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),
         card_path=by_rep(snakemake.input.cards, snakemake.params.data_reps),

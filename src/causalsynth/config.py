@@ -19,7 +19,9 @@ from causalsynth.core.errors import ConfigError, UnknownComponentError
 from causalsynth.core.schema import SCHEMA_PATH, load_schema
 from causalsynth.core.vocabulary import (
     HYBRID_PREFIX,
+    ORACLE,
     PERFECT,
+    PRIVACY_SETS,
     REAL,
     TRUTH_ENGINE,
     generator_base,
@@ -304,6 +306,46 @@ class Plan:
 
     def all_generators_for(self, dataset: str) -> list[str]:
         return self.generators_for(dataset) + self.hybrids_for(dataset)
+
+    # ---- the cells of the jobs that read or write every set of a dataset, in their order
+
+    def released_sets(self, dataset: str) -> list[tuple[str, int]]:
+        """(generator, rep) of every set of the dataset, base or hybrid: what evaluate_synthetic
+        and fidelity read, in this order."""
+        return [(g, r) for g in self.all_generators_for(dataset) for r in self.reps_for(g)]
+
+    def hybrid_cells(self, dataset: str) -> list[tuple[str, int]]:
+        """(hybrid, rep) of every pool the dataset's hybrid job writes, in this order."""
+        return [(h, r) for h in self.hybrids_for(dataset) for r in self.reps_for(h)]
+
+    def mechanism_reps(self, dataset: str) -> list[int]:
+        """The replicates with a base hybrid: each gets one fit of g and h, shared by its bases."""
+        bases = [generator_base(h) for h in self.hybrids_for(dataset) if h != ORACLE]
+        return sorted({r for b in bases for r in self.reps_for(b)})
+
+    def releasable_generators(self, dataset: str) -> list[str]:
+        """Every generator whose set may be shared: the base generators and their hybrids (the
+        oracle reuses the real covariates and is never released)."""
+        return self.generators_for(dataset) + [h for h in self.hybrids_for(dataset) if h != ORACLE]
+
+    def privacy_sets(self, dataset: str) -> list[tuple[str, int, str]]:
+        """(generator, rep, set) of every releasable set of the dataset, in the attack job's
+        order: a base generator's set before and after the DCR filter, a hybrid's pool (built on
+        its base's filtered covariates, so there is no unfiltered hybrid set)."""
+        return [
+            (g, r, s)
+            for g in self.releasable_generators(dataset)
+            for r in self.reps_for(g)
+            for s in (("filtered",) if is_hybrid(g) else PRIVACY_SETS)
+        ]
+
+    def inferential_reps(self, dataset: str, generator: str) -> list[int]:
+        """The replicates whose training tables a generator's coverage study reads: its own (one
+        per released table), every data replicate for ``perfect``, the first for ``real`` (which
+        draws from the true process and reads only the card)."""
+        if generator == PERFECT:
+            return self.data_reps(dataset)
+        return self.data_reps(dataset)[:1] if generator == REAL else self.reps_for(generator)
 
     def positivity_datasets(self) -> list[str]:
         pool = self.config["pairing"]["pool"]

@@ -100,3 +100,39 @@ def test_a_cheap_generator_may_have_more_replicates_than_the_run():
     assert plan.reps_for("great") == [1] and plan.reps_for("hybrid_real") == [1, 2, 3]
     # the dataset is drawn as often as its most replicated generator needs
     assert plan.data_reps("sim_paper") == [1, 2, 3, 4, 5]
+
+
+def test_the_cells_of_the_per_dataset_jobs():
+    config = read_config(ROOT / "config" / "config.yaml")
+    config["generators"]["gaussian_copula"]["replicates"] = 4
+    plan = Plan(load_config(config))
+    sets = plan.released_sets("sim_paper")
+    # every generator's own replicates, a hybrid's as its base's, the oracle's as the run's
+    assert ("great", 1) in sets and ("great", 2) not in sets and ("hybrid_great", 1) in sets
+    assert [r for g, r in sets if g == "hybrid_gaussian_copula"] == [1, 2, 3, 4]
+    assert [r for g, r in sets if g == "hybrid_real"] == [1, 2, 3]
+    assert (
+        len(sets)
+        == len(set(sets))
+        == sum(len(plan.reps_for(g)) for g in plan.all_generators_for("sim_paper"))
+    )
+    assert plan.hybrid_cells("sim_paper") == [(g, r) for g, r in sets if g.startswith("hybrid_")]
+    # g and h once per replicate with a base hybrid; the oracle alone needs no shared fit
+    assert plan.mechanism_reps("sim_paper") == [1, 2, 3, 4]
+    only_oracle = {
+        "datasets": {"sim_paper": {}},
+        "generators": {"gaussian_copula": {}},
+        "hybrid": {"bases": ["real"]},
+        "pairing": {"pool": "hybrid_real"},
+        "engine": {"engines": ["hybrid_real"]},
+    }
+    assert Plan(load_config(only_oracle)).mechanism_reps("sim_paper") == []
+    # the attacks: a base before and after its DCR filter, a hybrid's pool; never the oracle
+    attacked = plan.privacy_sets("nhefs")
+    assert ("ctgan", 2, "unfiltered") in attacked and ("ctgan", 2, "filtered") in attacked
+    assert ("hybrid_ctgan", 2, "filtered") in attacked and ("hybrid_ctgan", 2, "unfiltered") not in attacked
+    assert not any(g == "hybrid_real" for g, _, _ in attacked)
+    # the coverage study: the generator's replicates, every draw for perfect, the first for real
+    assert plan.inferential_reps("sim_paper", "perfect") == plan.data_reps("sim_paper") == [1, 2, 3, 4]
+    assert plan.inferential_reps("sim_paper", "real") == [1]
+    assert plan.inferential_reps("sim_paper", "great") == [1]

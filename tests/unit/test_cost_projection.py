@@ -13,6 +13,7 @@ from causalsynth.report.cost import (
     parse_rulegraph,
     project,
     read_records,
+    with_replicates,
     work_units,
 )
 
@@ -114,12 +115,12 @@ def _jobs(datasets, reps, with_great):
     jobs = []
     for d in datasets:
         gens = ["ctgan", "great"] if with_great else ["ctgan"]
+        # one generate job holds every replicate of its generator
+        jobs += [
+            Job("generate", {"dataset": d, "generator": g}, gpu=int(g == "great"), sets=reps) for g in gens
+        ]
         for r in range(1, reps + 1):
             jobs.append(Job("prepare_dataset", {"dataset": d, "rep": str(r)}))
-            jobs += [
-                Job("generate", {"dataset": d, "generator": g, "rep": str(r)}, gpu=int(g == "great"))
-                for g in gens
-            ]
             jobs.append(Job("pairing", {"dataset": d, "hybrid": "hybrid_ctgan", "rep": str(r)}))
         jobs.append(Job("evaluate_synthetic", {"dataset": d}))
         jobs += [
@@ -136,7 +137,7 @@ def _records():
 
     return pd.DataFrame(
         [
-            rec("generate", {"dataset": "sim_paper", "generator": "ctgan", "rep": "1"}, 100.0, 90.0, 800.0),
+            rec("generate", {"dataset": "sim_paper", "generator": "ctgan"}, 100.0, 90.0, 800.0),
             rec("evaluate_synthetic", {"dataset": "sim_paper"}, 50.0, 45.0, 1500.0),
             rec("engine", {"dataset": "sim_paper", "engine": "truth", "n": "1000"}, 200.0, 380.0, 900.0),
             rec("engine", {"dataset": "sim_paper", "engine": "truth", "n": "500"}, 80.0, 150.0, 700.0),
@@ -151,8 +152,15 @@ def test_the_projection_scales_the_measured_slice_to_the_grid():
     assert work_units(Job("evaluate_synthetic", {"dataset": "acic16"}), grid) == 6
     p = project(grid, measured, _records(), parse_rulegraph(RULEGRAPH), gpu_seconds=lambda job: 396.0)
     rules = p.by_rule().set_index("rule")
-    # six CTGAN fits at the measured 100 s (90 CPU s); six GReaT fits on the GPU model
-    assert rules.loc["generate", "jobs"] == 12 and rules.loc["generate", "gpu_model"] == 6
+    # two CTGAN jobs of three fits each at the measured 100 s (90 CPU s) a fit; two GReaT jobs
+    # of three fits on the GPU model
+    assert work_units(Job("generate", {"dataset": "acic16", "generator": "ctgan"}, sets=3), grid) == 3
+    # the dry run does not print a job's replicates: they come from the config's plan
+    filled = with_replicates(
+        [Job("generate", {"generator": "ctgan"}), Job("pairing", {})], lambda g: [1, 2, 3]
+    )
+    assert [j.sets for j in filled] == [3, 1]
+    assert rules.loc["generate", "jobs"] == 4 and rules.loc["generate", "gpu_model"] == 2
     assert rules.loc["generate", "core_hours"] == pytest.approx(6 * 90 / 3600)
     assert rules.loc["generate", "gpu_hours"] == pytest.approx(6 * 396 / 3600)
     # evaluate_synthetic reads every set of its dataset (3 replicates of 2 generators): 300 s each
@@ -167,10 +175,10 @@ def test_the_projection_scales_the_measured_slice_to_the_grid():
     assert rules.loc["pairing", "no_record"] == 6 and rules.loc["pairing", "core_hours"] == 0
     assert p.measured_datasets == ["sim_paper"]
     assert p.gpu_hours == pytest.approx(6 * 396 / 3600)
-    # the critical path: prepare_dataset (no record) -> generate (396 s on the GPU) -> evaluate_synthetic (300 s)
-    assert p.critical_path_hours() == pytest.approx((396 + 300) / 3600)
+    # the critical path: prepare_dataset (no record) -> generate (3 x 396 s on the GPU) -> evaluate_synthetic (300 s)
+    assert p.critical_path_hours() == pytest.approx((3 * 396 + 300) / 3600)
     cpu_work = (6 * 100 + 2 * 300 + 8 * (200 + 80)) / 3600
     lower, upper = p.wall_hours(cores=4, gpus=1)
-    assert lower == pytest.approx(max(cpu_work / 4, 6 * 396 / 3600, 396 / 3600))
-    assert upper == pytest.approx(max(cpu_work / 4, 6 * 396 / 3600) + (396 + 300) / 3600)
+    assert lower == pytest.approx(max(cpu_work / 4, 6 * 396 / 3600, 3 * 396 / 3600))
+    assert upper == pytest.approx(max(cpu_work / 4, 6 * 396 / 3600) + (3 * 396 + 300) / 3600)
     assert p.wall_hours(cores=4, gpus=0)[0] == float("inf")

@@ -352,6 +352,39 @@ def test_run_generate_writes_data_and_meta(tmp_path, table):
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["meta.json", "synthetic.parquet"]
 
 
+def test_one_job_writes_the_replicates_one_job_per_replicate_would(tmp_path, table):
+    from causalsynth.core.layout import synthetic_files
+    from causalsynth.generate import run_generate_reps
+
+    draws = {}
+    for rep in (1, 2):  # each replicate its own draw of the data
+        folder = tmp_path / f"data{rep}"
+        write_parquet(
+            table.sample(frac=0.9, random_state=rep).reset_index(drop=True), folder / "train.parquet"
+        )
+        write_json({"dataset": "tiny", **ROLES.to_dict()}, folder / "card.json")
+        draws[rep] = (str(folder / "train.parquet"), str(folder / "card.json"))
+    params = {"default_distribution": "norm"}
+    run_generate_reps(
+        tmp_path / "job", [1, 2], [31, 32], {r: d[0] for r, d in draws.items()}, {r: d[1] for r, d in draws.items()},
+        "gaussian_copula", params, 30, 1, "tiny",
+    )  # fmt: skip
+    for rep, seed in ((1, 31), (2, 32)):
+        alone = tmp_path / f"alone{rep}"
+        run_generate(*draws[rep], "gaussian_copula", params, 30, seed, 1, alone / "s.parquet", alone / "m.json",
+                     "tiny", rep=rep)  # fmt: skip
+        data, meta = synthetic_files(tmp_path / "job", rep)
+        pd.testing.assert_frame_equal(pd.read_parquet(data), pd.read_parquet(alone / "s.parquet"))
+        assert (
+            read_json(meta)["seed"] == seed
+            and read_json(meta)["fit_info"] == read_json(alone / "m.json")["fit_info"]
+        )
+    with pytest.raises(ConfigError, match="one seed per replicate"):
+        run_generate_reps(
+            tmp_path / "x", [1, 2], [31], draws[1][0], draws[1][1], "gaussian_copula", {}, 30, 1, "t"
+        )
+
+
 def test_run_generate_refuses_params_the_workflow_sets(tmp_path):
     with pytest.raises(ConfigError, match="threads is set by the workflow"):
         run_generate("t", "c", "ctgan", {"threads": 4}, 10, 0, 1, "o", "m", "d")

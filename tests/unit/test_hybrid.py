@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,10 +11,15 @@ import pytest
 from scipy.special import expit
 
 from causalsynth.core.errors import ComponentFailure, ConfigError, UnknownComponentError
+from causalsynth.core.layout import mechanism_files, pool_files
 from causalsynth.core.roles import Roles
 from causalsynth.core.vocabulary import hybrid_base
 from causalsynth.hybrid.model import HybridGenerator, engine_truth
-from causalsynth.hybrid.pool import run_fit_mechanisms, run_hybrid
+from causalsynth.hybrid.pool import (
+    run_fit_mechanisms,
+    run_hybrid,
+    run_hybrid_sets,
+)
 from tests.unit.conftest import PAIRING_BINARY as BINARY
 from tests.unit.conftest import PAIRING_COVARIATES as COVARIATES
 
@@ -218,6 +224,54 @@ def test_hybrids_of_one_replicate_share_the_mechanisms_fitted_once(tmp_path):
     assert not np.allclose(
         refit.outcome_means(pools["hybrid_ctgan"][list(COVARIATES)])[0], pools["hybrid_ctgan"]["mu0"]
     )
+
+
+def test_one_job_writes_the_pools_one_job_per_pool_would(tmp_path):
+    # two replicates, each its own draw; two bases and the oracle
+    draws = {}
+    for r in (1, 2):
+        (tmp_path / f"rep{r}").mkdir()
+        draws[r] = write_inputs(tmp_path / f"rep{r}", binary_dgp(300, 70 + r), BINARY)
+    covariates = {}
+    for base, r in (("ctgan", 1), ("tvae", 1), ("ctgan", 2), ("tvae", 2)):
+        covariates[base, r] = str(tmp_path / f"{base}{r}.parquet")
+        sample_w(150, np.random.default_rng(80 + r + len(base))).to_parquet(covariates[base, r])
+    cells = [
+        ("hybrid_ctgan", 1),
+        ("hybrid_ctgan", 2),
+        ("hybrid_tvae", 1),
+        ("hybrid_tvae", 2),
+        ("hybrid_real", 1),
+    ]
+    seeds = [11, 12, 13, 14, 15]
+    params = {"learner": "linear", "n_rows": 100}
+    folder = tmp_path / "hybrid"
+    metas = run_hybrid_sets(
+        str(folder), cells, seeds, [covariates[hybrid_base(h), r] for h, r in cells[:4]], {1: 21, 2: 22},
+        {r: d["train"] for r, d in draws.items()}, {r: d["card"] for r, d in draws.items()}, params, 1, "toy",
+    )  # fmt: skip
+    assert [m["generator"] for m in metas] == [h for h, _ in cells]
+    for r in (1, 2):  # g and h once per replicate, on that replicate's draw, with its seed
+        meta = json.loads(Path(mechanism_files(folder, r)[1]).read_text())
+        assert meta["seed"] == 20 + r and meta["n_train"] == 300
+    for (h, r), seed, meta in zip(cells, seeds, metas, strict=True):
+        alone = tmp_path / "alone" / h / f"rep{r}"
+        mech = None
+        if hybrid_base(h) is not None:
+            mech = alone / "model.joblib"
+            run_fit_mechanisms(
+                draws[r]["train"], draws[r]["card"], params, 20 + r, 1, mech, alone / "m.json", "toy"
+            )
+            assert meta["mechanisms"]["path"] == mechanism_files(folder, r)[0]
+        cov = covariates[hybrid_base(h), r] if hybrid_base(h) is not None else None
+        run_hybrid(draws[r]["train"], draws[r]["card"], cov, params, seed, 1, alone / "pool.parquet",
+                   alone / "meta.json", "toy", h, mechanisms_path=mech)  # fmt: skip
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(pool_files(folder, h, r)[0]), pd.read_parquet(alone / "pool.parquet")
+        )
+    with pytest.raises(ConfigError, match="one covariates file each"):
+        run_hybrid_sets(str(folder), cells, seeds, [], {1: 21, 2: 22}, draws[1]["train"], draws[1]["card"],
+                        params, 1, "toy")  # fmt: skip
 
 
 def test_shared_mechanisms_refuse_other_settings_and_the_oracle(tmp_path):

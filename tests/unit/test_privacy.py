@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -189,6 +190,35 @@ def test_run_dcr_filter_writes_filtered_rows_and_summary(tmp_path):
             == len(report["distributions"][space]["synthetic_counts"]) + 1
         )
     assert "c=red" in report["space"]["covariates"]
+
+
+def test_one_job_screens_the_replicates_one_job_per_replicate_would(tmp_path):
+    from causalsynth.core.layout import dcr_files
+    from causalsynth.privacy.dcr import run_dcr_filter_reps
+
+    draws = {}
+    for rep in (1, 2):  # each replicate its own draw and set
+        (tmp_path / f"rep{rep}").mkdir()
+        draws[rep] = write_inputs(tmp_path / f"rep{rep}", make_table(150, 30 + rep))
+    out = run_dcr_filter_reps(
+        str(tmp_path / "job"), [1, 2], [draws[r]["synthetic"] for r in (1, 2)],
+        {r: d["train"] for r, d in draws.items()}, {r: d["holdout"] for r, d in draws.items()},
+        {r: d["card"] for r, d in draws.items()}, {}, "gen",
+    )  # fmt: skip
+    assert [o["rep"] for o in out] == [1, 2] and {o["generator"] for o in out} == {"gen"}
+    for rep in (1, 2):
+        d = draws[rep]
+        run_dcr_filter(d["train"], d["holdout"], d["card"], d["synthetic"], {}, tmp_path / "a.parquet",
+                       tmp_path / "a.json")  # fmt: skip
+        filtered, summary = dcr_files(tmp_path / "job", rep)
+        pd.testing.assert_frame_equal(pd.read_parquet(filtered), pd.read_parquet(tmp_path / "a.parquet"))
+        assert (
+            json.loads(Path(summary).read_text())["thresholds"]
+            == json.loads((tmp_path / "a.json").read_text())["thresholds"]
+        )
+    with pytest.raises(ConfigError, match="one synthetic set per replicate"):
+        run_dcr_filter_reps(str(tmp_path / "x"), [1, 2], [], draws[1]["train"], draws[1]["holdout"],
+                            draws[1]["card"], {}, "gen")  # fmt: skip
 
 
 def test_run_dcr_filter_without_treatment_and_outcome_reports_covariates_only(tmp_path):

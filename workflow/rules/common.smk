@@ -7,18 +7,16 @@ from causalsynth.config import Plan, load_config
 from causalsynth.core.runner import user_errors_as_one_line
 from causalsynth.core.vocabulary import (
     FIGURES,
-    ORACLE,
     PAPER_COMPARISON,
     PAPER_FIGURES,
     PERFECT,
-    PRIVACY_SETS,
     REAL,
     TABLES,
     TRUTH_ENGINE,
     hybrid_base,
 )
 from causalsynth.core.seeds import derive_seed
-from causalsynth.hybrid.pool import pool_files
+from causalsynth.core.layout import dcr_files, pool_files, synthetic_files
 
 
 def run_locally_without_job_rate_limit():
@@ -128,17 +126,20 @@ def generator_type(wildcards):
     return PLAN.generator_type(wildcards.generator)
 
 
-def generator_seed(wildcards):
-    return seed_for(
-        "generate", wildcards.dataset, wildcards.generator, rep=wildcards.rep
-    )
+def generator_reps(wildcards):
+    return PLAN.reps_for(wildcards.generator)
+
+
+def generator_seeds(wildcards):
+    """One seed per replicate of the generator, as when each replicate had a job of its own."""
+    return [
+        seed_for("generate", wildcards.dataset, wildcards.generator, rep=r)
+        for r in generator_reps(wildcards)
+    ]
 
 
 def hybrid_cells(wildcards):
-    """(hybrid, rep) of every pool of the dataset, in the order of the hybrid job's work."""
-    return [
-        (h, r) for h in PLAN.hybrids_for(wildcards.dataset) for r in PLAN.reps_for(h)
-    ]
+    return PLAN.hybrid_cells(wildcards.dataset)
 
 
 def hybrid_seeds(wildcards):
@@ -152,7 +153,7 @@ def mechanism_seeds(wildcards):
     """{rep: seed} of the g and h shared by the base hybrids of each replicate."""
     return {
         r: seed_for("mechanisms", wildcards.dataset, rep=r)
-        for r in mechanism_reps(wildcards.dataset)
+        for r in PLAN.mechanism_reps(wildcards.dataset)
     }
 
 
@@ -188,38 +189,69 @@ def data_reps(wildcards):
 
 
 def generate_inputs(wildcards):
+    reps = generator_reps(wildcards)
     inputs = {
-        "train": prepared("train", wildcards),
-        "card": prepared("card", wildcards),
+        "trains": prepared_by_rep("train", wildcards.dataset, reps),
+        "cards": prepared_by_rep("card", wildcards.dataset, reps),
     }
     if needs_prepared_llm(wildcards):
         inputs["llm"] = rules.prepare_llm.output.config
     # files the generator reads (the file generator's set): editing one reruns the job; a
     # missing one is left to the generator, whose error names the file and the fix
     params = PLAN.generator_params(wildcards.generator)
-    files = generator_class(wildcards).input_files(
-        params, wildcards.dataset, int(wildcards.rep)
-    )
+    files = [
+        f
+        for r in reps
+        for f in generator_class(wildcards).input_files(params, wildcards.dataset, r)
+    ]
     if any(Path(f).exists() for f in files):
         inputs["files"] = [f for f in files if Path(f).exists()]
     return inputs
 
 
-def hybrid_inputs(wildcards):
-    """Each replicate's training table and card, and the DCR-filtered covariates of every pool
-    with a base, in hybrid_cells' order."""
-    covariates = [
-        rules.dcr_filter.output.filtered.format(
-            dataset=wildcards.dataset, generator=hybrid_base(h), rep=r
-        )
+def synthetic_folder(dataset, generator):
+    return rules.generate.output.folder.format(dataset=dataset, generator=generator)
+
+
+def dcr_folder(dataset, generator):
+    return rules.dcr_filter.output.folder.format(dataset=dataset, generator=generator)
+
+
+def generated_sets(wildcards):
+    """The sampled set of each replicate of the job's generator, in generator_reps' order."""
+    folder = synthetic_folder(wildcards.dataset, wildcards.generator)
+    return [synthetic_files(folder, r)[0] for r in generator_reps(wildcards)]
+
+
+def dcr_trains(wildcards):
+    return prepared_by_rep("train", wildcards.dataset, generator_reps(wildcards))
+
+
+def dcr_holdouts(wildcards):
+    return prepared_by_rep("holdout", wildcards.dataset, generator_reps(wildcards))
+
+
+def dcr_cards(wildcards):
+    return prepared_by_rep("card", wildcards.dataset, generator_reps(wildcards))
+
+
+def hybrid_covariates(wildcards):
+    """The DCR-filtered covariates of every pool with a base, in hybrid_cells' order."""
+    return [
+        synthetic_release(wildcards.dataset, hybrid_base(h), r)["data"]
         for h, r in hybrid_cells(wildcards)
         if hybrid_base(h) is not None
     ]
+
+
+def hybrid_inputs(wildcards):
+    """Each replicate's training table and card, and the DCR folders of the bases."""
+    bases = {hybrid_base(h) for h, _ in hybrid_cells(wildcards)} - {None}
     reps = data_reps(wildcards)
     return {
         "trains": prepared_by_rep("train", wildcards.dataset, reps),
         "cards": prepared_by_rep("card", wildcards.dataset, reps),
-        "covariates": covariates,
+        "bases": [dcr_folder(wildcards.dataset, b) for b in sorted(bases)],
     }
 
 
@@ -235,10 +267,13 @@ def synthetic_release(dataset, generator, rep):
         data, meta = pool_files(hybrid_folder(dataset), generator, rep)
         return {"data": data, "meta": meta, "needs": [hybrid_folder(dataset)]}
     # a base generator releases its DCR-screened rows, the rows its hybrid starts from
-    cell = dict(dataset=dataset, generator=generator, rep=rep)
-    data = rules.dcr_filter.output.filtered.format(**cell)
-    meta = rules.generate.output.meta.format(**cell)
-    return {"data": data, "meta": meta, "needs": [data, meta]}
+    data = dcr_files(dcr_folder(dataset, generator), rep)[0]
+    meta = synthetic_files(synthetic_folder(dataset, generator), rep)[1]
+    return {
+        "data": data,
+        "meta": meta,
+        "needs": [dcr_folder(dataset, generator), synthetic_folder(dataset, generator)],
+    }
 
 
 def needs_of(releases):
@@ -247,15 +282,7 @@ def needs_of(releases):
 
 
 def privacy_sets(wildcards):
-    """(generator, rep, set) of every releasable set of the dataset, in the order of the job's
-    inputs: a base generator's set before and after the DCR filter, a hybrid's pool (built on
-    its base's filtered covariates, so there is no unfiltered hybrid set)."""
-    return [
-        (g, r, s)
-        for g in releasable_generators(wildcards.dataset)
-        for r in PLAN.reps_for(g)
-        for s in (("filtered",) if g in HYBRIDS else PRIVACY_SETS)
-    ]
+    return PLAN.privacy_sets(wildcards.dataset)
 
 
 def privacy_seeds(wildcards):
@@ -272,10 +299,8 @@ def privacy_releases(wildcards):
     for g, r, s in privacy_sets(wildcards):
         release = synthetic_release(wildcards.dataset, g, r)
         if s == "unfiltered":
-            data = rules.generate.output.data.format(
-                dataset=wildcards.dataset, generator=g, rep=r
-            )
-            release = {**release, "data": data, "needs": [*release["needs"], data]}
+            data = synthetic_files(synthetic_folder(wildcards.dataset, g), r)[0]
+            release = {**release, "data": data}
         out.append(release)
     return out
 
@@ -330,28 +355,38 @@ def pairing_pool(wildcards):
 # ---- target lists (pure functions of the validated config) ----
 
 
-def cells(pattern, generators_of, key="generator"):
-    """Every (dataset, generator, replicate) instance of a rule's output pattern."""
-    return [
-        pattern.format(**{"dataset": d, key: g, "rep": r})
-        for d in DATASETS
-        for g in generators_of(d)
-        for r in PLAN.reps_for(g)
-    ]
-
-
 def dataset_cards():
     return [
         card for d in DATASETS for card in prepared_by_rep("card", d, PLAN.data_reps(d))
     ]
 
 
+def synthetic_folders():
+    return [synthetic_folder(d, g) for d in DATASETS for g in PLAN.generators_for(d)]
+
+
 def synthetic_metas():
-    return cells(rules.generate.output.meta, PLAN.generators_for)
+    """The meta.json of every base set (inside the generate folders)."""
+    return [
+        synthetic_files(synthetic_folder(d, g), r)[1]
+        for d in DATASETS
+        for g in PLAN.generators_for(d)
+        for r in PLAN.reps_for(g)
+    ]
+
+
+def dcr_folders():
+    return [dcr_folder(d, g) for d in DATASETS for g in PLAN.generators_for(d)]
 
 
 def dcr_jsons():
-    return cells(rules.dcr_filter.output.summary, PLAN.generators_for)
+    """The dcr.json of every base set (inside the dcr_filter folders)."""
+    return [
+        dcr_files(dcr_folder(d, g), r)[1]
+        for d in DATASETS
+        for g in PLAN.generators_for(d)
+        for r in PLAN.reps_for(g)
+    ]
 
 
 def hybrid_targets():
@@ -367,13 +402,6 @@ def hybrid_metas():
         for h in PLAN.hybrids_for(d)
         for r in PLAN.reps_for(h)
     ]
-
-
-def releasable_generators(dataset):
-    """Every generator whose set may be shared: the base generators and their hybrids (the
-    hybrid_real oracle reuses the real covariates and is never released)."""
-    hybrids = [h for h in PLAN.hybrids_for(dataset) if h != ORACLE]
-    return PLAN.generators_for(dataset) + hybrids
 
 
 def privacy_cells():
@@ -424,25 +452,13 @@ def engine_cells(output="table"):
     ]
 
 
-def mechanism_reps(dataset):
-    """The replicates of a dataset that have a base hybrid, hence shared hybrid models."""
-    bases = [hybrid_base(h) for h in PLAN.hybrids_for(dataset)]
-    return sorted({r for b in bases if b is not None for r in PLAN.reps_for(b)})
-
-
 def benchmark_records():
     """(benchmark file, rule, dataset, generator) of every benchmarked job, for the runtime figure."""
-    path = "results/benchmarks/{rule}/{dataset}/{generator}/rep{rep}.tsv"
-    stages = [
-        ("generate", PLAN.generators_for),
-        ("dcr_filter", PLAN.generators_for),
-    ]
     records = [
-        (path.format(rule=rule, dataset=d, generator=g, rep=r), rule, d, g)
-        for rule, generators_of in stages
+        (f"results/benchmarks/{rule}/{d}/{g}.tsv", rule, d, g)
+        for rule in ("generate", "dcr_filter")
         for d in DATASETS
-        for g in generators_of(d)
-        for r in PLAN.reps_for(g)
+        for g in PLAN.generators_for(d)
     ]
     records += [
         (f"results/benchmarks/hybrid/{d}.tsv", "hybrid", d, None)
@@ -505,7 +521,9 @@ def generate_mem_mb(wildcards, attempt):
 
 
 def generate_runtime(wildcards, attempt):
-    return generator_class(wildcards).runtime_minutes * attempt
+    # a job fits every replicate of its generator, one after another
+    reps = len(generator_reps(wildcards))
+    return generator_class(wildcards).runtime_minutes * reps * attempt
 
 
 def estimation_params():
@@ -606,20 +624,12 @@ def _releases(dataset, generator):
 
 
 def dataset_sets(wildcards):
-    """(generator, rep) of every released set of the dataset, base or hybrid, in the order of
-    dataset_releases (the inputs of evaluate_synthetic and fidelity)."""
-    return [
-        (g, r)
-        for g in PLAN.all_generators_for(wildcards.dataset)
-        for r in PLAN.reps_for(g)
-    ]
+    return PLAN.released_sets(wildcards.dataset)
 
 
 def dataset_releases(dataset):
-    """The released table and meta.json of every set of the dataset (dataset_sets' order)."""
-    return [
-        rel for g in PLAN.all_generators_for(dataset) for rel in _releases(dataset, g)
-    ]
+    """The released table and meta.json of every set of the dataset (Plan.released_sets' order)."""
+    return [synthetic_release(dataset, g, r) for g, r in PLAN.released_sets(dataset)]
 
 
 def dataset_set_paths(wildcards):
@@ -648,23 +658,13 @@ def fidelity_real_seed(wildcards):
     return seed_for("fidelity", wildcards.dataset, REAL)
 
 
-def inferential_reps(dataset, generator):
-    """The replicates whose training tables a generator's study reads: the generator's own (one
-    per released table), every data replicate for ``perfect``, the first for ``real`` (which
-    draws from the true process and reads only the card)."""
-    reps = PLAN.data_reps(dataset)
-    if generator == PERFECT:
-        return reps
-    return reps[:1] if generator == REAL else PLAN.reps_for(generator)
-
-
 def inferential_generators(wildcards):
     return PLAN.inferential_generators_for(wildcards.dataset)
 
 
 def inferential_reps_of(wildcards):
     return {
-        g: inferential_reps(wildcards.dataset, g)
+        g: PLAN.inferential_reps(wildcards.dataset, g)
         for g in inferential_generators(wildcards)
     }
 

@@ -21,15 +21,18 @@ rule prepare_llm:
 
 
 rule generate:
+    # every replicate of one generator on one dataset, in one job: a fit of the default config
+    # takes seconds, a job's start-up (torch, SDV, torch's compiler stack) about 6 s
+    # (generate/run.py says why). The folder holds each replicate as rep{r}/synthetic.parquet
+    # and meta.json.
     input:
         unpack(generate_inputs),
     output:
-        data="results/synthetic/{dataset}/{generator}/rep{rep}/synthetic.parquet",
-        meta="results/synthetic/{dataset}/{generator}/rep{rep}/meta.json",
+        folder=directory("results/synthetic/{dataset}/{generator}"),
     log:
-        "logs/synthetic/{dataset}/{generator}/rep{rep}.log",
+        "logs/synthetic/{dataset}/{generator}.log",
     benchmark:
-        "results/benchmarks/generate/{dataset}/{generator}/rep{rep}.tsv"
+        "results/benchmarks/generate/{dataset}/{generator}.tsv"
     # the fits are the long jobs: started first, longest first (generate_priority), the short
     # downstream jobs fill the cores around them rather than leaving a core idle behind a late
     # fit at the end of the run
@@ -48,6 +51,7 @@ rule generate:
         generator_params=generator_params,
         generator_type=generator_type,
         n_rows=generator_rows,
-        seed=generator_seed,
+        reps=generator_reps,
+        seeds=generator_seeds,
     script:
         "../../scripts/generate.py"

@@ -22,6 +22,8 @@ rule hybrid:
         hybrid=config["hybrid"],
         cells=hybrid_cells,
         seeds=hybrid_seeds,
+        # each base's DCR-filtered set, inside its dcr_filter folder
+        covariates=hybrid_covariates,
         data_reps=data_reps,
         mechanism_seeds=mechanism_seeds,
     script:

@@ -1,24 +1,27 @@
 rule dcr_filter:
+    # every replicate of one generator in one job: a screen takes less time than a job's
+    # start-up. The folder holds each replicate as rep{r}/filtered.parquet and dcr.json.
     input:
-        train=rules.prepare_dataset.output.train,
-        holdout=rules.prepare_dataset.output.holdout,
-        card=rules.prepare_dataset.output.card,
-        synthetic=rules.generate.output.data,
+        synthetic=rules.generate.output.folder,
+        trains=dcr_trains,
+        holdouts=dcr_holdouts,
+        cards=dcr_cards,
     output:
-        filtered="results/privacy/{dataset}/{generator}/rep{rep}/filtered.parquet",
-        summary="results/privacy/{dataset}/{generator}/rep{rep}/dcr.json",
+        folder=directory("results/privacy/{dataset}/{generator}"),
     log:
-        "logs/privacy/{dataset}/{generator}/rep{rep}.log",
+        "logs/privacy/{dataset}/{generator}.log",
     benchmark:
-        "results/benchmarks/dcr_filter/{dataset}/{generator}/rep{rep}.tsv"
+        "results/benchmarks/dcr_filter/{dataset}/{generator}.tsv"
     conda:
         "../../envs/causalsynth.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=20,
+        runtime=60,
     params:
         dcr=config["dcr"],
+        reps=generator_reps,
+        synthetic=generated_sets,
     script:
         "../../scripts/dcr_filter.py"
 

@@ -2,7 +2,7 @@ rule collect_tables:
     input:
         estimates=ate_cells(),
         tstr=tstr_cells(),
-        dcr=dcr_jsons(),
+        dcr=dcr_folders(),
         positivity=positivity_cells(),
         engine=rules.engine_ranking.output.summary,
         engine_ranking=rules.engine_ranking.output.ranking,
@@ -29,6 +29,9 @@ rule collect_tables:
     resources:
         mem_mb=2000,
         runtime=10,
+    params:
+        # each base set's DCR summary, inside its dcr_filter folder
+        dcr=dcr_jsons(),
     script:
         "../../scripts/collect_tables.py"
 
@@ -36,7 +39,7 @@ rule collect_tables:
 rule figures:
     input:
         tables=expand("results/tables/{table}.csv", table=TABLES),
-        dcr=dcr_jsons(),
+        dcr=dcr_folders(),
     output:
         **{
             f: report(
@@ -58,6 +61,7 @@ rule figures:
         mem_mb=2000,
         runtime=10,
     params:
+        dcr=dcr_jsons(),
         tables_dir=input_dir,
         out_dir=output_dir,
         benchmarks=benchmark_records(),
@@ -68,7 +72,7 @@ rule figures:
 rule paper_figures:
     input:
         tables=expand("results/tables/{table}.csv", table=TABLES),
-        dcr=dcr_jsons(),
+        dcr=dcr_folders(),
     output:
         **{
             f: report(
@@ -96,6 +100,7 @@ rule paper_figures:
         mem_mb=2000,
         runtime=10,
     params:
+        dcr=dcr_jsons(),
         tables_dir=input_dir,
         out_dir=output_dir,
         settings=resolved_settings(),
@@ -135,7 +140,7 @@ rule findings:
 rule provenance:
     input:
         cards=dataset_cards(),
-        metas=synthetic_metas(),
+        synthetic=synthetic_folders(),
         hybrids=hybrid_targets(),
         # the release gate's verdict on each set, put beside its meta.json's contents
         releases=release_records(),

@@ -20,7 +20,7 @@ from causalsynth.generate.external import FileGenerator
 from causalsynth.generate.forests import ARFGenerator, ForestDiffusionGenerator
 from causalsynth.generate.great import GReaTGenerator
 from causalsynth.generate.registry import GENERATORS
-from causalsynth.generate.run import make_generator, run_generate
+from causalsynth.generate.run import make_generator, run_generate, run_generate_reps
 from causalsynth.generate.sdv_generators import CTGANGenerator, TVAEGenerator
 
 __all__ = [
@@ -39,5 +39,6 @@ __all__ = [
     "TableSpec",
     "make_generator",
     "run_generate",
+    "run_generate_reps",
     "validate_rows",
 ]

@@ -6,16 +6,20 @@ import contextlib
 import inspect
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from causalsynth.core.errors import CausalSynthError, ComponentFailure, ConfigError
 from causalsynth.core.io import read_parquet, write_json, write_parquet
+from causalsynth.core.layout import synthetic_files
+from causalsynth.core.progress import Progress
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import MIN_ARM_UNITS, Roles, read_card
 from causalsynth.core.seeds import derive_seed
+from causalsynth.core.splits import SplitPaths, for_rep
 from causalsynth.generate.base import Generator
 from causalsynth.generate.plugins import RUN_PARAMS, is_plugin, resolve_generator
 
@@ -198,6 +202,45 @@ def run_generate(
     }
     write_parquet(synthetic, out_data)
     write_json(meta, out_meta)
+
+
+def run_generate_reps(
+    folder: str | os.PathLike,
+    reps: Sequence[int],
+    seeds: Sequence[int],
+    train_path: SplitPaths,
+    card_path: SplitPaths,
+    generator: str,
+    params: dict[str, Any],
+    n_rows: int,
+    threads: int,
+    dataset: str,
+    generator_type: str | None = None,
+) -> None:
+    """:func:`run_generate` for every replicate of one generator on one dataset, in one process.
+
+    Why one job per (dataset, generator) and not per replicate: a fit of the default config's
+    CTGAN, TVAE, TabularARGN or Gaussian copula takes seconds to tens of seconds, and a fresh
+    process spends about 6 s importing torch, SDV and torch's compiler stack (the first
+    optimizer imports ``torch._dynamo``) before it. ``reps`` and ``seeds`` run in step; each
+    replicate reads its own draw (``train_path`` and ``card_path`` map a replicate to it,
+    :mod:`causalsynth.core.splits`), fits a fresh generator with its own seed and writes
+    :func:`synthetic_files` under ``folder``, so its files are those a job of its own would write.
+    """
+    if len(reps) != len(seeds) or not reps:
+        raise ConfigError(
+            f"run_generate_reps: generator '{generator}' needs one seed per replicate "
+            f"(got {len(reps)} replicates, {len(seeds)} seeds)"
+        )
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    progress = Progress(f"generate {dataset}/{generator}", len(reps))
+    for rep, seed in zip(reps, seeds, strict=True):
+        out_data, out_meta = synthetic_files(folder, rep)
+        run_generate(
+            for_rep(train_path, rep), for_rep(card_path, rep), generator, params, n_rows, seed, threads,
+            out_data, out_meta, dataset, generator_type=generator_type, rep=int(rep),
+        )  # fmt: skip
+        progress.step()
 
 
 @contextlib.contextmanager

@@ -26,6 +26,7 @@ import numpy as np
 
 from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
 from causalsynth.core.io import atomic_path, read_json, read_parquet, write_json, write_parquet
+from causalsynth.core.layout import mechanism_files, pool_files
 from causalsynth.core.progress import Progress
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import Roles, card_truth, read_card
@@ -37,25 +38,11 @@ from causalsynth.hybrid.model import POOL_EXTRA_COLUMNS, HybridGenerator, engine
 
 __all__ = [
     "load_mechanisms",
-    "mechanism_files",
-    "pool_files",
     "read_engine_truth",
     "run_fit_mechanisms",
     "run_hybrid",
     "run_hybrid_sets",
 ]
-
-
-def pool_files(folder: str | Path, hybrid: str, rep: int) -> tuple[str, str]:
-    """``pool.parquet`` and ``meta.json`` of one hybrid's replicate in a dataset's folder."""
-    base = Path(folder) / hybrid / f"rep{int(rep)}"
-    return str(base / "pool.parquet"), str(base / "meta.json")
-
-
-def mechanism_files(folder: str | Path, rep: int) -> tuple[str, str]:
-    """The shared g and h of one replicate (``model.joblib``) and their ``meta.json``."""
-    base = Path(folder) / "mechanisms" / f"rep{int(rep)}"
-    return str(base / "model.joblib"), str(base / "meta.json")
 
 
 def _model_from_params(roles: Roles, params: dict[str, Any], seed: int, threads: int) -> HybridGenerator:

@@ -27,7 +27,9 @@ bit for bit. Work is chunked over synthetic rows, so memory stays bounded whatev
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,9 +38,11 @@ import pandas as pd
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.io import read_parquet, write_json, write_parquet
+from causalsynth.core.layout import dcr_files
 from causalsynth.core.provenance import CORE_PACKAGES, provenance_record
 from causalsynth.core.roles import Roles, read_card
 from causalsynth.core.schema import default, resolve_section
+from causalsynth.core.splits import SplitPaths, for_rep
 from causalsynth.core.threads import limit_threads, resolve_threads
 
 __all__ = [
@@ -50,6 +54,7 @@ __all__ = [
     "two_nearest_distances",
     "has_record_columns",
     "run_dcr_filter",
+    "run_dcr_filter_reps",
 ]
 
 # Rows of the float32 distance block one task handles at most / at least; 4 MiB blocks stay
@@ -429,3 +434,35 @@ def run_dcr_filter(
     }
     write_json(summary, out_json)
     return summary
+
+
+def run_dcr_filter_reps(
+    folder: str,
+    reps: Sequence[int],
+    synthetic_paths: Sequence[str],
+    train_path: SplitPaths,
+    holdout_path: SplitPaths,
+    card_path: SplitPaths,
+    params: dict[str, Any],
+    generator: str,
+    threads: int = 1,
+) -> list[dict[str, Any]]:
+    """:func:`run_dcr_filter` for every replicate of one generator, in one job (a screen takes
+    less time than a job's start-up), each against its replicate's draw; writes
+    :func:`dcr_files` under ``folder``. ``reps`` and ``synthetic_paths`` run in step."""
+    if len(reps) != len(synthetic_paths) or not reps:
+        raise ConfigError(
+            f"run_dcr_filter_reps: generator '{generator}' needs one synthetic set per replicate "
+            f"(got {len(reps)} replicates, {len(synthetic_paths)} sets)"
+        )
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    out = []
+    for rep, synthetic in zip(reps, synthetic_paths, strict=True):
+        filtered, summary = dcr_files(folder, rep)
+        out.append(
+            run_dcr_filter(
+                for_rep(train_path, rep), for_rep(holdout_path, rep), for_rep(card_path, rep), synthetic,
+                params, filtered, summary, threads=threads, generator=generator, rep=int(rep),
+            )
+        )  # fmt: skip
+    return out

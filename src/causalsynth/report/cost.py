@@ -3,9 +3,10 @@ records of the slice, mapped onto the jobs of the whole grid (`benchmarks/paper_
 
 A grid job costs what the measured job of the same rule and the same cost-bearing wildcards
 (the generator, the engine, the sample size n; not the dataset or the replicate) cost, per
-unit of work: a job that reads every set of a dataset (`hybrid`, `evaluate_synthetic`,
-`fidelity`, `privacy_attacks`, `inferential_utility`) does as many units as the dataset has
-base sets. A grid job with no measured counterpart takes, in order: the GPU model
+unit of work: a job that makes every replicate of a generator (`generate`, `dcr_filter`) does
+as many units as the replicates, one that reads every set of a dataset (`hybrid`,
+`evaluate_synthetic`, `fidelity`, `privacy_attacks`, `inferential_utility`) as many as the
+dataset has base sets. A grid job with no measured counterpart takes, in order: the GPU model
 (`gpu_seconds`) if it asks for a GPU; the mean of its rule's measured jobs that share most of
 its cost-bearing wildcards (a stand-in, counted: hybrid GReaT's engine at n = 1,000 costs what
 the measured engines at n = 1,000 do); nothing, if its rule has no record at all (counted and named: such rules carry no
@@ -23,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,10 @@ COST_WILDCARDS = ("generator", "hybrid", "engine", "n")
 # rules whose jobs read every set of a dataset: their work grows with the sets they read, which
 # a measured slice of one replicate lacks
 PER_DATASET_RULES = ("hybrid", "evaluate_synthetic", "fidelity", "privacy_attacks", "inferential_utility")
-# the jobs that make one set of one replicate: a dataset's sets are counted by its base sets
-# (the hybrid job makes a pool per base set, and one for the oracle, in one job per dataset)
+# rules whose job holds every replicate of one generator: as many units as the replicates
+REPLICATE_RULES = ("generate", "dcr_filter")
+# the jobs that make the base sets: a dataset's sets are counted by them (the hybrid job makes a
+# pool per base set, and one for the oracle, in one job per dataset)
 SET_RULES = ("generate",)
 
 
@@ -45,6 +48,7 @@ class Job:
     wildcards: dict[str, str] = field(default_factory=dict)
     threads: int = 1
     gpu: int = 0
+    sets: int = 1  # the replicates a job of a REPLICATE_RULES rule holds (with_replicates)
 
     @property
     def dataset(self) -> str | None:
@@ -151,10 +155,22 @@ def read_records(root: str | Path, patterns: dict[str, re.Pattern]) -> pd.DataFr
 # ----------------------------------------------------------------------------- the projection
 
 
+def with_replicates(jobs: list[Job], reps_for: Callable[[str], list[int]]) -> list[Job]:
+    """The jobs with ``sets`` filled for the REPLICATE_RULES rules, from the config's replicates
+    of each generator (``Plan.reps_for``): Snakemake's dry run does not print them."""
+    return [
+        replace(j, sets=len(reps_for(j.wildcards["generator"]))) if j.rule in REPLICATE_RULES else j
+        for j in jobs
+    ]
+
+
 def work_units(job: Job, jobs: list[Job]) -> int:
-    """How many sets a job reads: the base sets of its dataset, for a job that reads them all."""
+    """How many sets a job makes or reads: its generator's replicates (a job of a
+    REPLICATE_RULES rule), or the base sets of its dataset (a job that reads them all)."""
+    if job.rule in REPLICATE_RULES:
+        return job.sets
     if job.rule in PER_DATASET_RULES:
-        return max(1, sum(1 for j in jobs if j.rule in SET_RULES and j.dataset == job.dataset))
+        return max(1, sum(j.sets for j in jobs if j.rule in SET_RULES and j.dataset == job.dataset))
     return 1
 
 
@@ -221,7 +237,8 @@ def project(
     rule_graph: dict[str, set[str]],
     gpu_seconds: Callable[[Job], float] | None = None,
 ) -> Projection:
-    """Each grid job's projected wall seconds, CPU seconds, peak memory and GPU seconds."""
+    """Each grid job's projected wall seconds, CPU seconds, peak memory and GPU seconds
+    (``gpu_seconds``: a GPU job's seconds per unit of work, one replicate)."""
     by_key: dict[tuple, list[dict]] = {}
     for rec in records.to_dict("records"):
         job = Job(rec["rule"], {k: v for k, v in rec["wildcards"].items() if v is not None})
@@ -237,7 +254,7 @@ def project(
         units = work_units(job, grid)
         recs, source = by_key.get(job.key), "measured"
         if job.gpu and gpu_seconds is not None and not recs:
-            sec = float(gpu_seconds(job))
+            sec = float(gpu_seconds(job)) * units
             rows.append(_row(job, "gpu model", sec, 0.0, math.nan, gpu_seconds=sec))
             continue
         if not recs:
