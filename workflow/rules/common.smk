@@ -526,6 +526,22 @@ def generate_runtime(wildcards, attempt):
     return generator_class(wildcards).runtime_minutes * reps * attempt
 
 
+def runtime_per_set(minutes):
+    """A batched job's runtime limit: ``minutes`` per set it makes or reads (its generator's
+    replicates, or its dataset's sets), at least an hour, growing with the attempt. The
+    per-job limits of before the batching were per set; a flat limit would kill a paper-scale
+    job of 90 sets."""
+
+    def runtime(wildcards, attempt):
+        if "generator" in wildcards.keys():
+            n = len(generator_reps(wildcards))
+        else:
+            n = len(PLAN.released_sets(wildcards.dataset))
+        return max(60, minutes * n) * attempt
+
+    return runtime
+
+
 def estimation_params():
     return config["estimation"]
 

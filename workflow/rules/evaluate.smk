@@ -23,7 +23,7 @@ rule evaluate_synthetic:
     threads: 1
     resources:
         mem_mb=estimate_mem_mb,
-        runtime=120,
+        runtime=runtime_per_set(6),
     params:
         estimation=estimation_params(),
         tstr=config["tstr"],
@@ -165,7 +165,7 @@ rule inferential_utility:
     threads: 1
     resources:
         mem_mb=estimate_mem_mb,
-        runtime=120,
+        runtime=runtime_per_set(6),
     params:
         inferential=config["inferential_utility"],
         estimation=estimation_params(),

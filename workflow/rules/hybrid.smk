@@ -17,7 +17,7 @@ rule hybrid:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=runtime_per_set(3),
     params:
         hybrid=config["hybrid"],
         cells=hybrid_cells,

@@ -17,7 +17,7 @@ rule dcr_filter:
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=60,
+        runtime=runtime_per_set(2),
     params:
         dcr=config["dcr"],
         reps=generator_reps,
