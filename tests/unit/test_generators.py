@@ -24,7 +24,7 @@ from causalsynth.generate import (
     run_generate,
     validate_rows,
 )
-from causalsynth.generate.runtime import isolated_global_rng
+from causalsynth.generate.runtime import foreach_adam, isolated_global_rng
 from tests.unit.conftest import GENERATOR_ROLES as ROLES
 from tests.unit.conftest import assert_schema
 from tests.unit.conftest import generator_table as make_table
@@ -285,6 +285,38 @@ def test_rng_isolation_and_thread_limits_restore_global_state():
     assert random.random() == random.Random(11).random()
     assert np.random.rand() == np.random.RandomState(11).rand()  # noqa: NPY002
     assert torch.rand(1).item() == torch.rand(1, generator=torch.Generator().manual_seed(11)).item()
+
+
+def test_foreach_adam_steps_as_torch_default_does_with_foreach_kernels():
+    """TabularARGN trains under foreach_adam for speed: the updates must be the same numbers."""
+    import torch
+
+    def train(context):
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(torch.nn.Linear(6, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+        x, y = torch.randn(64, 6), torch.randn(64, 1)
+        with context:
+            optimizers = [
+                torch.optim.AdamW(net.parameters(), lr=1e-2),
+                torch.optim.Adam(torch.nn.Linear(2, 2).parameters()),
+            ]
+            mine = torch.optim.Adam(torch.nn.Linear(2, 2).parameters(), foreach=False)
+        for _ in range(25):
+            optimizers[0].zero_grad()
+            torch.nn.functional.mse_loss(net(x), y).backward()
+            optimizers[0].step()
+        return [o.defaults["foreach"] for o in (*optimizers, mine)], torch.cat(
+            [p.flatten() for p in net.parameters()]
+        )
+
+    from contextlib import nullcontext
+
+    plain_flags, plain = train(nullcontext())
+    flags, fast = train(foreach_adam())
+    assert plain_flags == [None, None, False]
+    assert flags == [True, True, False]  # an optimizer that chose its implementation keeps it
+    assert torch.equal(plain, fast)
+    assert torch.optim.AdamW(torch.nn.Linear(2, 2).parameters()).defaults["foreach"] is None  # restored
 
 
 # -------------------------------------------------------------------- the library models

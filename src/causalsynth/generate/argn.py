@@ -32,7 +32,7 @@ from causalsynth.core.roles import Roles
 from causalsynth.core.seeds import derive_seed
 from causalsynth.generate.base import Generator, SamplingBudget
 from causalsynth.generate.registry import GENERATORS
-from causalsynth.generate.runtime import isolated_global_rng, resolve_device
+from causalsynth.generate.runtime import foreach_adam, isolated_global_rng, resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -330,17 +330,18 @@ class TabularARGNGenerator(Generator):
                     workspace_dir=ws,
                 )
             encode(workspace_dir=ws)
-            train(
-                model=self.model,
-                max_training_time=float(self.max_training_minutes),
-                max_epochs=float(self.max_epochs),
-                batch_size=self.batch_size,
-                enable_flexible_generation=self.flexible_generation,
-                differential_privacy=privacy,
-                device=self.device_,
-                workspace_dir=ws,
-                update_progress=_EpochLog(self._who),
-            )
+            with foreach_adam():
+                train(
+                    model=self.model,
+                    max_training_time=float(self.max_training_minutes),
+                    max_epochs=float(self.max_epochs),
+                    batch_size=self.batch_size,
+                    enable_flexible_generation=self.flexible_generation,
+                    differential_privacy=privacy,
+                    device=self.device_,
+                    workspace_dir=ws,
+                    update_progress=_EpochLog(self._who),
+                )
         self.fit_info_ = self._training_history(ws)
         self.within_bin_ = self._resolved_within_bin()
         self.fit_info_["within_bin"] = self.within_bin_
