@@ -176,6 +176,33 @@ def rules_by_core_seconds(root: Path, k: int = 5, log: Path | None = None) -> pd
     return table.sort_values("core_seconds", ascending=False).head(k).reset_index().round(1)
 
 
+def timed(step, *args, **kwargs) -> tuple[object, float, float]:
+    """``step(*args, **kwargs)``'s result, its CPU seconds (this process, every thread) and its
+    wall seconds."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = step(*args, **kwargs)
+    return out, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def side_by_side(variants: dict, repeat: int = 1) -> dict[str, dict]:
+    """Each variant (name -> a callable of no argument) run ``repeat`` times in turn, in one
+    process: its result, best wall and CPU seconds, and its wall ratio to the first variant.
+
+    Turns alternate (A, B, A, B, ...) so that a machine that slows down or speeds up during the
+    benchmark moves every variant alike."""
+    out: dict[str, dict] = {name: {"wall": float("inf"), "cpu": float("inf")} for name in variants}
+    for _ in range(repeat):
+        for name, step in variants.items():
+            result, cpu, wall = timed(step)
+            best = out[name]
+            best["result"] = result
+            best["wall"], best["cpu"] = min(best["wall"], wall), min(best["cpu"], cpu)
+    first = out[next(iter(variants))]["wall"]
+    for best in out.values():
+        best["ratio"] = best["wall"] / first if first > 0 else float("nan")
+    return out
+
+
 def save_result(out: Path, name: str, result: dict) -> Path:
     """Write a benchmark's result as JSON under ``out`` (created), for comparing runs later."""
     out.mkdir(parents=True, exist_ok=True)

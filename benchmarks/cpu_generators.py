@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
-from _harness import ROOT, save_result
+from _harness import ROOT, save_result, timed
 
 from causalsynth.config import Plan, read_config
 from causalsynth.core.io import read_parquet
@@ -33,14 +32,6 @@ from causalsynth.core.provenance import machine
 from causalsynth.core.roles import read_card
 from causalsynth.core.seeds import derive_seed
 from causalsynth.generate.run import make_generator
-
-
-def timed(step, *args, **kwargs) -> tuple[object, float, float]:
-    """``step(*args, **kwargs)``'s result, its CPU seconds (this process, every thread) and its
-    wall seconds."""
-    cpu, wall = time.process_time(), time.perf_counter()
-    out = step(*args, **kwargs)
-    return out, time.process_time() - cpu, time.perf_counter() - wall
 
 
 def main() -> None:

@@ -24,12 +24,11 @@ import argparse
 import os
 import resource
 import sys
-import time
 import tracemalloc
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from _harness import side_by_side, timed
 from scipy.spatial import cKDTree
 from sklearn.neighbors import NearestNeighbors
 
@@ -71,15 +70,6 @@ def gemm_brute_force(synthetic: np.ndarray, train: np.ndarray, chunk: int = 2048
     return out
 
 
-def best_time(fn: Callable[[], np.ndarray], repeat: int) -> tuple[float, np.ndarray]:
-    times, result = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -107,13 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     k_loop = min(args.loop_rows, n)
-    t0 = time.perf_counter()
-    loop_min = numpy_loop(synthetic[:k_loop], train)
-    t_loop = (time.perf_counter() - t0) * n / k_loop
+    loop_min, _, t_loop = timed(numpy_loop, synthetic[:k_loop], train)
+    t_loop *= n / k_loop
     k_apply = min(args.apply_rows, n)
-    t0 = time.perf_counter()
-    apply_min = pandas_apply(synthetic[:k_apply], train)
-    t_apply = (time.perf_counter() - t0) * n / k_apply
+    apply_min, _, t_apply = timed(pandas_apply, synthetic[:k_apply], train)
+    t_apply *= n / k_apply
 
     rows: list[tuple[str, float, str, np.ndarray]] = [
         ("numpy loop (paper)", t_loop, f"extrapolated from {k_loop:,} rows", loop_min),
@@ -125,9 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         "matrix-product brute force": lambda: gemm_brute_force(synthetic, train),
         "causalsynth nearest_neighbors": lambda: nearest_neighbors(synthetic, train, n_jobs=args.jobs)[0],
     }
-    for name, fn in fast.items():
-        seconds, result = best_time(fn, args.repeat)
-        rows.append((name, seconds, "full size", result[:k_loop]))
+    for name, best in side_by_side(fast, repeat=args.repeat).items():
+        rows.append((name, best["wall"], "full size", best["result"][:k_loop]))
 
     ours = rows[-1][1]
     print(f"\n{'method':32s} {'seconds':>9s} {'x slower than ours':>19s}  {'minima vs loop':<24s} timing")
@@ -173,9 +160,7 @@ def large(jobs: int, seed: int, budget_gib: float = 4.0) -> bool:
     train = rng.standard_normal((50_000, 50))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB on Linux
     tracemalloc.start()
-    t0 = time.perf_counter()
-    dist, _ = nearest_neighbors(synthetic, train, n_jobs=jobs)
-    seconds = time.perf_counter() - t0
+    (dist, _), _, seconds = timed(nearest_neighbors, synthetic, train, n_jobs=jobs)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20

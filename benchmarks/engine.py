@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import side_by_side
 from scipy.special import expit
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -103,14 +103,13 @@ def main() -> int:
         )
         print(f"{'learner':<18}{'plain AIPW':>12}{'engine AIPW':>13}{'ratio':>8}{'engine grid':>13}")
         for learner in args.learners:
-            with limit_threads(1):
-                start = time.perf_counter()
+
+            def plain_loop(learner=learner):
                 for r in range(args.reps):
                     rep_seed = derive_seed(7, "replicate", rep=f"n={args.n}:r={r}")
                     plain_aipw(process.sample(args.n, derive_seed(rep_seed, "sample")), learner, rep_seed)
-                plain = args.reps / (time.perf_counter() - start)
-            rates = {}
-            for label, estimators in (("aipw", ["aipw"]), ("grid", GRID)):
+
+            def engine_run(estimators, learner=learner):
                 params = {
                     "n": args.n,
                     "reps": args.reps,
@@ -118,13 +117,21 @@ def main() -> int:
                     "learner": learner,
                     "folds": 5,
                 }
-                start = time.perf_counter()
-                with limit_threads(1):
-                    run_engine(str(tmp / "pool.parquet"), params, 7, 1, str(tmp / "e.parquet"), "bench", "hybrid_bench",
-                               card_path=str(tmp / "card.json"))  # fmt: skip
-                rates[label] = args.reps / (time.perf_counter() - start)
+                run_engine(str(tmp / "pool.parquet"), params, 7, 1, str(tmp / "e.parquet"), "bench", "hybrid_bench",
+                           card_path=str(tmp / "card.json"))  # fmt: skip
+
+            with limit_threads(1):
+                timings = side_by_side(
+                    {
+                        "plain": plain_loop,
+                        "aipw": lambda: engine_run(["aipw"]),
+                        "grid": lambda: engine_run(GRID),
+                    }
+                )
+            rates = {k: args.reps / v["wall"] for k, v in timings.items()}
             print(
-                f"{learner:<18}{plain:>12.2f}{rates['aipw']:>13.2f}{plain / rates['aipw']:>7.2f}x{rates['grid']:>13.2f}"
+                f"{learner:<18}{rates['plain']:>12.2f}{rates['aipw']:>13.2f}{timings['aipw']['ratio']:>7.2f}x"
+                f"{rates['grid']:>13.2f}"
             )
     print("ratio = engine time / plain time per replicate (1.0: as fast as the plain loop; target <= 1.5)")
     return 0

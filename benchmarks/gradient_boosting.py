@@ -10,9 +10,9 @@ on a nonlinear regression of the default datasets' size, one thread each: second
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
+from _harness import side_by_side
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.model_selection import cross_val_score
 
@@ -22,13 +22,13 @@ from causalsynth.core.threads import limit_threads
 FORMER = dict(GRADIENT_BOOSTING_PARAMS, max_iter=200, learning_rate=0.05)
 
 
-def measure(params: dict, x: np.ndarray, y: np.ndarray, fits: int) -> tuple[float, float]:
-    t0 = time.perf_counter()
+def fit_many(params: dict, x: np.ndarray, y: np.ndarray, fits: int) -> None:
     for _ in range(fits):
         HistGradientBoostingRegressor(**params, random_state=0).fit(x, y)
-    seconds = (time.perf_counter() - t0) / fits
-    r2 = cross_val_score(HistGradientBoostingRegressor(**params, random_state=0), x, y, cv=5).mean()
-    return seconds, float(r2)
+
+
+def cross_validated_r2(params: dict, x: np.ndarray, y: np.ndarray) -> float:
+    return float(cross_val_score(HistGradientBoostingRegressor(**params, random_state=0), x, y, cv=5).mean())
 
 
 def main() -> None:
@@ -40,12 +40,16 @@ def main() -> None:
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.rows, args.columns))
     y = x[:, 0] + np.sin(2 * x[:, 1]) + x[:, 2] * x[:, 3] + rng.normal(size=args.rows)
+    settings = {"current": GRADIENT_BOOSTING_PARAMS, "former": FORMER}
     with limit_threads(1):
-        current = measure(GRADIENT_BOOSTING_PARAMS, x, y, args.fits)
-        former = measure(FORMER, x, y, args.fits)
-    print(f"current (100 rounds, rate 0.1): {current[0]:.3f} s per fit, cross-validated R^2 {current[1]:.3f}")
-    print(f"former  (200 rounds, rate 0.05): {former[0]:.3f} s per fit, cross-validated R^2 {former[1]:.3f}")
-    print(f"speed-up (former / current seconds): {former[0] / current[0]:.2f}x")
+        timings = side_by_side({k: lambda p=p: fit_many(p, x, y, args.fits) for k, p in settings.items()})
+        r2 = {k: cross_validated_r2(p, x, y) for k, p in settings.items()}
+    for name, label in (("current", "100 rounds, rate 0.1"), ("former", "200 rounds, rate 0.05")):
+        print(
+            f"{name:<7} ({label}): {timings[name]['wall'] / args.fits:.3f} s per fit, "
+            f"cross-validated R^2 {r2[name]:.3f}"
+        )
+    print(f"speed-up (former / current seconds): {timings['former']['ratio']:.2f}x")
 
 
 if __name__ == "__main__":

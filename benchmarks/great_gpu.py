@@ -1,6 +1,6 @@
 """GReaT on a GPU at the paper's settings: fit and sampling time per 1,000 rows, valid share.
 
-    PYTHONPATH=src python benchmarks/great_gpu.py --llm resources/llm/smollm2 --out results/gpu
+    python benchmarks/great_gpu.py --llm resources/llm/smollm2 --out results/gpu
 
 Fine-tunes GReaT (SmolLM2-135M by default) on the ``sim_paper`` RCT seed set (1,000 rows) for
 50 epochs with batch 32, samples rows at temperature 0.7 with random feature order, and prints

@@ -22,11 +22,10 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-from _harness import save_result
+from _harness import save_result, timed
 
 from causalsynth.core.io import read_json, read_parquet
 from causalsynth.core.provenance import machine
@@ -53,9 +52,7 @@ def run_once(precision: str, args: argparse.Namespace, table, roles: Roles) -> d
     }
     gen = make_generator("great", params, threads=args.threads, random_state=1)
     gen.fit(table, roles, dataset=args.dataset)
-    start = time.perf_counter()
-    rows = gen.sample(args.rows, seed=2)
-    seconds = time.perf_counter() - start
+    rows, _, seconds = timed(gen.sample, args.rows, seed=2)
     report = gen.sample_report_
     return {
         "fit_seconds": gen.fit_seconds_,

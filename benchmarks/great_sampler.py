@@ -1,6 +1,6 @@
 """GReaT samplers side by side on one fitted model: be-great's ``GReaT.sample``, free, constrained.
 
-    PYTHONPATH=src python benchmarks/great_sampler.py --dataset sim_paper --out results/great_sampler
+    python benchmarks/great_sampler.py --dataset sim_paper --out results/great_sampler
 
 Fits GReaT once (the default config's CPU settings unless told otherwise), then samples with
 each sampler and prints, per sampler, valid rows per second, the valid share (rows that pass

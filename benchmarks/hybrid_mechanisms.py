@@ -1,6 +1,6 @@
 """Hybrid pools of several bases: g and h refitted per base against fitted once and shared.
 
-    PYTHONPATH=src python benchmarks/hybrid_mechanisms.py [--dataset lalonde_cps] [--bases 5]
+    python benchmarks/hybrid_mechanisms.py [--dataset lalonde_cps] [--bases 5]
 
 On one dataset and one replicate, builds ``--bases`` hybrid pools (each on its own draw of
 covariates, standing in for the bases' DCR-filtered sets) both ways, side by side in one run:
@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
+from _harness import side_by_side
 
 from causalsynth.data import get_dataset
 from causalsynth.hybrid.pool import run_fit_mechanisms, run_hybrid
@@ -50,8 +50,7 @@ def main() -> None:
         bases.append(path)
     params = {"n_rows": args.rows}
 
-    def pools(shared: bool) -> tuple[float, list[float]]:
-        start = time.perf_counter()
+    def pools(shared: bool) -> list[float]:
         mechanisms = None
         if shared:
             mechanisms = tmp / "model.joblib"
@@ -75,10 +74,11 @@ def main() -> None:
                 mechanisms_path=mechanisms,
             )
             truths.append(meta["engine_truth"])
-        return time.perf_counter() - start, truths
+        return truths
 
-    per_base, truths_per_base = pools(shared=False)
-    shared, truths_shared = pools(shared=True)
+    timings = side_by_side({"per base": lambda: pools(shared=False), "shared": lambda: pools(shared=True)})
+    per_base, truths_per_base = timings["per base"]["wall"], timings["per base"]["result"]
+    shared, truths_shared = timings["shared"]["wall"], timings["shared"]["result"]
     print(
         f"dataset {args.dataset}: {len(prepared.train)} training rows, {args.bases} pools of {args.rows} rows"
     )

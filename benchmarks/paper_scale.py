@@ -4,6 +4,12 @@ wall time on a cluster of a stated size projected from Snakemake's per-job bench
 
     python benchmarks/paper_scale.py [--config config/paper.yaml] [--datasets sim_paper]
         [--cores 2] [--cluster-cores 128] [--cluster-gpus 4] [--dir /tmp/causalsynth-scale]
+    python benchmarks/paper_scale.py --from-run DIR --slice-config config/paper_slice.yaml
+
+The second form runs no slice: it projects from the records of a run already made in DIR (a
+directory holding the workflow it ran and its results/, for example a run of
+config/paper_slice.yaml, the papers' settings on sim_paper and actg175), so the hours of a
+slice are paid once.
 
 The slice is the config with only the given datasets, one replicate, and no generator that
 asks for a GPU (GReaT at the papers' settings): its fits are projected from the H100
@@ -119,7 +125,19 @@ def main() -> None:
     ap.add_argument("--cluster-cores", type=int, default=128)
     ap.add_argument("--cluster-gpus", type=int, default=4)
     ap.add_argument("--dir", type=Path, default=None, help="fresh directory to run in (default: a temp dir)")
+    ap.add_argument(
+        "--from-run",
+        type=Path,
+        default=None,
+        help="project from an earlier run's records in this directory instead of running a slice",
+    )
+    ap.add_argument(
+        "--slice-config", default=None, help="with --from-run: the config that run used, relative to it"
+    )
     args = ap.parse_args()
+    if args.from_run is not None:
+        project_from_run(args)
+        return
     root = fresh_copy(args.dir or Path(tempfile.mkdtemp(prefix="causalsynth-scale-")))
     if not (root / args.config).exists():  # a config outside config/ (tests/config/tiny.yaml)
         shutil.copy(ROOT / args.config, root / "config" / Path(args.config).name)
@@ -153,7 +171,65 @@ def main() -> None:
     if rc != 0:
         raise SystemExit(f"the slice failed (exit {rc}); see {root / 'slice.log'}")
     print(f"slice: {len(measured)} jobs, wall {wall / 60:.1f} min on {args.cores} cores, peak {peak:.2f} GiB")
+    slice_info = {"jobs": len(measured), "wall_s": wall, "peak_gib": peak, "cores": args.cores}
+    project_grid(root, args, grid_config, measured, slice_info, left_out, args.datasets)
 
+
+def project_from_run(args: argparse.Namespace) -> None:
+    """The projection from the records of a slice run earlier in ``args.from_run``."""
+    root = args.from_run.resolve()
+    if not (root / "results" / "benchmarks").is_dir():
+        raise SystemExit(
+            f"--from-run {root}: no results/benchmarks/ there; give the directory of a finished run"
+        )
+    if not args.slice_config or not (root / args.slice_config).is_file():
+        raise SystemExit(
+            f"--from-run needs --slice-config, the config that run used, as a path inside {root} "
+            f"(got {args.slice_config!r}), e.g. config/paper_slice.yaml"
+        )
+    if not (root / args.config).is_file():
+        raise SystemExit(f"--config {args.config}: not in {root}; copy the grid's config there")
+    grid_config = yaml.safe_load((root / args.config).read_text())
+    slice_cfg = yaml.safe_load((root / args.slice_config).read_text())
+    plan = Plan(load_config(copy.deepcopy(slice_cfg)))
+    gpu = [g for g in plan.config["generators"] if plan.generator_class(g).gpus(plan.generator_params(g))]
+    grid_plan = Plan(load_config(copy.deepcopy(grid_config)))
+    left_out = [
+        g
+        for g in grid_plan.config["generators"]
+        if g not in plan.config["generators"]
+        and grid_plan.generator_class(g).gpus(grid_plan.generator_params(g))
+    ]
+    cpu = machine()
+    print(f"machine: {cpu['cpu']}, {cpu['logical_cores']} logical cores; directory: {root}", flush=True)
+    print(
+        f"slice: the run of {args.slice_config} in {root} (not timed here: its records are read), "
+        f"datasets {plan.datasets}, GPU generators {gpu or 'none'}, left out {left_out or 'nothing'}",
+        flush=True,
+    )
+    measured = with_replicates(
+        parse_dry_run(
+            snakemake_text(
+                ["-n", "--forceall", "--cores", str(args.cores), "--configfile", args.slice_config], root
+            )
+        ),
+        plan.reps_for,
+    )
+    slice_info = {"jobs": len(measured), "from_run": str(root), "config": args.slice_config}
+    project_grid(root, args, grid_config, measured, slice_info, left_out, list(plan.datasets))
+
+
+def project_grid(
+    root: Path,
+    args: argparse.Namespace,
+    grid_config: dict,
+    measured: list,
+    slice_info: dict,
+    left_out: list[str],
+    datasets: list[str],
+) -> None:
+    """Project the grid of ``args.config`` from the records in ``root``; print and save it."""
+    cpu = machine()
     grid_args = ["--forceall", "--cores", str(args.cores), "--configfile", args.config]
     # rule all only gathers the targets: no work to project
     grid = with_replicates(
@@ -188,9 +264,9 @@ def main() -> None:
         {
             "machine": cpu,
             "config": args.config,
-            "datasets_measured": args.datasets,
+            "datasets_measured": datasets,
             "left_out": left_out,
-            "slice": {"jobs": len(measured), "wall_s": wall, "peak_gib": peak, "cores": args.cores},
+            "slice": slice_info,
             "grid_jobs": len(grid),
             "training_rows": rows,
             "by_rule": table.to_dict("records"),

@@ -5,12 +5,11 @@ from causalsynth.privacy.dcr import run_dcr_filter_reps
 with logged(snakemake.log[0], snakemake.threads):
     run_dcr_filter_reps(
         folder=snakemake.output.folder,
-        reps=snakemake.params.reps,
-        synthetic_paths=snakemake.params.synthetic,
+        cells=snakemake.params.cells,
         train_path=by_rep(snakemake.input.trains, snakemake.params.reps),
         holdout_path=by_rep(snakemake.input.holdouts, snakemake.params.reps),
         card_path=by_rep(snakemake.input.cards, snakemake.params.reps),
         params=snakemake.params.dcr,
         generator=snakemake.wildcards.generator,
-        threads=snakemake.threads,
+        n_jobs=snakemake.threads,
     )

@@ -4,11 +4,7 @@ from causalsynth.evaluate.synthetic import run_synthetic_evaluation
 
 with logged(snakemake.log[0], snakemake.threads):
     run_synthetic_evaluation(
-        sets=snakemake.params.sets,
-        metas=snakemake.params.metas,
         cells=snakemake.params.cells,
-        seeds=snakemake.params.seeds,
-        tstr_seeds=snakemake.params.tstr_seeds,
         tstr_real_seed=snakemake.params.tstr_real_seed,
         real_estimates_path=by_rep(snakemake.input.reals, snakemake.params.data_reps),
         train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),

@@ -4,10 +4,7 @@ from causalsynth.evaluate.fidelity import run_fidelity_sets
 
 with logged(snakemake.log[0], snakemake.threads):
     run_fidelity_sets(
-        data_paths=snakemake.params.sets,
-        meta_paths=snakemake.params.metas,
         cells=snakemake.params.cells,
-        seeds=snakemake.params.seeds,
         train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),
         holdout_path=by_rep(snakemake.input.holdouts, snakemake.params.data_reps),
         card_path=by_rep(snakemake.input.cards, snakemake.params.data_reps),

@@ -6,12 +6,10 @@ with logged(snakemake.log[0], snakemake.threads):
     run_hybrid_sets(
         folder=snakemake.output.folder,
         cells=snakemake.params.cells,
-        seeds=snakemake.params.seeds,
-        covariates=snakemake.params.covariates,
         mechanism_seeds=snakemake.params.mechanism_seeds,
         train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),
         card_path=by_rep(snakemake.input.cards, snakemake.params.data_reps),
         params=snakemake.params.hybrid,
-        threads=snakemake.threads,
+        n_jobs=snakemake.threads,
         dataset=snakemake.wildcards.dataset,
     )

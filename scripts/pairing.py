@@ -10,5 +10,5 @@ with logged(snakemake.log[0], snakemake.threads):
         seed=snakemake.params.seed,
         out_paired=snakemake.output.paired,
         out_json=snakemake.output.summary,
-        threads=snakemake.threads,
+        n_jobs=snakemake.threads,
     )

@@ -4,10 +4,7 @@ from causalsynth.privacy.run import run_privacy_attacks
 
 with logged(snakemake.log[0], snakemake.threads):
     run_privacy_attacks(
-        data_paths=snakemake.params.sets,
-        meta_paths=snakemake.params.metas,
         cells=snakemake.params.cells,
-        seeds=snakemake.params.seeds,
         train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),
         holdout_path=by_rep(snakemake.input.holdouts, snakemake.params.data_reps),
         card_path=by_rep(snakemake.input.cards, snakemake.params.data_reps),
@@ -15,5 +12,5 @@ with logged(snakemake.log[0], snakemake.threads):
         dcr_params=snakemake.params.dcr,
         out_table=snakemake.output.table,
         out_release=snakemake.output.release,
-        threads=snakemake.threads,
+        n_jobs=snakemake.threads,
     )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
 
+from causalsynth.core.cells import SetCell
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
@@ -272,8 +274,9 @@ def test_one_job_for_all_replicates_writes_the_rows_of_one_job_per_replicate(tmp
         sets.append(_parquet(table(500, 10 + rep), folder / "synthetic.parquet"))
         metas.append(str(folder / "meta.json"))
         write_json({}, folder / "meta.json")
+    cells = [SetCell("gen", rep, sets[k], metas[k], 7 + k, tstr_seed=17 + k) for k, rep in enumerate((1, 2))]
     estimates, tstr = run_synthetic_evaluation(
-        sets, metas, [("gen", 1), ("gen", 2)], [7, 8], [17, 18], 99, str(real), train, holdout, str(card),
+        cells, 99, str(real), train, holdout, str(card),
         GRID, {"learner": "linear"}, "toy", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
     )  # fmt: skip
     for k, rep in enumerate((1, 2)):
@@ -288,9 +291,9 @@ def test_one_job_for_all_replicates_writes_the_rows_of_one_job_per_replicate(tmp
                     "toy", "gen", rep, real_seed=99, out=tmp_path / "b.parquet")  # fmt: skip
         pd.testing.assert_frame_equal(tstr[tstr["rep"] == rep].reset_index(drop=True), one)
     assert list(pd.read_parquet(tmp_path / "t.parquet").columns) == TSTR_COLUMNS
-    with pytest.raises(ConfigError, match="one entry per set"):
+    with pytest.raises(ConfigError, match="have no tstr_seed"):
         run_synthetic_evaluation(
-            sets, metas[:1], [("gen", 1), ("gen", 2)], [7, 8], [17, 18], 99, str(real), train, holdout,
+            [replace(cells[0], tstr_seed=None)], 99, str(real), train, holdout,
             str(card), GRID, {}, "toy", str(tmp_path / "e.parquet"), str(tmp_path / "t.parquet"),
         )  # fmt: skip
 
@@ -316,8 +319,12 @@ def test_the_train_on_real_ceiling_is_fitted_once_per_split_for_every_generator(
         metas.append(str(folder / "meta.json"))
         write_json({}, folder / "meta.json")
     # two generators' sets on one split: the ceiling is the split's, fitted once for both
+    cells = [
+        SetCell(g, rep, data, meta, seed, tstr_seed=seed + 10)
+        for data, meta, (g, rep), seed in zip(sets, metas, [("gen", 1), ("gen", 2), ("other", 1)], [7, 8, 7], strict=True)
+    ]  # fmt: skip
     _, tstr = synthetic_module.run_synthetic_evaluation(
-        sets, metas, [("gen", 1), ("gen", 2), ("other", 1)], [7, 8, 7], [17, 18, 17], 99, str(real), train,
+        cells, 99, str(real), train,
         holdout, str(card), GRID, {"learner": "linear"}, "toy", str(tmp_path / "e.parquet"),
         str(tmp_path / "t.parquet"),
     )  # fmt: skip

@@ -11,6 +11,7 @@ import pytest
 from scipy.special import expit
 from scipy.stats import norm
 
+from causalsynth.core.cells import SetCell
 from causalsynth.core.errors import ConfigError, UnknownComponentError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
@@ -19,12 +20,23 @@ from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import FIDELITY, INFERENTIAL_UTILITY, PERFECT, REAL, TABLES
 from causalsynth.data import get_dataset
 from causalsynth.data.checks import CheckSettings, check_outliers
+from causalsynth.estimate.grid import write_rows
 from causalsynth.evaluate import distribution as D
 from causalsynth.evaluate import fidelity as F
 from causalsynth.evaluate import mechanism_metrics as M
 from causalsynth.evaluate.extremes import EXTREME_PREFIX, extreme_rows
-from causalsynth.evaluate.inference import run_inferential_utility, summarize_coverage
+from causalsynth.evaluate.inference import inferential_rows, summarize_coverage
 from tests.unit.conftest import LINEAR_CONTINUOUS as ROLES
+
+
+def run_inferential_utility(
+    data_paths, train_path, card_path, params, estimation, seed, out_path, dataset, generator
+):
+    """One generator's coverage study written as the workflow's table is (the workflow runs
+    every generator of a dataset in one job, run_inferential_sets)."""
+    rows = inferential_rows(data_paths, train_path, card_path, params, estimation, seed, dataset, generator)
+    return write_rows(rows, list(INFERENTIAL_UTILITY.columns), out_path)
+
 
 PARAMS = {"c2st_learner": "linear", "c2st_folds": 3}
 
@@ -166,9 +178,12 @@ def test_run_fidelity_sets_writes_the_table(tmp_path, real):
     write_json({"dataset": "toy", **ROLES.to_dict(), "checks": {"outliers": outlier_report(train)}}, card)
     meta = tmp_path / "meta.json"
     write_json({}, meta)
+    cells = [
+        SetCell("g", 1, str(paths["s1"]), str(meta), 1),
+        SetCell("hybrid_g", 1, str(paths["s2"]), str(meta), 2),
+    ]
     out = F.run_fidelity_sets(
-        [str(paths["s1"]), str(paths["s2"])], [str(meta)] * 2, [("g", 1), ("hybrid_g", 1)], [1, 2],
-        str(paths["train"]), str(paths["holdout"]), str(card), PARAMS, 9, str(tmp_path / "f.parquet"), "toy",
+        cells, str(paths["train"]), str(paths["holdout"]), str(card), PARAMS, 9, str(tmp_path / "f.parquet"), "toy",
     )  # fmt: skip
     assert list(out.columns) == list(FIDELITY.columns) and TABLES["fidelity"] is FIDELITY
     extremes = out[out["metric"].str.startswith(EXTREME_PREFIX)]

@@ -385,6 +385,7 @@ def test_run_generate_writes_data_and_meta(tmp_path, table):
 
 
 def test_one_job_writes_the_replicates_one_job_per_replicate_would(tmp_path, table):
+    from causalsynth.core.cells import RepCell
     from causalsynth.core.layout import synthetic_files
     from causalsynth.generate import run_generate_reps
 
@@ -398,7 +399,8 @@ def test_one_job_writes_the_replicates_one_job_per_replicate_would(tmp_path, tab
         draws[rep] = (str(folder / "train.parquet"), str(folder / "card.json"))
     params = {"default_distribution": "norm"}
     run_generate_reps(
-        tmp_path / "job", [1, 2], [31, 32], {r: d[0] for r, d in draws.items()}, {r: d[1] for r, d in draws.items()},
+        tmp_path / "job", [RepCell("gaussian_copula", 1, 31), {"generator": "gaussian_copula", "rep": 2, "seed": 32}],
+        {r: d[0] for r, d in draws.items()}, {r: d[1] for r, d in draws.items()},
         "gaussian_copula", params, 30, 1, "tiny",
     )  # fmt: skip
     for rep, seed in ((1, 31), (2, 32)):
@@ -411,10 +413,13 @@ def test_one_job_writes_the_replicates_one_job_per_replicate_would(tmp_path, tab
             read_json(meta)["seed"] == seed
             and read_json(meta)["fit_info"] == read_json(alone / "m.json")["fit_info"]
         )
-    with pytest.raises(ConfigError, match="one seed per replicate"):
+    with pytest.raises(ConfigError, match=r"cell 1 \(gaussian_copula, rep 2\) has no seed"):
         run_generate_reps(
-            tmp_path / "x", [1, 2], [31], draws[1][0], draws[1][1], "gaussian_copula", {}, 30, 1, "t"
-        )
+            tmp_path / "x", [RepCell("gaussian_copula", 1, 31), RepCell("gaussian_copula", 2)], draws[1][0],
+            draws[1][1], "gaussian_copula", {}, 30, 1, "t",
+        )  # fmt: skip
+    with pytest.raises(ConfigError, match="no replicates to make"):
+        run_generate_reps(tmp_path / "x", [], draws[1][0], draws[1][1], "gaussian_copula", {}, 30, 1, "t")
 
 
 def test_run_generate_refuses_params_the_workflow_sets(tmp_path):

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
+from causalsynth.core.cells import RepCell
 from causalsynth.core.errors import ComponentFailure, ConfigError, UnknownComponentError
 from causalsynth.core.layout import mechanism_files, pool_files
 from causalsynth.core.roles import Roles
@@ -246,8 +247,11 @@ def test_one_job_writes_the_pools_one_job_per_pool_would(tmp_path):
     seeds = [11, 12, 13, 14, 15]
     params = {"learner": "linear", "n_rows": 100}
     folder = tmp_path / "hybrid"
+    records = [
+        RepCell(h, r, seed, covariates.get((hybrid_base(h), r))) for (h, r), seed in zip(cells, seeds, strict=True)
+    ]  # fmt: skip
     metas = run_hybrid_sets(
-        str(folder), cells, seeds, [covariates[hybrid_base(h), r] for h, r in cells[:4]], {1: 21, 2: 22},
+        str(folder), records, {1: 21, 2: 22},
         {r: d["train"] for r, d in draws.items()}, {r: d["card"] for r, d in draws.items()}, params, 1, "toy",
     )  # fmt: skip
     assert [m["generator"] for m in metas] == [h for h, _ in cells]
@@ -269,8 +273,10 @@ def test_one_job_writes_the_pools_one_job_per_pool_would(tmp_path):
         pd.testing.assert_frame_equal(
             pd.read_parquet(pool_files(folder, h, r)[0]), pd.read_parquet(alone / "pool.parquet")
         )
-    with pytest.raises(ConfigError, match="one covariates file each"):
-        run_hybrid_sets(str(folder), cells, seeds, [], {1: 21, 2: 22}, draws[1]["train"], draws[1]["card"],
+    with pytest.raises(
+        ConfigError, match=r"\['hybrid_ctgan'\]: a hybrid with a base needs its base's covariates"
+    ):
+        run_hybrid_sets(str(folder), [RepCell("hybrid_ctgan", 1, 11)], {1: 21}, draws[1]["train"], draws[1]["card"],
                         params, 1, "toy")  # fmt: skip
 
 

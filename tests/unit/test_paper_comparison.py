@@ -10,6 +10,7 @@ import pytest
 from scipy import stats
 
 from causalsynth.core.uncertainty import UNDECIDED, Interval, normal_interval, prediction_interval
+from causalsynth.report.findings.paper import paper_section
 from causalsynth.report.paper.comparison import (
     AGREES,
     COLUMNS,
@@ -196,6 +197,63 @@ def test_quantities_no_table_keeps_are_named():
     assert mean["agrees"] == UNDECIDED and np.isnan(mean["this_run"])
 
 
+def _steam_fidelity(values: dict[str, float], reps: int = 10, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        [
+            {"dataset": "actg175_steam", "generator": "ctgan", "rep": rep, "metric": metric,
+             "value": centre + rng.normal(0, 0.01 * abs(centre)), "real_value": np.nan, "status": "ok"}
+            for rep in range(1, reps + 1)
+            for metric, centre in values.items()
+        ]
+    )  # fmt: skip
+
+
+def test_steams_actg175_numbers_stand_beside_the_fidelity_table_never_judged(tmp_path):
+    run = paper_run()
+    run.fidelity = _steam_fidelity(
+        {"alpha_precision_naive": 0.80, "beta_recall_naive": 0.45, "jsd_pi": 0.83, "u_pehe": 60.0}
+    )
+    table = compare_with_papers(run)
+    steam = table[table["paper"] == "NeurIPS 2025 STEAM"]
+    assert len(steam) == 4 and (steam["figure"] == "table").all()
+    # the run's values are its replicates' means, with the STEAM value beside them
+    jsd = _row(steam, quantity="jsd_pi")
+    assert jsd["this_run"] == pytest.approx(0.83, abs=0.005) and jsd["paper_value"] == 0.833
+    assert jsd["run_low"] < jsd["this_run"] < jsd["run_high"] and jsd["run_draws"] == 10
+    alpha = _row(steam, quantity="alpha_precision")
+    assert alpha["this_run"] == pytest.approx(0.80, abs=0.01)
+    # close or far, STEAM's implementation is not the run's: undecided, with the reasons
+    assert (steam["agrees"] == UNDECIDED).all()
+    assert (steam["settings"].str.startswith("differ: generators.ctgan.type ctgan")).all()
+    assert "naive variant" in alpha["note"] and "one-class" in alpha["note"]
+    assert "rescaled" in _row(steam, quantity="u_pehe")["note"]
+    assert steam["note"].str.contains("every row of the design").all()
+    # STEAM's scope never reaches the two papers' numbers
+    hybrid = _row(table, figure="paper_ate_by_baseline", set="LLM hybrid", estimator="iptw")
+    assert hybrid["agrees"] == AGREES and hybrid["settings"] == "the papers'"
+    # findings.md: the two papers' section counts their numbers only; STEAM's get their own table
+    write_comparison(table, tmp_path / "paper_comparison.csv")
+    text = paper_section(read_comparison(tmp_path))
+    assert f"each of the papers' {len(table) - 4} numbers" in text and "Settings: the papers'" in text
+    steam_part = text[text.index("### STEAM's ACTG 175 numbers") :]
+    assert "shown, not judged" in steam_part and "| jsd_pi" in steam_part and "0.833" in steam_part
+
+
+def test_a_run_without_steams_design_names_it_missing(tmp_path):
+    table = compare_with_papers(paper_run())
+    steam = table[table["paper"] == "NeurIPS 2025 STEAM"]
+    assert (steam["missing"] == "this run has no fidelity table on actg175_steam").all()
+    assert steam["this_run"].isna().all()
+    run = paper_run()
+    run.fidelity = _steam_fidelity({"jsd_pi": 0.8}).assign(generator="tvae")
+    missing = compare_with_papers(run).query("quantity == 'jsd_pi' and paper == 'NeurIPS 2025 STEAM'")
+    assert missing["missing"].iloc[0] == "this run has no ctgan set on actg175_steam"
+    # findings.md says how to get them
+    write_comparison(compare_with_papers(paper_run()), tmp_path / "paper_comparison.csv")
+    assert "configfile config/steam_actg.yaml" in paper_section(read_comparison(tmp_path))
+
+
 def test_the_table_round_trips_through_its_files(tmp_path):
     table = compare_with_papers(paper_run())
     write_comparison(table, tmp_path / "paper_comparison.csv", tmp_path / "paper_comparison.md")
@@ -210,8 +268,6 @@ def test_the_table_round_trips_through_its_files(tmp_path):
 
 
 def test_the_findings_section_says_where_the_run_agrees_and_where_not_and_why(tmp_path):
-    from causalsynth.report.findings.paper import paper_section
-
     table = compare_with_papers(paper_run())
     write_comparison(table, tmp_path / "paper_comparison.csv")
     text = paper_section(read_comparison(tmp_path))
@@ -226,8 +282,6 @@ def test_the_findings_section_says_where_the_run_agrees_and_where_not_and_why(tm
 
 
 def test_the_findings_section_names_settings_that_differ_and_a_missing_table():
-    from causalsynth.report.findings.paper import paper_section
-
     settings = paper_settings()
     settings["generators"]["great"]["epochs"] = 2
     text = paper_section(compare_with_papers(paper_run(settings=settings)))

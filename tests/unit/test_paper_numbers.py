@@ -15,6 +15,7 @@ from causalsynth.report.paper.numbers import (
     PAPER_NUMBERS_FILE,
     PAPERS,
     QUANTITIES,
+    STEAM,
     paper_numbers_path,
     read_paper_numbers,
 )
@@ -27,7 +28,12 @@ def test_the_file_reads_and_holds_both_papers_with_their_provenance():
     assert list(df.columns) == list(COLUMNS)
     assert set(df["paper"]) == set(PAPERS)
     assert set(df["figure_id"]) - {""} == set(PAPER_FIGURES)
-    assert df["source"].str.startswith("paper-numbers.md:").all()
+    steam = df["paper"] == STEAM
+    assert df.loc[~steam, "source"].str.startswith("paper-numbers.md:").all()
+    # STEAM's ACTG 175 numbers: its design's dataset, their line of the data's README
+    assert df.loc[steam, "source"].str.startswith("actg175/README.md:").all()
+    assert set(df.loc[steam, "dataset"]) == {"actg175_steam"}
+    assert set(df.loc[steam, "quantity"]) == {"alpha_precision", "beta_recall", "jsd_pi", "u_pehe"}
     assert df["quantity"].isin(QUANTITIES).all()
     # no number twice: a (paper, figure, set, estimator, quantity) names one value
     keys = ["paper", "figure", "set", "estimator", "quantity"]
@@ -78,7 +84,7 @@ def test_the_file_ships_with_the_package():
     [
         ("quantity", "effect_size", "unknown quantity"),
         ("value", "n/a", "not a finite number"),
-        ("source", "somewhere", "not a line of paper-numbers.md"),
+        ("source", "somewhere", "not a line of a reference"),
         ("figure_id", "paper_tstr", "unknown figure id"),
         ("kind", "vibes", "unknown kind"),
     ],

@@ -193,6 +193,7 @@ def test_run_dcr_filter_writes_filtered_rows_and_summary(tmp_path):
 
 
 def test_one_job_screens_the_replicates_one_job_per_replicate_would(tmp_path):
+    from causalsynth.core.cells import RepCell
     from causalsynth.core.layout import dcr_files
     from causalsynth.privacy.dcr import run_dcr_filter_reps
 
@@ -201,7 +202,7 @@ def test_one_job_screens_the_replicates_one_job_per_replicate_would(tmp_path):
         (tmp_path / f"rep{rep}").mkdir()
         draws[rep] = write_inputs(tmp_path / f"rep{rep}", make_table(150, 30 + rep))
     out = run_dcr_filter_reps(
-        str(tmp_path / "job"), [1, 2], [draws[r]["synthetic"] for r in (1, 2)],
+        str(tmp_path / "job"), [RepCell("gen", r, data=draws[r]["synthetic"]) for r in (1, 2)],
         {r: d["train"] for r, d in draws.items()}, {r: d["holdout"] for r, d in draws.items()},
         {r: d["card"] for r, d in draws.items()}, {}, "gen",
     )  # fmt: skip
@@ -216,9 +217,9 @@ def test_one_job_screens_the_replicates_one_job_per_replicate_would(tmp_path):
             json.loads(Path(summary).read_text())["thresholds"]
             == json.loads((tmp_path / "a.json").read_text())["thresholds"]
         )
-    with pytest.raises(ConfigError, match="one synthetic set per replicate"):
-        run_dcr_filter_reps(str(tmp_path / "x"), [1, 2], [], draws[1]["train"], draws[1]["holdout"],
-                            draws[1]["card"], {}, "gen")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"run_dcr_filter_reps \(gen\): cell 1 \(gen, rep 2\) has no data"):
+        run_dcr_filter_reps(str(tmp_path / "x"), [RepCell("gen", 1, data=draws[1]["synthetic"]), {"generator": "gen", "rep": 2}],
+                            draws[1]["train"], draws[1]["holdout"], draws[1]["card"], {}, "gen")  # fmt: skip
 
 
 def test_run_dcr_filter_without_treatment_and_outcome_reports_covariates_only(tmp_path):

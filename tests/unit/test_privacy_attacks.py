@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from causalsynth.core.cells import SetCell
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.roles import Roles
 from causalsynth.core.schema import section_defaults
@@ -243,10 +245,19 @@ def test_run_privacy_attacks_writes_every_set_of_the_dataset_with_its_epsilon(tm
     plain.write_text(json.dumps({"params": {}}))
     out = tmp_path / "out" / "attacks.parquet"
     df = run_privacy_attacks(
-        [p["unfiltered"], p["filtered"], p["filtered"]],
-        [p["meta"], p["meta"], str(plain)],
-        [("tabularargn", 2, "unfiltered"), ("tabularargn", 2, "filtered"), ("hybrid_ctgan", 1, "filtered")],
-        [9, 9, 11],
+        [
+            SetCell("tabularargn", 2, p["unfiltered"], p["meta"], 9, version="unfiltered"),
+            SetCell("tabularargn", 2, p["filtered"], p["meta"], 9, version="filtered"),
+            # the records as the workflow passes them: mappings
+            {
+                "generator": "hybrid_ctgan",
+                "rep": 1,
+                "data": p["filtered"],
+                "meta": str(plain),
+                "seed": 11,
+                "version": "filtered",
+            },
+        ],  # fmt: skip
         p["train"],
         p["holdout"],
         p["card"],
@@ -289,7 +300,7 @@ def test_run_privacy_attacks_writes_every_set_of_the_dataset_with_its_epsilon(tm
         assert {e["releasable"]} == verdicts[(g, name)]
     # a set's rows depend on its own seed and name only, not on the sets beside it
     alone = run_privacy_attacks(
-        [p["filtered"]], [p["meta"]], [("tabularargn", 2, "filtered")], [9],
+        [SetCell("tabularargn", 2, p["filtered"], p["meta"], 9, version="filtered")],
         p["train"], p["holdout"], p["card"], {"n_attacks": 50}, {}, out_table=str(tmp_path / "b.parquet"),
     )  # fmt: skip
     cols = ["metric", "value", "ci_low", "ci_high"]
@@ -299,19 +310,22 @@ def test_run_privacy_attacks_writes_every_set_of_the_dataset_with_its_epsilon(tm
     )
 
 
-def test_run_privacy_attacks_refuses_an_unknown_set_or_unmatched_lists(tmp_path):
+def test_run_privacy_attacks_refuses_an_unknown_set_or_a_malformed_cell(tmp_path):
     p = write_cell(tmp_path, {"params": {}})
     common = (p["train"], p["holdout"], p["card"], {"n_attacks": 30}, {})
+    cell = SetCell("ctgan", 1, p["filtered"], p["meta"], 1, version="filtered")
     with pytest.raises(DataError, match="unknown set 'raw'"):
-        run_privacy_attacks(
-            [p["filtered"]], [p["meta"]], [("ctgan", 1, "raw")], [1], *common, out_table=str(tmp_path / "a")
-        )
+        run_privacy_attacks([replace(cell, version="raw")], *common, out_table=str(tmp_path / "a"))
     with pytest.raises(ConfigError, match=r"privacy.release.inference_risk must be a number from 0 to 1"):
         run_privacy_attacks(
-            [p["filtered"]], [p["meta"]], [("ctgan", 1, "filtered")], [1], p["train"], p["holdout"], p["card"],
-            {"release": {"inference_risk": 2}}, {}, out_table=str(tmp_path / "a"),
+            [cell], p["train"], p["holdout"], p["card"], {"release": {"inference_risk": 2}}, {},
+            out_table=str(tmp_path / "a"),
         )  # fmt: skip
-    with pytest.raises(ConfigError, match="one meta path, cell and seed per synthetic set"):
-        run_privacy_attacks(
-            [p["filtered"]], [], [("ctgan", 1, "filtered")], [1], *common, out_table=str(tmp_path / "a")
-        )
+    # a record without its meta.json, or no record at all, is named before any attack
+    with pytest.raises(
+        ConfigError, match=r"run_privacy_attacks: cell 0 .* is not a set record .*its fields: generator"
+    ):
+        run_privacy_attacks([{"generator": "ctgan", "rep": 1, "data": p["filtered"], "seed": 1}], *common,
+                            out_table=str(tmp_path / "a"))  # fmt: skip
+    with pytest.raises(ConfigError, match="run_privacy_attacks: no sets to read"):
+        run_privacy_attacks([], *common, out_table=str(tmp_path / "a"))

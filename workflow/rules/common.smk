@@ -16,6 +16,7 @@ from causalsynth.core.vocabulary import (
     hybrid_base,
 )
 from causalsynth.core.seeds import derive_seed
+from causalsynth.core.cells import RepCell, SetCell
 from causalsynth.core.layout import dcr_files, pool_files, synthetic_files
 
 
@@ -130,10 +131,12 @@ def generator_reps(wildcards):
     return PLAN.reps_for(wildcards.generator)
 
 
-def generator_seeds(wildcards):
-    """One seed per replicate of the generator, as when each replicate had a job of its own."""
+def generate_records(wildcards):
+    """One record per replicate of the job's generator (core.cells.RepCell), with the seed it
+    had when each replicate had a job of its own."""
+    d, g = wildcards.dataset, wildcards.generator
     return [
-        seed_for("generate", wildcards.dataset, wildcards.generator, rep=r)
+        RepCell(g, r, seed_for("generate", d, g, rep=r)).record()
         for r in generator_reps(wildcards)
     ]
 
@@ -142,9 +145,22 @@ def hybrid_cells(wildcards):
     return PLAN.hybrid_cells(wildcards.dataset)
 
 
-def hybrid_seeds(wildcards):
+def hybrid_records(wildcards):
+    """One record per pool (core.cells.RepCell): its seed and, for a hybrid with a base, the
+    base's DCR-filtered covariates inside its dcr_filter folder (the oracle has none).
+    """
+    d = wildcards.dataset
     return [
-        seed_for("hybrid", wildcards.dataset, h, rep=r)
+        RepCell(
+            h,
+            r,
+            seed_for("hybrid", d, h, rep=r),
+            data=(
+                synthetic_release(d, hybrid_base(h), r)["data"]
+                if hybrid_base(h) is not None
+                else None
+            ),
+        ).record()
         for h, r in hybrid_cells(wildcards)
     ]
 
@@ -217,10 +233,14 @@ def dcr_folder(dataset, generator):
     return rules.dcr_filter.output.folder.format(dataset=dataset, generator=generator)
 
 
-def generated_sets(wildcards):
-    """The sampled set of each replicate of the job's generator, in generator_reps' order."""
-    folder = synthetic_folder(wildcards.dataset, wildcards.generator)
-    return [synthetic_files(folder, r)[0] for r in generator_reps(wildcards)]
+def dcr_records(wildcards):
+    """One record per replicate of the job's generator (core.cells.RepCell): the set it sampled."""
+    g = wildcards.generator
+    folder = synthetic_folder(wildcards.dataset, g)
+    return [
+        RepCell(g, r, data=synthetic_files(folder, r)[0]).record()
+        for r in generator_reps(wildcards)
+    ]
 
 
 def dcr_trains(wildcards):
@@ -233,15 +253,6 @@ def dcr_holdouts(wildcards):
 
 def dcr_cards(wildcards):
     return prepared_by_rep("card", wildcards.dataset, generator_reps(wildcards))
-
-
-def hybrid_covariates(wildcards):
-    """The DCR-filtered covariates of every pool with a base, in hybrid_cells' order."""
-    return [
-        synthetic_release(wildcards.dataset, hybrid_base(h), r)["data"]
-        for h, r in hybrid_cells(wildcards)
-        if hybrid_base(h) is not None
-    ]
 
 
 def hybrid_inputs(wildcards):
@@ -285,13 +296,6 @@ def privacy_sets(wildcards):
     return PLAN.privacy_sets(wildcards.dataset)
 
 
-def privacy_seeds(wildcards):
-    return [
-        seed_for("privacy", wildcards.dataset, g, rep=r)
-        for g, r, _ in privacy_sets(wildcards)
-    ]
-
-
 def privacy_releases(wildcards):
     """The set and meta.json of every entry of privacy_sets, in its order: a base generator's
     set as sampled (unfiltered) or its release."""
@@ -312,12 +316,18 @@ def privacy_inputs(wildcards):
     }
 
 
-def privacy_set_paths(wildcards):
-    return [r["data"] for r in privacy_releases(wildcards)]
-
-
-def privacy_meta_paths(wildcards):
-    return [r["meta"] for r in privacy_releases(wildcards)]
+def privacy_records(wildcards):
+    """One record per set the privacy job attacks (core.cells.SetCell): its version, files
+    and the (generator, rep) cell's seed."""
+    d = wildcards.dataset
+    return [
+        SetCell(
+            g, r, rel["data"], rel["meta"], seed_for("privacy", d, g, rep=r), version=v
+        ).record()
+        for (g, r, v), rel in zip(
+            privacy_sets(wildcards), privacy_releases(wildcards), strict=True
+        )
+    ]
 
 
 def split_inputs(dataset, reps):
@@ -566,17 +576,22 @@ def estimate_real_params(wildcards):
     return est
 
 
-def evaluate_seeds(wildcards):
+def evaluate_records(wildcards):
+    """One record per released set (core.cells.SetCell). The grid's and the TSTR judge's seeds
+    are the replicate's, the same for every set of it: common random numbers."""
+    d = wildcards.dataset
     return [
-        replicate_estimate_seed(wildcards.dataset, r)
-        for _, r in dataset_sets(wildcards)
-    ]
-
-
-def tstr_seeds(wildcards):
-    # per replicate, the same for every set of it (common random numbers, as the estimates)
-    return [
-        seed_for("tstr", wildcards.dataset, rep=r) for _, r in dataset_sets(wildcards)
+        SetCell(
+            g,
+            r,
+            rel["data"],
+            rel["meta"],
+            replicate_estimate_seed(d, r),
+            tstr_seed=seed_for("tstr", d, rep=r),
+        ).record()
+        for (g, r), rel in zip(
+            dataset_sets(wildcards), dataset_releases(d), strict=True
+        )
     ]
 
 
@@ -648,14 +663,6 @@ def dataset_releases(dataset):
     return [synthetic_release(dataset, g, r) for g, r in PLAN.released_sets(dataset)]
 
 
-def dataset_set_paths(wildcards):
-    return [r["data"] for r in dataset_releases(wildcards.dataset)]
-
-
-def dataset_meta_paths(wildcards):
-    return [r["meta"] for r in dataset_releases(wildcards.dataset)]
-
-
 def fidelity_inputs(wildcards):
     return {
         "releases": needs_of(dataset_releases(wildcards.dataset)),
@@ -663,10 +670,16 @@ def fidelity_inputs(wildcards):
     }
 
 
-def fidelity_seeds(wildcards):
+def fidelity_records(wildcards):
+    """One record per released set (core.cells.SetCell), with its own metrics' seed."""
+    d = wildcards.dataset
     return [
-        seed_for("fidelity", wildcards.dataset, g, rep=r)
-        for g, r in dataset_sets(wildcards)
+        SetCell(
+            g, r, rel["data"], rel["meta"], seed_for("fidelity", d, g, rep=r)
+        ).record()
+        for (g, r), rel in zip(
+            dataset_sets(wildcards), dataset_releases(d), strict=True
+        )
     ]
 
 

@@ -27,12 +27,8 @@ rule evaluate_synthetic:
     params:
         estimation=estimation_params(),
         tstr=config["tstr"],
-        sets=dataset_set_paths,
-        metas=dataset_meta_paths,
-        cells=dataset_sets,
+        cells=evaluate_records,
         data_reps=data_reps,
-        seeds=evaluate_seeds,
-        tstr_seeds=tstr_seeds,
         tstr_real_seed=tstr_real_seed,
     script:
         "../../scripts/evaluate_synthetic.py"
@@ -139,11 +135,8 @@ rule fidelity:
     params:
         fidelity=config["fidelity"],
         estimation=estimation_params(),
-        sets=dataset_set_paths,
-        metas=dataset_meta_paths,
-        cells=dataset_sets,
+        cells=fidelity_records,
         data_reps=data_reps,
-        seeds=fidelity_seeds,
         real_seed=fidelity_real_seed,
     script:
         "../../scripts/fidelity.py"

@@ -52,6 +52,6 @@ rule generate:
         generator_type=generator_type,
         n_rows=generator_rows,
         reps=generator_reps,
-        seeds=generator_seeds,
+        cells=generate_records,
     script:
         "../../scripts/generate.py"

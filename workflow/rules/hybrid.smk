@@ -20,10 +20,7 @@ rule hybrid:
         runtime=runtime_per_set(3),
     params:
         hybrid=config["hybrid"],
-        cells=hybrid_cells,
-        seeds=hybrid_seeds,
-        # each base's DCR-filtered set, inside its dcr_filter folder
-        covariates=hybrid_covariates,
+        cells=hybrid_records,
         data_reps=data_reps,
         mechanism_seeds=mechanism_seeds,
     script:

@@ -21,7 +21,7 @@ rule dcr_filter:
     params:
         dcr=config["dcr"],
         reps=generator_reps,
-        synthetic=generated_sets,
+        cells=dcr_records,
     script:
         "../../scripts/dcr_filter.py"
 
@@ -50,10 +50,7 @@ rule privacy_attacks:
     params:
         privacy=config["privacy"],
         dcr=config["dcr"],
-        sets=privacy_set_paths,
-        metas=privacy_meta_paths,
-        cells=privacy_sets,
+        cells=privacy_records,
         data_reps=data_reps,
-        seeds=privacy_seeds,
     script:
         "../../scripts/privacy_attacks.py"

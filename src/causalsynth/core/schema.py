@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -42,9 +43,20 @@ def default(section: str, key: str) -> Any:
 
 def resolve_section(params: dict[str, Any] | None, section: str, where: str) -> dict[str, Any]:
     """``params`` over the schema's defaults of ``section``; an unknown key fails, naming the valid ones."""
-    defaults = section_defaults(section)
+    return resolve_params(params, section_defaults(section), where)
+
+
+def resolve_params(
+    params: dict[str, Any] | None, defaults: dict[str, Any], where: str, required: Iterable[str] = ()
+) -> dict[str, Any]:
+    """``params`` over ``defaults``: the one resolver of a component's parameters. An unknown key
+    fails naming the valid ones, a missing ``required`` key naming itself."""
     params = dict(params or {})
-    unknown = sorted(set(params) - set(defaults))
+    valid = set(defaults) | set(required)
+    unknown = sorted(set(params) - valid)
     if unknown:
-        raise ConfigError(f"{where}: unknown param(s) {unknown}; valid params: {sorted(defaults)}")
+        raise ConfigError(f"{where}: unknown param(s) {unknown}; valid params: {sorted(valid)}")
+    missing = sorted(k for k in required if k not in params)
+    if missing:
+        raise ConfigError(f"{where}: missing param(s) {missing}")
     return {**defaults, **params}

@@ -22,7 +22,7 @@ from causalsynth.core.errors import ConfigError
 from causalsynth.core.io import read_parquet, write_parquet, write_table
 from causalsynth.core.learners import LEARNERS
 from causalsynth.core.roles import Roles
-from causalsynth.core.schema import section_defaults
+from causalsynth.core.schema import resolve_params, section_defaults
 from causalsynth.core.seeds import derive_seed
 from causalsynth.core.vocabulary import GRID_COLUMNS
 from causalsynth.estimate.base import EstimateResult, influence_warning, resolve_options
@@ -66,16 +66,9 @@ def grid_defaults() -> dict[str, Any]:
 
 
 def check_params(params: dict[str, Any], defaults: dict[str, Any], required: Iterable[str], where: str):
-    """Params with defaults filled in; unknown or missing keys and unknown names fail loudly."""
-    params = dict(params or {})
-    valid = set(defaults) | set(required)
-    unknown = sorted(set(params) - valid)
-    if unknown:
-        raise ConfigError(f"{where}: unknown param(s) {unknown}; valid params: {sorted(valid)}")
-    missing = sorted(k for k in required if k not in params)
-    if missing:
-        raise ConfigError(f"{where}: missing param(s) {missing}")
-    out = {**defaults, **params}
+    """Params with defaults filled in (`core.schema.resolve_params`), then the grid's own names
+    checked: unknown estimators and learners fail, listing the valid ones."""
+    out = resolve_params(params, defaults, where, required)
     if "estimators" in out:
         if isinstance(out["estimators"], str) or not out["estimators"]:
             raise ConfigError(f"{where}: 'estimators' must be a non-empty list of names")

@@ -79,11 +79,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from causalsynth.core.cells import SetCell, set_cells
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.io import read_json, read_parquet
 from causalsynth.core.learners import LEARNERS
@@ -346,10 +348,7 @@ def fidelity_rows(
 
 
 def run_fidelity_sets(
-    data_paths: list[str],
-    meta_paths: list[str],
-    cells: list[tuple[str, int]],
-    seeds: list[int],
+    cells: Sequence[SetCell | Mapping[str, Any]],
     train_path: SplitPaths,
     holdout_path: SplitPaths,
     card_path: SplitPaths,
@@ -361,23 +360,23 @@ def run_fidelity_sets(
 ) -> pd.DataFrame:
     """Every fidelity metric of the synthetic sets of one dataset; columns ``vocabulary.FIDELITY``.
 
-    ``data_paths``, ``meta_paths``, ``cells`` ((generator, rep)) and ``seeds`` name one set each
-    (base or hybrid). ``params``: the ``fidelity`` config block; ``estimation``: the
+    ``cells``: one :class:`~causalsynth.core.cells.SetCell` per set (base or hybrid), its
+    ``seed`` the seed of the set's metrics. ``params``: the ``fidelity`` config block; ``estimation``: the
     ``estimation`` block, whose ``folds``/``cross_fit`` set the arm size below which a set is
     degenerate. ``train_path``, ``holdout_path``, ``card_path``: each replicate's draw of the
     real data ({rep: path}; one path: a split every replicate shares); a set is scored against
     its own replicate's rows, with that split's real baseline. Progress (sets done, rate, time
     left) goes to the log.
     """
-    if not (len(data_paths) == len(meta_paths) == len(cells) == len(seeds)):
-        raise ConfigError("run_fidelity_sets: give one meta path, cell and seed per synthetic set")
+    cells = set_cells(cells, "run_fidelity_sets")
     p = fidelity_params(params)
-    _, roles = read_card(for_rep(card_path, cells[0][1] if cells else 0))
+    _, roles = read_card(for_rep(card_path, cells[0].rep))
     est = {**section_defaults("estimation"), **(estimation or {})}
     splits: dict[tuple[str, str, str], tuple[pd.DataFrame, pd.DataFrame, RealBaseline, dict]] = {}
-    progress = Progress(f"fidelity {dataset}", len(data_paths))
+    progress = Progress(f"fidelity {dataset}", len(cells))
     out = []
-    for path, meta_path, (generator, rep), seed in zip(data_paths, meta_paths, cells, seeds, strict=True):
+    for cell in cells:
+        rep = cell.rep
         key = (for_rep(train_path, rep), for_rep(holdout_path, rep), for_rep(card_path, rep))
         if key not in splits:
             train = roles.validate(read_parquet(key[0]), key[0])
@@ -387,14 +386,14 @@ def run_fidelity_sets(
             splits[key] = (train, holdout, baseline, read_json(key[2]))
         train, holdout, baseline, card = splits[key]
         # a hybrid pool carries its model columns (mu0, mu1, propensity): only role columns are data
-        synthetic = roles.validate(read_parquet(path), str(path))[roles.columns]
+        synthetic = roles.validate(read_parquet(cell.data), cell.data)[roles.columns]
         rows = fidelity_rows(
-            synthetic, train, holdout, roles, p, seed, real_seed, read_json(meta_path),
+            synthetic, train, holdout, roles, p, cell.seed, real_seed, read_json(cell.meta),
             int(est["folds"]), bool(est["cross_fit"]), baseline,
         )  # fmt: skip
         # the set's extremes by its replicate's fences (card.json), beside the training rows'
         seconds = rows[0]["seconds"]
         rows += [r | {"seconds": seconds} for r in extreme_rows(synthetic, train, roles, card)]
-        out += [{"dataset": dataset, "generator": generator, "rep": int(rep), **r} for r in rows]
+        out += [{"dataset": dataset, "generator": cell.generator, "rep": rep, **r} for r in rows]
         progress.step()
     return write_rows(out, list(FIDELITY.columns), out_path)

@@ -244,25 +244,6 @@ def _truths(
     return values, ses, REAL_ESTIMATE
 
 
-def run_inferential_utility(
-    data_paths: list[str],
-    train_path: str | os.PathLike | Sequence[str | os.PathLike],
-    card_path: str | Sequence[str],
-    params: dict[str, Any],
-    estimation: dict[str, Any],
-    seed: int,
-    out_path: str,
-    dataset: str,
-    generator: str,
-    dataset_options: dict[str, Any] | None = None,
-) -> pd.DataFrame:
-    """:func:`inferential_rows` of one generator, written to ``out_path``."""
-    rows = inferential_rows(
-        data_paths, train_path, card_path, params, estimation, seed, dataset, generator, dataset_options
-    )
-    return write_rows(rows, list(INFERENTIAL_UTILITY.columns), out_path)
-
-
 def run_inferential_sets(
     generators: Sequence[str],
     reps_of: dict[str, Sequence[int]],

@@ -12,11 +12,12 @@ rows are those a job of its own would write. On a cluster the job's learners tak
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
+from causalsynth.core.cells import SetCell, set_cells
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.progress import Progress
 from causalsynth.core.splits import SplitPaths, for_rep
@@ -28,11 +29,7 @@ from causalsynth.evaluate.tstr import real_ceiling, tstr_row
 
 
 def run_synthetic_evaluation(
-    sets: Sequence[str],
-    metas: Sequence[str],
-    cells: Sequence[tuple[str, int]],
-    seeds: Sequence[int],
-    tstr_seeds: Sequence[int],
+    cells: Sequence[SetCell | Mapping[str, Any]],
     tstr_real_seed: int,
     real_estimates_path: SplitPaths,
     train_path: SplitPaths,
@@ -48,37 +45,34 @@ def run_synthetic_evaluation(
     """Evaluation A (:func:`~causalsynth.evaluate.ate.ate_preservation_rows`) and TSTR
     (:func:`~causalsynth.evaluate.tstr.tstr_row`) of each released table.
 
-    ``sets``, ``metas``, ``cells`` ((generator, rep)), ``seeds`` (the estimate grid's) and
-    ``tstr_seeds`` run in step, one entry per set. ``real_estimates_path``, ``train_path``,
+    ``cells``: one :class:`~causalsynth.core.cells.SetCell` per set, whose ``seed`` seeds the
+    estimate grid and ``tstr_seed`` the TSTR judge. ``real_estimates_path``, ``train_path``,
     ``holdout_path`` and ``card_path`` are each replicate's own draw of the real data
     ({rep: path}, see :mod:`causalsynth.core.splits`; one path: a split every replicate shares).
     ``tstr_real_seed`` seeds the train-on-real ceiling of each split, fitted once per split.
     Writes the rows of all sets to ``out_estimates`` (``vocabulary.ATE``) and ``out_tstr``
     (``vocabulary.TSTR``).
     """
-    lengths = {len(x) for x in (sets, metas, cells, seeds, tstr_seeds)}
-    if len(lengths) != 1 or not sets:
-        raise ConfigError(
-            f"run_synthetic_evaluation: sets, metas, cells, seeds and tstr_seeds need one entry per set "
-            f"(got {len(sets)}, {len(metas)}, {len(cells)}, {len(seeds)}, {len(tstr_seeds)})"
-        )
-    progress = Progress(f"evaluate {dataset}", len(sets))
+    cells = set_cells(cells, "run_synthetic_evaluation")
+    missing = [c.data for c in cells if c.tstr_seed is None]
+    if missing:
+        raise ConfigError(f"run_synthetic_evaluation: the cells of {missing} have no tstr_seed")
+    progress = Progress(f"evaluate {dataset}", len(cells))
     ate: list[dict[str, Any]] = []
     tstr_rows: list[dict[str, Any]] = []
     # one fit per split, not one per set: the sets that share a split share its ceiling
     ceilings: dict[tuple[str, str], Any] = {}
-    for data, meta, (generator, rep), seed, tstr_seed in zip(
-        sets, metas, cells, seeds, tstr_seeds, strict=True
-    ):
+    for cell in cells:
+        rep = cell.rep
         train, holdout, card = (for_rep(p, rep) for p in (train_path, holdout_path, card_path))
         if (train, holdout) not in ceilings:
             ceilings[train, holdout] = real_ceiling(train, holdout, card, tstr, tstr_real_seed, n_jobs)
         ate += ate_preservation_rows(
-            data, None, card, estimation, seed, n_jobs, dataset, generator, int(rep),
-            meta_path=meta, real_estimates_path=for_rep(real_estimates_path, rep),
+            cell.data, None, card, estimation, cell.seed, n_jobs, dataset, cell.generator, rep,
+            meta_path=cell.meta, real_estimates_path=for_rep(real_estimates_path, rep),
         )  # fmt: skip
         row = tstr_row(
-            data, train, holdout, card, tstr, tstr_seed, dataset, generator, int(rep),
+            cell.data, train, holdout, card, tstr, cell.tstr_seed, dataset, cell.generator, rep,
             n_jobs=n_jobs, ceiling=ceilings[train, holdout],
         )  # fmt: skip
         tstr_rows.append(row)

@@ -6,12 +6,13 @@ import contextlib
 import inspect
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from causalsynth.core.cells import RepCell, rep_cells
 from causalsynth.core.errors import CausalSynthError, ComponentFailure, ConfigError
 from causalsynth.core.io import read_parquet, write_json, write_parquet
 from causalsynth.core.layout import synthetic_files
@@ -206,14 +207,13 @@ def run_generate(
 
 def run_generate_reps(
     folder: str | os.PathLike,
-    reps: Sequence[int],
-    seeds: Sequence[int],
+    cells: Sequence[RepCell | Mapping[str, Any]],
     train_path: SplitPaths,
     card_path: SplitPaths,
     generator: str,
     params: dict[str, Any],
     n_rows: int,
-    threads: int,
+    n_jobs: int,
     dataset: str,
     generator_type: str | None = None,
 ) -> None:
@@ -222,23 +222,21 @@ def run_generate_reps(
     Why one job per (dataset, generator) and not per replicate: a fit of the default config's
     CTGAN, TVAE, TabularARGN or Gaussian copula takes seconds to tens of seconds, and a fresh
     process spends about 6 s importing torch, SDV and torch's compiler stack (the first
-    optimizer imports ``torch._dynamo``) before it. ``reps`` and ``seeds`` run in step; each
-    replicate reads its own draw (``train_path`` and ``card_path`` map a replicate to it,
+    optimizer imports ``torch._dynamo``) before it. ``cells``: one
+    :class:`~causalsynth.core.cells.RepCell` per replicate, with its seed; each replicate reads
+    its own draw (``train_path`` and ``card_path`` map a replicate to it,
     :mod:`causalsynth.core.splits`), fits a fresh generator with its own seed and writes
     :func:`synthetic_files` under ``folder``, so its files are those a job of its own would write.
     """
-    if len(reps) != len(seeds) or not reps:
-        raise ConfigError(
-            f"run_generate_reps: generator '{generator}' needs one seed per replicate "
-            f"(got {len(reps)} replicates, {len(seeds)} seeds)"
-        )
+    cells = rep_cells(cells, f"run_generate_reps ({generator})", needs=("seed",))
     Path(folder).mkdir(parents=True, exist_ok=True)
-    progress = Progress(f"generate {dataset}/{generator}", len(reps))
-    for rep, seed in zip(reps, seeds, strict=True):
+    progress = Progress(f"generate {dataset}/{generator}", len(cells))
+    for cell in cells:
+        rep = cell.rep
         out_data, out_meta = synthetic_files(folder, rep)
         run_generate(
-            for_rep(train_path, rep), for_rep(card_path, rep), generator, params, n_rows, seed, threads,
-            out_data, out_meta, dataset, generator_type=generator_type, rep=int(rep),
+            for_rep(train_path, rep), for_rep(card_path, rep), generator, params, n_rows, cell.seed, n_jobs,
+            out_data, out_meta, dataset, generator_type=generator_type, rep=rep,
         )  # fmt: skip
         progress.step()
 

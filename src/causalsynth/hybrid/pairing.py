@@ -270,7 +270,7 @@ def run_pairing(
     seed: int,
     out_paired: str,
     out_json: str,
-    threads: int = 1,
+    n_jobs: int = 1,
 ) -> dict[str, Any]:
     """Pair every set of ``positivity.parquet`` with the hybrid pool; write the union and counts.
 
@@ -308,7 +308,7 @@ def run_pairing(
             learner=params["learner"],
             categorical_weight=params["categorical_weight"],
             seed=derive_seed(seed, "propensity", rep=s),
-            n_jobs=threads,
+            n_jobs=n_jobs,
         )
         try:
             paired, counts = pairing.fit(real).pair(real, pool)

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from causalsynth.core.cells import RepCell, rep_cells
 from causalsynth.core.errors import ComponentFailure, ConfigError, DataError
 from causalsynth.core.io import atomic_path, read_json, read_parquet, write_json, write_parquet
 from causalsynth.core.layout import mechanism_files, pool_files
@@ -294,49 +295,47 @@ def read_engine_truth(meta_path: str | Path | None, table_path: str | Path, requ
 
 def run_hybrid_sets(
     folder: str,
-    cells: Sequence[tuple[str, int]],
-    seeds: Sequence[int],
-    covariates: Sequence[str],
+    cells: Sequence[RepCell | Mapping[str, Any]],
     mechanism_seeds: Mapping[int, int],
     train_path: SplitPaths,
     card_path: SplitPaths,
     params: dict[str, Any],
-    threads: int,
+    n_jobs: int,
     dataset: str,
 ) -> list[dict[str, Any]]:
     """Every hybrid pool of a dataset, written under ``folder`` (:func:`pool_files`).
 
-    ``cells`` ((hybrid, rep)) and ``seeds`` run in step, one entry per pool; ``covariates`` has
-    the base's DCR-filtered set of each cell with a base, in the cells' order (``hybrid_real``
-    has none). g and h are fitted once per replicate with a base hybrid, with
+    ``cells``: one :class:`~causalsynth.core.cells.RepCell` per pool (the hybrid, its replicate,
+    its seed and, for a hybrid with a base, the base's DCR-filtered set as ``data``;
+    ``hybrid_real`` has none). g and h are fitted once per replicate with a base hybrid, with
     ``mechanism_seeds[rep]``, and written beside the pools (:func:`mechanism_files`);
     ``train_path`` and ``card_path`` map each replicate to its draw (:mod:`causalsynth.core.splits`).
     Returns the pools' metas in the cells' order.
     """
-    based = [cell for cell in cells if hybrid_base(cell[0]) is not None]
-    if len(seeds) != len(cells) or len(covariates) != len(based):
+    cells = rep_cells(cells, "run_hybrid_sets", needs=("seed",))
+    unbased = [c.generator for c in cells if (hybrid_base(c.generator) is None) != (c.data is None)]
+    if unbased:
         raise ConfigError(
-            f"run_hybrid_sets: {len(cells)} cells need as many seeds (got {len(seeds)}) and the "
-            f"{len(based)} with a base one covariates file each (got {len(covariates)})"
+            f"run_hybrid_sets: {unbased}: a hybrid with a base needs its base's covariates (data), "
+            "the oracle none"
         )
-    covariates_of = dict(zip(based, covariates, strict=True))
     Path(folder).mkdir(parents=True, exist_ok=True)
     mechanisms: dict[int, str] = {}
     progress = Progress(f"hybrid {dataset}", len(cells))
     metas = []
-    for (hybrid, rep), seed in zip(cells, seeds, strict=True):
+    for cell in cells:
+        hybrid, rep, seed, cov = cell.generator, cell.rep, cell.seed, cell.data
         train, card = for_rep(train_path, rep), for_rep(card_path, rep)
-        cov = covariates_of.get((hybrid, rep))
         if cov is not None and rep not in mechanisms:
             model_path, model_meta = mechanism_files(folder, rep)
             run_fit_mechanisms(
-                train, card, params, mechanism_seeds[rep], threads, model_path, model_meta, dataset
+                train, card, params, mechanism_seeds[rep], n_jobs, model_path, model_meta, dataset
             )
             mechanisms[rep] = model_path
         out_pool, out_meta = pool_files(folder, hybrid, rep)
         metas.append(
             run_hybrid(
-                train, card, cov, params, seed, threads, out_pool, out_meta, dataset, hybrid,
+                train, card, cov, params, seed, n_jobs, out_pool, out_meta, dataset, hybrid,
                 mechanisms_path=mechanisms.get(rep) if cov is not None else None,
             )
         )  # fmt: skip

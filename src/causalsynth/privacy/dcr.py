@@ -27,7 +27,7 @@ bit for bit. Work is chunked over synthetic rows, so memory stays bounded whatev
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from causalsynth.core.cells import RepCell, rep_cells
 from causalsynth.core.encoding import CovariateEncoder
 from causalsynth.core.errors import ConfigError
 from causalsynth.core.io import read_parquet, write_json, write_parquet
@@ -378,7 +379,7 @@ def run_dcr_filter(
     params: dict[str, Any],
     out_filtered: str,
     out_json: str,
-    threads: int = 1,
+    n_jobs: int = 1,
     generator: str | None = None,
     rep: int | None = None,
 ) -> dict[str, Any]:
@@ -408,7 +409,7 @@ def run_dcr_filter(
     filt = DCRFilter(
         roles,
         **params,
-        n_jobs=threads,
+        n_jobs=n_jobs,
     ).fit(train, holdout)
     keep, report = filt.filter(synthetic)
     write_parquet(raw.loc[keep].reset_index(drop=True), out_filtered)
@@ -438,31 +439,28 @@ def run_dcr_filter(
 
 def run_dcr_filter_reps(
     folder: str,
-    reps: Sequence[int],
-    synthetic_paths: Sequence[str],
+    cells: Sequence[RepCell | Mapping[str, Any]],
     train_path: SplitPaths,
     holdout_path: SplitPaths,
     card_path: SplitPaths,
     params: dict[str, Any],
     generator: str,
-    threads: int = 1,
+    n_jobs: int = 1,
 ) -> list[dict[str, Any]]:
     """:func:`run_dcr_filter` for every replicate of one generator, in one job (a screen takes
     less time than a job's start-up), each against its replicate's draw; writes
-    :func:`dcr_files` under ``folder``. ``reps`` and ``synthetic_paths`` run in step."""
-    if len(reps) != len(synthetic_paths) or not reps:
-        raise ConfigError(
-            f"run_dcr_filter_reps: generator '{generator}' needs one synthetic set per replicate "
-            f"(got {len(reps)} replicates, {len(synthetic_paths)} sets)"
-        )
+    :func:`dcr_files` under ``folder``. ``cells``: one :class:`~causalsynth.core.cells.RepCell`
+    per replicate, its ``data`` the set the generator sampled."""
+    cells = rep_cells(cells, f"run_dcr_filter_reps ({generator})", needs=("data",))
     Path(folder).mkdir(parents=True, exist_ok=True)
     out = []
-    for rep, synthetic in zip(reps, synthetic_paths, strict=True):
+    for cell in cells:
+        rep = cell.rep
         filtered, summary = dcr_files(folder, rep)
         out.append(
             run_dcr_filter(
-                for_rep(train_path, rep), for_rep(holdout_path, rep), for_rep(card_path, rep), synthetic,
-                params, filtered, summary, threads=threads, generator=generator, rep=int(rep),
+                for_rep(train_path, rep), for_rep(holdout_path, rep), for_rep(card_path, rep), cell.data,
+                params, filtered, summary, n_jobs=n_jobs, generator=generator, rep=rep,
             )
         )  # fmt: skip
     return out

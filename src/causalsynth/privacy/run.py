@@ -12,11 +12,13 @@ beside its meta.json's contents in ``results/provenance.json``.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
-from causalsynth.core.errors import ConfigError, DataError
+from causalsynth.core.cells import SetCell, set_cells
+from causalsynth.core.errors import DataError
 from causalsynth.core.io import read_json, read_parquet, write_json, write_parquet
 from causalsynth.core.progress import Progress
 from causalsynth.core.roles import read_card
@@ -40,25 +42,22 @@ def epsilon_of(meta: dict[str, Any]) -> float | None:
 
 
 def run_privacy_attacks(
-    data_paths: list[str],
-    meta_paths: list[str],
-    cells: list[tuple[str, int, str]],
-    seeds: list[int],
+    cells: Sequence[SetCell | Mapping[str, Any]],
     train_path: SplitPaths,
     holdout_path: SplitPaths,
     card_path: SplitPaths,
     params: dict[str, Any],
     dcr_params: dict[str, Any],
     out_table: str,
-    threads: int = 1,
+    n_jobs: int = 1,
     out_release: str | None = None,
 ) -> pd.DataFrame:
     """Attack every releasable set of one dataset; gate each; write its rows of the privacy table
     and, with ``out_release``, its release.json.
 
-    ``data_paths``, ``meta_paths``, ``cells`` ((generator, rep, set), set one of
-    ``PRIVACY_SETS``) and ``seeds`` (the (generator, rep) cell's seed) name one set each; extra
-    columns (a hybrid pool's mu0, mu1, propensity) are not released and not attacked.
+    ``cells``: one :class:`~causalsynth.core.cells.SetCell` per set, its ``version`` one of
+    ``PRIVACY_SETS`` (the table's column ``set``) and its ``seed`` the (generator, rep) cell's;
+    extra columns (a hybrid pool's mu0, mu1, propensity) are not released and not attacked.
     ``params``: the ``privacy`` block (its ``release`` thresholds drive the gate), ``dcr_params``:
     the ``dcr`` block (defaults from the schema). ``train_path``, ``holdout_path``,
     ``card_path``: each replicate's draw of the real data ({rep: path}; one path: a split every
@@ -66,14 +65,12 @@ def run_privacy_attacks(
     One job per dataset, as for fidelity: the imports of a job cost more than the attacks on one
     set. Progress (sets done, rate, time left) goes to the log.
     """
-    if not (len(data_paths) == len(meta_paths) == len(cells) == len(seeds)):
-        raise ConfigError("run_privacy_attacks: give one meta path, cell and seed per synthetic set")
+    cells = set_cells(cells, "run_privacy_attacks")
     params = resolve_section(params, "privacy", "run_privacy_attacks")
     dcr_params = resolve_section(dcr_params, "dcr", "run_privacy_attacks")
     # checked before the attacks: a bad threshold should not cost the job its minutes
     thresholds = release_thresholds(params["release"], "run_privacy_attacks")
-    first_rep = cells[0][1] if cells else 0
-    card, roles = read_card(for_rep(card_path, first_rep))
+    card, roles = read_card(for_rep(card_path, cells[0].rep))
     dataset = card.get("dataset", str(card_path))
     splits: dict[str, pd.DataFrame] = {}
 
@@ -83,17 +80,14 @@ def run_privacy_attacks(
             splits[path] = roles.validate(read_parquet(path), path)
         return splits[path]
 
-    progress = Progress(f"privacy attacks {dataset}", len(data_paths))
+    progress = Progress(f"privacy attacks {dataset}", len(cells))
     rows = []
-    for path, meta_path, (generator, rep, name), seed in zip(
-        data_paths, meta_paths, cells, seeds, strict=True
-    ):
+    for cell in cells:
+        rep, name = cell.rep, cell.version
         if name not in PRIVACY_SETS:
-            raise DataError(
-                str(meta_path), "set", f"unknown set {name!r}", f"use one of {list(PRIVACY_SETS)}"
-            )
+            raise DataError(cell.meta, "set", f"unknown set {name!r}", f"use one of {list(PRIVACY_SETS)}")
         t0 = time.perf_counter()
-        synthetic = roles.validate(read_parquet(path), str(path))
+        synthetic = roles.validate(read_parquet(cell.data), cell.data)
         found = attack_set(
             roles,
             synthetic,
@@ -101,12 +95,12 @@ def run_privacy_attacks(
             split(holdout_path, rep),
             params,
             dcr_params["categorical_weight"],
-            derive_seed(seed, name),
-            threads,
+            derive_seed(cell.seed, name),
+            n_jobs,
         )
         seconds = time.perf_counter() - t0
-        cell = {"generator": generator, "rep": int(rep), "set": name, "seconds": seconds}
-        rows += [r | cell | {"epsilon": epsilon_of(read_json(meta_path))} for r in found]
+        where = {"generator": cell.generator, "rep": rep, "set": name, "seconds": seconds}
+        rows += [r | where | {"epsilon": epsilon_of(read_json(cell.meta))} for r in found]
         progress.step()
     df = pd.DataFrame(rows, columns=list(PRIVACY.columns)).assign(dataset=dataset)
     df["rep"] = df["rep"].astype("int64")
@@ -115,9 +109,6 @@ def run_privacy_attacks(
     df = with_verdicts(df, verdicts)
     write_parquet(df, out_table)
     if out_release is not None:
-        files = {
-            (str(g), int(r), str(s)): (str(p), str(m))
-            for p, m, (g, r, s) in zip(data_paths, meta_paths, cells, strict=True)
-        }
+        files = {(c.generator, c.rep, str(c.version)): (c.data, c.meta) for c in cells}
         write_json(release_record(dataset, verdicts, thresholds, files), out_release)
     return df

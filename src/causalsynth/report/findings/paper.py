@@ -10,15 +10,22 @@ from causalsynth.core.uncertainty import UNDECIDED
 from causalsynth.core.vocabulary import PAPER_COMPARISON
 from causalsynth.report.findings.format import fmt, md_table
 from causalsynth.report.paper.comparison import AGREES, DISAGREES, comparison_summary
+from causalsynth.report.paper.numbers import STEAM
 from causalsynth.report.paper.settings import PAPERS_SETTINGS_TEXT
 
 TITLE = "## Beside the papers"
+STEAM_TITLE = "### STEAM's ACTG 175 numbers beside the fidelity table"
 SHOWN = 8  # settings differences named here; the table names each row's
 
 
 def paper_section(comparison: pd.DataFrame | None) -> str:
     if comparison is None:
         return f"{TITLE}\n\nNo `{PAPER_COMPARISON}` table in this run (rule `paper_figures`)."
+    steam = comparison["paper"] == STEAM
+    return _papers(comparison[~steam]) + "\n\n" + _steam(comparison[steam])
+
+
+def _papers(comparison: pd.DataFrame) -> str:
     counts = comparison_summary(comparison)
     differ = list(
         dict.fromkeys(
@@ -56,6 +63,28 @@ def paper_section(comparison: pd.DataFrame | None) -> str:
         "### Undecided",
         _undecided(comparison[comparison["agrees"] == UNDECIDED]),
     ]
+    return "\n\n".join(lines)
+
+
+def _steam(rows: pd.DataFrame) -> str:
+    """STEAM's ACTG 175 numbers beside the fidelity table's, never judged (comparison.VARIANTS)."""
+    lines = [STEAM_TITLE]
+    if rows.empty:
+        return "\n\n".join([*lines, "_(no STEAM numbers in the comparison table)_"])
+    have = rows[rows["missing"].astype(str) == ""]
+    if have.empty:
+        lines.append(
+            f"This run has none of STEAM's sets ({rows['missing'].iloc[0]}). Its design is the dataset "
+            "`actg175_steam`: `snakemake --cores 2 --configfile config/steam_actg.yaml` runs CTGAN on it "
+            "over ten replicates, as STEAM's ten runs."
+        )
+        return "\n\n".join(lines)
+    lines.append(
+        "STEAM (NeurIPS 2025) reports its generic CTGAN on ACTG 175 in its own design (`actg175_steam`: "
+        "arm 2 vs arm 0, the change in CD4 count); the fidelity table's values of this run's CTGAN sets "
+        "stand beside them. They are shown, not judged: the implementations differ (why, per row)."
+    )
+    lines.append(_rows(have, with_note=True))
     return "\n\n".join(lines)
 
 

@@ -35,6 +35,14 @@ UNPAIRED_METHOD = "raw"
 DCR_LEVELS = {"dcr_q25": 0.25, "dcr_median": 0.5, "dcr_q75": 0.75, "dcr_max": 1.0}
 TSTR_METRIC = "auc"
 NOT_KEPT = "not kept by the run"  # a quantity no table of a run holds (as opposed to a set it lacks)
+# STEAM's quantities -> the fidelity table's metric that measures them (alpha and beta in the
+# naive variant the run computes; comparison.VARIANTS says how that differs from STEAM's)
+FIDELITY_METRICS = {
+    "alpha_precision": "alpha_precision_naive",
+    "beta_recall": "beta_recall_naive",
+    "jsd_pi": "jsd_pi",
+    "u_pehe": "u_pehe",
+}
 
 
 @dataclass
@@ -47,6 +55,7 @@ class RunTables:
     engine: pd.DataFrame
     dcr: list[dict] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    fidelity: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def read(
@@ -60,6 +69,7 @@ class RunTables:
             engine=read_table(tables_dir, "engine"),
             dcr=list(dcr_records),
             settings=settings,
+            fidelity=read_table(tables_dir, "fidelity"),
         )
 
     @property
@@ -117,6 +127,8 @@ def measure(number: pd.Series, run: RunTables) -> Measurement:
         return dcr_draws(run, d, g, DCR_LEVELS[q])
     if q == "tstr_auc":
         return tstr_draws(run, d, g)
+    if q in FIDELITY_METRICS:
+        return fidelity_draws(run, d, g, FIDELITY_METRICS[q])
     if q == "pool_effect":
         return pool_effect_draws(run, d, g)
     if kind in ("pool", "true_process") and q in ("bias", "variance", "mse"):
@@ -207,6 +219,18 @@ def tstr_draws(run: RunTables, dataset: str, generator: str) -> Measurement:
     rows = df[df["generator"] == generator]
     if rows.empty:
         return Missing(f"this run has no {generator} set on {dataset}")
+    return Draws(pd.to_numeric(rows["value"]).groupby(rows["rep"]).mean().to_numpy(dtype=float))
+
+
+def fidelity_draws(run: RunTables, dataset: str, generator: str, metric: str) -> Measurement:
+    """A metric of the fidelity table for a generator's sets, one value per replicate."""
+    df = ok_rows(run.fidelity, "value") if not run.fidelity.empty else run.fidelity
+    gone = _absent(df, dataset, generator, "fidelity table")
+    if gone:
+        return gone
+    rows = df[(df["dataset"] == dataset) & (df["generator"] == generator) & (df["metric"] == metric)]
+    if rows.empty:
+        return Missing(f"this run's fidelity table has no {metric} of {generator} on {dataset}")
     return Draws(pd.to_numeric(rows["value"]).groupby(rows["rep"]).mean().to_numpy(dtype=float))
 
 

@@ -22,11 +22,14 @@ from causalsynth.core.roles import require_columns
 from causalsynth.core.vocabulary import PAPER_FIGURES
 
 PAPER_NUMBERS_FILE = "paper_numbers.csv"
+STEAM = "NeurIPS 2025 STEAM"
 
 # the papers by the identifier the file uses
 PAPERS = {
     "arXiv 2511.00318": "Kim, Xu and Lin (2025)",
     "arXiv 2604.23904": "Xu (2026)",
+    # a peer's numbers on ACTG 175 in its own design (dataset actg175_steam), for the fidelity table
+    STEAM: "STEAM (NeurIPS 2025, github.com/harrya32/STEAM)",
 }
 
 COLUMNS = (
@@ -63,6 +66,11 @@ QUANTITIES = {
     "dcr_q25": "25th percentile of the DCR",
     "dcr_q75": "75th percentile of the DCR",
     "dcr_max": "largest DCR",
+    # STEAM's metrics, read from the fidelity table (report/paper/measure.py, FIDELITY_METRICS)
+    "alpha_precision": "covariate alpha-precision",
+    "beta_recall": "covariate beta-recall",
+    "jsd_pi": "JSD_pi: 1 - the mean Jensen-Shannon distance of the propensities",
+    "u_pehe": "U_PEHE: RMSE between CATEs learned from real and from synthetic rows, outcome units",
 }
 
 # The kind of set a number is about: how the run's counterpart is found.
@@ -77,7 +85,8 @@ KINDS = {
     "true_process": "the true data-generating process",
 }
 
-SOURCE_PATTERN = re.compile(r"^paper-numbers\.md:\d+$")
+# a line of the project's reference paper-numbers.md, or of the ACTG 175 data's README (STEAM's)
+SOURCE_PATTERN = re.compile(r"^(paper-numbers\.md|actg175/README\.md):\d+$")
 FIX = "restore src/causalsynth/report/paper/paper_numbers.csv from the repository"
 
 
@@ -117,7 +126,7 @@ def read_paper_numbers(path: str | os.PathLike | None = None) -> pd.DataFrame:
         df,
         "source",
         df["source"].astype(str).str.match(SOURCE_PATTERN),
-        "not a line of paper-numbers.md ('paper-numbers.md:<line>')",
+        "not a line of a reference ('paper-numbers.md:<line>' or 'actg175/README.md:<line>')",
         source,
     )
     for column in ("set", "generator", "dataset"):
