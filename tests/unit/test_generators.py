@@ -418,7 +418,7 @@ def test_one_job_writes_the_replicates_one_job_per_replicate_would(tmp_path, tab
             tmp_path / "x", [RepCell("gaussian_copula", 1, 31), RepCell("gaussian_copula", 2)], draws[1][0],
             draws[1][1], "gaussian_copula", {}, 30, 1, "t",
         )  # fmt: skip
-    with pytest.raises(ConfigError, match="no replicates to make"):
+    with pytest.raises(ConfigError, match="no replicate records"):
         run_generate_reps(tmp_path / "x", [], draws[1][0], draws[1][1], "gaussian_copula", {}, 30, 1, "t")
 
 

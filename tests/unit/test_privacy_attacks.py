@@ -327,5 +327,5 @@ def test_run_privacy_attacks_refuses_an_unknown_set_or_a_malformed_cell(tmp_path
     ):
         run_privacy_attacks([{"generator": "ctgan", "rep": 1, "data": p["filtered"], "seed": 1}], *common,
                             out_table=str(tmp_path / "a"))  # fmt: skip
-    with pytest.raises(ConfigError, match="run_privacy_attacks: no sets to read"):
+    with pytest.raises(ConfigError, match="run_privacy_attacks: no set records"):
         run_privacy_attacks([], *common, out_table=str(tmp_path / "a"))

@@ -11,7 +11,7 @@ parallel lists whose orders must agree; `config.Plan` decides which cells a job 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from causalsynth.core.errors import ConfigError
@@ -40,27 +40,6 @@ class SetCell(_Record):
     version: str | None = None
 
 
-def set_cells(records: Iterable[SetCell | Mapping[str, Any]], who: str) -> list[SetCell]:
-    """The job's cells from the workflow's records; a malformed record or none at all is a
-    `ConfigError` naming the job (``who``) and the fields a record has."""
-    cells = []
-    for i, record in enumerate(records):
-        if isinstance(record, SetCell):
-            cells.append(record)
-            continue
-        try:
-            cell = SetCell(**dict(record))
-        except TypeError as err:
-            names = ", ".join(f.name for f in fields(SetCell))
-            raise ConfigError(
-                f"{who}: cell {i} {dict(record)!r} is not a set record ({err}); its fields: {names}"
-            ) from None
-        cells.append(SetCell(**{**asdict(cell), "rep": int(cell.rep), "seed": int(cell.seed)}))
-    if not cells:
-        raise ConfigError(f"{who}: no sets to read (the workflow gives one record per set)")
-    return cells
-
-
 @dataclass(frozen=True)
 class RepCell(_Record):
     """One replicate a batched job makes: the generator (or hybrid) it is of, the replicate,
@@ -74,19 +53,30 @@ class RepCell(_Record):
     data: str | None = None
 
 
+def set_cells(records: Iterable[SetCell | Mapping[str, Any]], who: str) -> list[SetCell]:
+    """The job's set cells from the workflow's records (:func:`_cells`)."""
+    return _cells(SetCell, records, who, "set", ())
+
+
 def rep_cells(
     records: Iterable[RepCell | Mapping[str, Any]], who: str, needs: tuple[str, ...] = ()
 ) -> list[RepCell]:
-    """The job's replicate cells from the workflow's records, each with the fields in ``needs``;
-    a malformed record or none at all is a `ConfigError` naming the job (``who``)."""
+    """The job's replicate cells from the workflow's records, each with the fields in ``needs``
+    (:func:`_cells`)."""
+    return _cells(RepCell, records, who, "replicate", needs)
+
+
+def _cells(cls, records, who: str, kind: str, needs: tuple[str, ...]) -> list:
+    """``records`` as ``cls`` cells, replicate and seed as ints; a malformed record, one without
+    a field of ``needs`` or no record at all is a `ConfigError` naming the job (``who``)."""
     cells = []
     for i, record in enumerate(records):
         try:
-            cell = record if isinstance(record, RepCell) else RepCell(**dict(record))
+            cell = record if isinstance(record, cls) else cls(**dict(record))
         except TypeError as err:
-            names = ", ".join(f.name for f in fields(RepCell))
+            names = ", ".join(f.name for f in fields(cls))
             raise ConfigError(
-                f"{who}: cell {i} {dict(record)!r} is not a replicate record ({err}); its fields: {names}"
+                f"{who}: cell {i} {dict(record)!r} is not a {kind} record ({err}); its fields: {names}"
             ) from None
         lacking = [k for k in needs if getattr(cell, k) is None]
         if lacking:
@@ -94,7 +84,7 @@ def rep_cells(
                 f"{who}: cell {i} ({cell.generator}, rep {cell.rep}) has no {', '.join(lacking)}"
             )
         seed = None if cell.seed is None else int(cell.seed)
-        cells.append(RepCell(cell.generator, int(cell.rep), seed, cell.data))
+        cells.append(replace(cell, rep=int(cell.rep), seed=seed))
     if not cells:
-        raise ConfigError(f"{who}: no replicates to make (the workflow gives one record per replicate)")
+        raise ConfigError(f"{who}: no {kind} records (the workflow gives one per {kind})")
     return cells

@@ -128,8 +128,9 @@ def foreach_adam() -> Iterator[None]:
     torch defaults to foreach only where every parameter is on CUDA; on a CPU it steps each
     tensor in a Python loop, which costs as much as the arithmetic for the many small tensors of
     a library's network (TabularARGN's optimizer step was 23% of its fit on nhefs). The two
-    implementations compute the same updates: TabularARGN's fit and sample on nhefs were
-    bitwise equal with and without, in 44 s against 53 s. An optimizer that asks for its own
+    implementations compute the same updates: TabularARGN's fit and sample on nhefs are
+    bitwise equal with and without, in 41.9 s against 51.9 s on an AMD EPYC without bf16
+    (``benchmarks/argn_optimizer.py``). An optimizer that asks for its own
     implementation (``foreach``, ``fused`` or ``differentiable``) keeps it.
     """
     from unittest import mock
