@@ -1,7 +1,9 @@
-"""Run Snakemake in a fresh copy of the workflow and measure wall time and peak memory."""
+"""Run Snakemake in a fresh copy of the workflow and measure wall time and peak memory; time
+variants side by side in one process."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
@@ -182,6 +184,21 @@ def timed(step, *args, **kwargs) -> tuple[object, float, float]:
     cpu, wall = time.process_time(), time.perf_counter()
     out = step(*args, **kwargs)
     return out, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def side_by_side_setup(ap: argparse.ArgumentParser) -> tuple[argparse.Namespace, object, int, dict]:
+    """A side-by-side benchmark's command line with the shared ``--repeat`` and ``--config``,
+    parsed; returns it with the config's plan, its seed and the machine, printed first."""
+    from causalsynth.config import Plan, read_config
+    from causalsynth.core.provenance import machine
+
+    ap.add_argument("--repeat", type=int, default=1, help="turns per variant; the best is kept")
+    ap.add_argument("--config", default="config/config.yaml")
+    args = ap.parse_args()
+    plan = Plan(read_config(args.config))
+    cpu = machine()
+    print(f"machine: {cpu['cpu']}, {cpu['logical_cores']} logical cores", flush=True)
+    return args, plan, int(plan.config["seed"]), cpu
 
 
 def side_by_side(variants: dict, repeat: int = 1) -> dict[str, dict]:

@@ -99,3 +99,24 @@ PAIRING_BINARY = Roles(treatment="A", outcome="Y", outcome_type="binary", covari
 LINEAR_COVARIATES = {"w1": "continuous", "w2": "continuous", "w3": "binary"}
 # the estimators and the fidelity and inferential-utility tests (test_estimators, test_fidelity)
 LINEAR_CONTINUOUS = Roles("a", "y", "continuous", LINEAR_COVARIATES)
+
+
+# ------------------------------------------------------------------- a tiny causal language model
+def tiny_llama(vocab_size: int, **config):
+    """A two-layer Llama (hidden size 32, head tied to the embedding), seeded: the stand-in for
+    SmolLM2 in GReaT's tests (test_great, test_great_loss)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from causalsynth.generate.runtime import isolated_global_rng
+
+    settings = {
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "num_key_value_heads": 1,
+        "max_position_embeddings": 256,
+        "tie_word_embeddings": True,
+    }
+    with isolated_global_rng(0):
+        return LlamaForCausalLM(LlamaConfig(vocab_size=vocab_size, **settings, **config))

@@ -133,3 +133,12 @@ def test_prepare_dataset_card_passes_the_checks(tmp_path):
     assert card["truth"] == {"ate": -31.13, "kind": "reference", "source": card["truth"]["source"]}
     assert card["n_train"] + card["n_holdout"] == 1046 and card["kind"] == "real-rct"
     assert {"name": "strat", "type": "categorical"} in card["covariates"]
+
+
+def test_the_default_run_has_paper_2s_design_and_every_base_generator_on_it():
+    from causalsynth.config import Plan, read_config
+
+    plan = Plan(read_config("config/config.yaml"))
+    assert "actg175" in plan.datasets and "actg175_steam" not in plan.datasets
+    assert plan.loader_options("actg175")[1] == {}  # all 1,046 rows, the reference truth unchanged
+    assert set(plan.generators_for("actg175")) >= {"gaussian_copula", "ctgan", "tvae", "tabularargn"}

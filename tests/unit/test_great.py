@@ -16,6 +16,7 @@ from causalsynth.generate.great.constrained import LevelAutomaton, NumberAutomat
 from causalsynth.generate.great.llm import load_tokenizer
 from causalsynth.generate.great.text import format_value, row_text_dataset
 from causalsynth.generate.runtime import isolated_global_rng
+from tests.unit.conftest import tiny_llama
 
 ROLES = Roles(
     treatment="A",
@@ -47,23 +48,12 @@ def tokenizer():
 @pytest.fixture(scope="module")
 def tiny_llm(tmp_path_factory, tokenizer) -> str:
     """A two-layer Llama (hidden size 32) with SmolLM2's tokenizer, saved as a model folder."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        max_position_embeddings=256,
+    model = tiny_llama(
+        len(tokenizer),
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=True,
     )
-    with isolated_global_rng(0):
-        model = LlamaForCausalLM(config)
     folder = tmp_path_factory.mktemp("tiny-llm")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -358,7 +348,9 @@ def test_constrained_sampler_keeps_the_free_samplers_marginals(fitted):
     """The constraint only removes what the free sampler would have written invalidly.
 
     Tolerances: two-sample KS and chi-square p-values above 0.01 for every column, and level
-    shares within 0.1 of each other, on 300 rows each (seeded, so the outcome is fixed).
+    shares within 0.1 of each other, on 300 rows each (seeded, so the outcome is fixed). The
+    start column is left out: the free sampler copies its values from the training table, the
+    constrained one samples them, so there it would compare the model with the data.
     """
     from scipy import stats
 
@@ -368,9 +360,10 @@ def test_constrained_sampler_keeps_the_free_samplers_marginals(fitted):
         free = fitted.sample(300, seed=21)
     finally:
         fitted.set_params(sampler="constrained")
+    assert fitted.start_column_ == "w_bin"  # the first column, as the feature order is fixed
     ks = stats.ks_2samp(constrained["w_cont"], free["w_cont"])
     assert ks.pvalue > 0.01, ks
-    for column in ("w_bin", "w_cat", "A", "Y"):
+    for column in ("w_cat", "A", "Y"):
         counts = pd.crosstab(
             np.r_[np.zeros(300), np.ones(300)], pd.concat([constrained[column], free[column]]).to_numpy()
         )
@@ -412,6 +405,7 @@ def test_lora_trains_only_adapters_and_merges_them(tiny_llm, table):
     params = tiny_params(tiny_llm, epochs=2, lora={"rank": 4, "target_modules": ["q_proj", "v_proj"]})
     gen = make_generator("great", params, threads=1, random_state=0).fit(table, ROLES, dataset="tiny")
     assert 0 < gen.fit_info_["trainable_parameters"] < 10_000
+    assert gen.fit_info_["loss"] == "chunked"  # through LoRA's wrapper, the head frozen
     assert not any("lora" in name for name, _ in gen.model_.named_parameters())  # merged
     assert gen.sample(8, seed=0).shape == (8, 5)
 
@@ -421,6 +415,7 @@ def test_great_precision_is_auto_by_default_and_fp32_fits_in_fp32(fitted):
     assert GReaTGenerator().precision == "auto"
     assert fitted.fit_info_["precision"] == "fp32"
     assert fitted.fit_info_["precision_choice"]["reason"] == "requested"
+    assert fitted.fit_info_["loss"] == "chunked"
     assert all(p.dtype == torch.float32 for p in fitted.model_.parameters())
 
 
@@ -461,9 +456,11 @@ def test_unknown_precision_fails_naming_the_valid_ones(table, precision):
 
 
 def head_dtypes(gen: GReaTGenerator, n: int) -> tuple[pd.DataFrame, set]:
-    """``gen.sample(n)`` and the dtypes of the logits its model computed."""
+    """``gen.sample(n)`` and the dtypes of its model's last matrix product before the head (the
+    constrained sampler computes the allowed tokens' logits itself, not through the head)."""
     seen = set()
-    hook = gen.model_.get_output_embeddings().register_forward_hook(lambda m, i, out: seen.add(out.dtype))
+    last = gen.model_.get_decoder().layers[-1].mlp.down_proj
+    hook = last.register_forward_hook(lambda m, i, out: seen.add(out.dtype))
     try:
         return gen.sample(n, seed=3), seen
     finally:
@@ -474,7 +471,7 @@ def test_bf16_fits_and_samples_valid_rows_in_mixed_precision(tiny_llm, table, fi
     params = tiny_params(tiny_llm, precision="bf16")
     gen = make_generator("great", params, threads=1, random_state=0).fit(table, ROLES, dataset="tiny")
     info = gen.fit_info_
-    assert info["precision"] == "bf16" and info["steps"] == 100
+    assert info["precision"] == "bf16" and info["steps"] == 100 and info["loss"] == "chunked"
     assert info["epoch_loss"][-1] < info["epoch_loss"][0]
     # mixed precision, not a cast model: fp32 weights, trained differently from fp32 ones
     assert all(p.dtype == torch.float32 for p in gen.model_.parameters())

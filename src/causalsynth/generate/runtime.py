@@ -130,7 +130,7 @@ def foreach_adam() -> Iterator[None]:
     a library's network (TabularARGN's optimizer step was 23% of its fit on nhefs). The two
     implementations compute the same updates: TabularARGN's fit and sample on nhefs are
     bitwise equal with and without, in 41.9 s against 51.9 s on an AMD EPYC without bf16
-    (``benchmarks/argn_optimizer.py``). An optimizer that asks for its own
+    (``benchmarks/adam_foreach.py``). An optimizer that asks for its own
     implementation (``foreach``, ``fused`` or ``differentiable``) keeps it.
     """
     from unittest import mock

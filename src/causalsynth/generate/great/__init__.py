@@ -1,7 +1,8 @@
 """GReaT: a causal language model fine-tuned on rows written as text, and its base models.
 
 ``generator`` holds :class:`GReaTGenerator` (registered as ``great``); ``text`` the row-as-text
-encoding; ``training`` the fine-tuning pieces (LoRA, loss mask, epoch log); ``constrained``
+encoding; ``training`` the fine-tuning pieces (LoRA, loss mask, epoch log); ``loss`` the
+fine-tuning loss, computed only at labelled positions and a chunk at a time; ``constrained``
 and ``sampling`` the two samplers' token draws; ``llm`` resolves, loads and prepares the base
 model (the rule ``prepare_llm``).
 """

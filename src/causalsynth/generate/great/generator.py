@@ -15,6 +15,10 @@ value, as be-great does. Either way every value is type-checked
 by :meth:`Generator.sample`; invalid rows are counted by reason, and attempts and time are
 bounded by ``max_sampling_rounds`` and ``max_sampling_seconds``.
 
+The fine-tuning loss is the model's own next-token cross-entropy, computed by
+:mod:`causalsynth.generate.great.loss` without the logits of padding or the batch's whole
+logits at once (a quarter less time per step on a CPU, the same loss to float rounding).
+
 ``lora`` fine-tunes low-rank adapters (``peft``) instead of all weights; they are merged into
 the model after training, so sampling costs the same either way.
 
@@ -256,6 +260,7 @@ class GReaTGenerator(Generator):
 
         from causalsynth.generate.great.constrained import ConstrainedPlan
         from causalsynth.generate.great.llm import load_causal_lm
+        from causalsynth.generate.great.loss import chunked_loss_trainer, loss_path
 
         self.precision_choice_ = resolve_precision(self.precision, self.device_, f"generator '{self.name}'")
         self.precision_ = self.precision_choice_["precision"]
@@ -279,9 +284,16 @@ class GReaTGenerator(Generator):
         # generation (left padding there, with positions taken from the attention mask)
         tokenizer.padding_side = "right"
         dataset = row_text_dataset(data, tokenizer, self.float_precision, self.random_feature_order)
+        collator = masked_collator(tokenizer)
         with isolated_global_rng(self.random_state):
             probe = range(min(len(dataset), _LENGTH_PROBE_ROWS))
             lengths = np.array([len(dataset._getitem(i)["input_ids"]) for i in probe])
+            # the check's two rows are encoded with be-great's shuffle (the global random module)
+            loss_parts = loss_path(model, collator([dataset[i] for i in range(min(len(dataset), 2))]))
+        if loss_parts is None:
+            logger.info(
+                "great: the model's logits are not its head on its decoder's output; its own loss is used"
+            )
         start_column = self.start_column or roles.columns[-1 if self.random_feature_order else 0]
         self.start_column_ = start_column
         self.start_values_ = [format_value(v, self.float_precision) for v in data[start_column].tolist()]
@@ -319,13 +331,14 @@ class GReaTGenerator(Generator):
                 dataloader_num_workers=0,
                 bf16=self.precision_ == "bf16",
             )
-            trainer = GReaTTrainer(
+            trainer = chunked_loss_trainer(GReaTTrainer)(
                 model,
                 args,
                 train_dataset=dataset,
                 processing_class=tokenizer,
-                data_collator=masked_collator(tokenizer),
+                data_collator=collator,
                 callbacks=[epoch_log],
+                loss_parts=loss_parts,
             )
             trainer.remove_callback(PrinterCallback)  # our callback logs; no dicts on stdout
             trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -356,6 +369,7 @@ class GReaTGenerator(Generator):
             "sampler": self.sampler,
             "lora": lora,
             "trainable_parameters": int(trainable),
+            "loss": "chunked" if loss_parts is not None else "model",
             "precision": self.precision_,
             "precision_choice": self.precision_choice_,
         }
