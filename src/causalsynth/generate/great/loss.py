@@ -101,6 +101,8 @@ def loss_path(model: Any, batch: dict[str, torch.Tensor]) -> tuple[Any, Any] | N
         with torch.no_grad():
             own = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
             ours = head(decoder(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])[0])
+    except TypeError:  # a decoder that takes other arguments than ids and a mask
+        return None
     finally:
         model.train(was_training)
     if own.shape != ours.shape or not torch.allclose(own.float(), ours.float(), rtol=1e-4, atol=1e-4):
@@ -112,7 +114,8 @@ def chunked_loss_trainer(base: type) -> type:
     """``base`` (a transformers Trainer) with the chunked loss where :func:`loss_path` allows it.
 
     The loss is divided as the model divides its own: by the Trainer's count of label tokens in
-    the batch when it passes one, by the positions with a label otherwise.
+    the batch when it passes one to a model that takes it (the Trainer then does not divide by
+    the accumulation steps), by the positions with a label otherwise.
     """
 
     class ChunkedLossTrainer(base):
@@ -132,7 +135,8 @@ def chunked_loss_trainer(base: type) -> type:
             labels = inputs["labels"][:, 1:]
             keep = labels != -100
             total = summed_token_loss(hidden[:, :-1][keep], head.weight, labels[keep], dtype)
-            count = num_items_in_batch if num_items_in_batch is not None else keep.sum()
+            scaled = num_items_in_batch is not None and self.model_accepts_loss_kwargs
+            count = num_items_in_batch if scaled else keep.sum()
             return total / count
 
     return ChunkedLossTrainer
