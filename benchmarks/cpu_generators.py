@@ -72,7 +72,7 @@ def main() -> None:
                 plan.generator_params(generator),
                 instance=generator,
                 replicate=1,
-                threads=1,
+                n_jobs=1,
                 random_state=derive_seed(seed, "fit"),
             )
             _, fit_cpu, fit_wall = timed(model.fit, train, roles, dataset=dataset)

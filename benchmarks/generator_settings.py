@@ -68,7 +68,7 @@ def main() -> None:
         ceiling, _ = outcome_score(train, holdout, roles, args.learner, 11, 1)
         for params in settings:
             for seed in args.seeds:
-                model = make_generator(args.generator, params, threads=1, random_state=seed)
+                model = make_generator(args.generator, params, n_jobs=1, random_state=seed)
                 start = time.perf_counter()
                 model.fit(train, roles, dataset=dataset)
                 fit_seconds = time.perf_counter() - start

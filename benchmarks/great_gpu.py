@@ -19,10 +19,9 @@ import argparse
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
-from _harness import save_result
+from _harness import save_result, timed
 
 from causalsynth.core.errors import ComponentFailure
 from causalsynth.data import get_dataset
@@ -39,6 +38,15 @@ def random_init_model(config_dir: Path, out_dir: Path, seed: int) -> Path:
     model.save_pretrained(out_dir)
     AutoTokenizer.from_pretrained(config_dir).save_pretrained(out_dir)
     return out_dir
+
+
+def draw(gen: GReaTGenerator, rows: int) -> tuple[dict, str | None]:
+    """The sampling report of ``rows`` rows, and the error that stopped it short (else None)."""
+    try:
+        gen.sample(rows, seed=1)
+        return gen.sample_report_, None
+    except ComponentFailure as exc:
+        return getattr(exc, "report", {"error": str(exc)}), str(exc)
 
 
 def main() -> None:
@@ -68,7 +76,7 @@ def main() -> None:
         temperature=0.7,
         random_feature_order=True,
         device=args.device,
-        threads=args.threads,
+        n_jobs=args.threads,
         random_state=0,
         max_sampling_seconds=240,
     )
@@ -85,14 +93,9 @@ def main() -> None:
         "fit_seconds_per_epoch_per_1000_rows": gen.fit_seconds_ / args.epochs / len(train) * 1000,
         "fit_info": gen.fit_info_,
     }
-    start = time.perf_counter()
-    try:
-        gen.sample(args.rows, seed=1)
-        report = gen.sample_report_
-    except ComponentFailure as exc:
-        report = getattr(exc, "report", {"error": str(exc)})
-        result["sampling_error"] = str(exc)
-    seconds = time.perf_counter() - start
+    (report, error), _, seconds = timed(draw, gen, args.rows)
+    if error is not None:
+        result["sampling_error"] = error
     result["sampling"] = report
     if report.get("n_generated"):
         result["valid_share"] = report["n_valid"] / report["n_generated"]

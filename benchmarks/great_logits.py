@@ -59,7 +59,7 @@ def main() -> None:
         params["llm"] = args.llm
 
     def fit(chunked: bool):
-        model = make_generator(plan.generator_type(GENERATOR), params, threads=1, random_state=seed)
+        model = make_generator(plan.generator_type(GENERATOR), params, n_jobs=1, random_state=seed)
         own_loss = mock.patch.object(great_loss, "loss_path", lambda model, batch: None)
         with nullcontext() if chunked else own_loss:
             model.fit(prepared.train, prepared.roles, dataset=args.dataset)

@@ -50,7 +50,7 @@ def run_once(precision: str, args: argparse.Namespace, table, roles: Roles) -> d
         "precision": precision,
         "max_sampling_seconds": 1800,
     }
-    gen = make_generator("great", params, threads=args.threads, random_state=1)
+    gen = make_generator("great", params, n_jobs=args.threads, random_state=1)
     gen.fit(table, roles, dataset=args.dataset)
     rows, _, seconds = timed(gen.sample, args.rows, seed=2)
     report = gen.sample_report_

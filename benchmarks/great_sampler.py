@@ -15,6 +15,7 @@ Writes the numbers as JSON to ``--out``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import sys
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _harness import save_result
+from _harness import save_result, side_by_side
 
 from causalsynth.data import get_dataset
 from causalsynth.generate import GReaTGenerator
@@ -130,7 +131,7 @@ def main() -> None:
         float_precision=3,
         max_train_rows=args.train_rows,
         random_feature_order=not args.fixed_order,
-        threads=args.threads,
+        n_jobs=args.threads,
         random_state=0,
         device="cpu",
         lora={"rank": args.lora_rank, "alpha": 2 * args.lora_rank} if args.lora_rank else None,
@@ -150,8 +151,9 @@ def main() -> None:
         "samplers": {},
     }
     types = gen.spec_.types
-    for sampler in args.samplers.split(","):
-        start = time.perf_counter()
+
+    def draw(sampler: str) -> tuple[pd.DataFrame, int, int, dict]:
+        """The valid rows of one sampler, the tokens and rows it sampled, and why rows were invalid."""
         if sampler == "be_great":
             raw, tokens, generated = be_great_sample(
                 gen, train[list(gen.spec_.columns)], args.rows, seed=1, max_seconds=args.be_great_seconds
@@ -159,20 +161,21 @@ def main() -> None:
             clean, reasons = validate_rows(raw, gen.spec_, gen.range_multiple)
             # be-great drops the texts it cannot parse; they count as invalid here
             reasons["dropped_by_be_great"] = generated - len(raw)
-        else:
-            gen.set_params(sampler=sampler)
-            if sampler == "constrained" and gen.plan_ is None:
-                raise SystemExit("the model was fitted without a constrained plan")
-            clean = gen.sample(args.rows, seed=1)
-            report = gen.sample_report_
-            tokens, generated, reasons = (
-                gen.sampling_stats_["sampled_tokens"],
-                report["n_generated"],
-                report["invalid_reasons"],
-            )
-        seconds = time.perf_counter() - start
+            return clean, tokens, generated, reasons
+        gen.set_params(sampler=sampler)
+        if sampler == "constrained" and gen.plan_ is None:
+            raise SystemExit("the model was fitted without a constrained plan")
+        clean = gen.sample(args.rows, seed=1)
+        report = gen.sample_report_
+        return clean, gen.sampling_stats_["sampled_tokens"], report["n_generated"], report["invalid_reasons"]
+
+    runs = side_by_side({s: functools.partial(draw, s) for s in args.samplers.split(",")})
+    for sampler, run in runs.items():
+        clean, tokens, generated, reasons = run["result"]
+        seconds = run["wall"]
         result["samplers"][sampler] = {
             "seconds": seconds,
+            "cpu_seconds": run["cpu"],
             "generated": generated,
             "valid": len(clean),
             "valid_share": len(clean) / max(generated, 1),

@@ -44,7 +44,9 @@ def main() -> None:
     for learner in args.learners:
         for outcome_model in OUTCOME_MODELS:
             start = time.perf_counter()
-            model = HybridGenerator(roles, learner=learner, seed=args.seed, outcome_model=outcome_model)
+            model = HybridGenerator(
+                roles, learner=learner, random_state=args.seed, outcome_model=outcome_model
+            )
             pool = model.fit(train, out_of_fold=True).sample_training_rows(
                 np.arange(len(train)), args.seed + 1
             )

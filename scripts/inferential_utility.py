@@ -4,10 +4,7 @@ from causalsynth.evaluate.inference import run_inferential_sets
 
 with logged(snakemake.log[0], snakemake.threads):
     run_inferential_sets(
-        generators=snakemake.params.generators,
-        reps_of=snakemake.params.reps_of,
-        seeds=snakemake.params.seeds,
-        sets_of=snakemake.params.sets_of,
+        cells=snakemake.params.cells,
         train_path=by_rep(snakemake.input.trains, snakemake.params.data_reps),
         card_path=by_rep(snakemake.input.cards, snakemake.params.data_reps),
         params=snakemake.params.inferential,

@@ -380,11 +380,13 @@ class Plan:
 
     def resolved_generator_params(self, generator: str) -> dict[str, Any]:
         """A generator's hyperparameters with its class's defaults filled in (what it runs with)."""
+        from causalsynth.generate.plugins import RUN_PARAMS
+
         signature = inspect.signature(self.generator_class(generator).__init__)
         defaults = {
             name: p.default
             for name, p in signature.parameters.items()
-            if p.default is not inspect.Parameter.empty and name not in ("threads", "random_state")
+            if p.default is not inspect.Parameter.empty and name not in RUN_PARAMS
         }
         return {**defaults, **self.generator_params(generator)}
 

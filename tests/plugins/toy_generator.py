@@ -24,9 +24,9 @@ class ToyGenerator(Generator):
     mem_mb = 500
     runtime_minutes = 5
 
-    def __init__(self, noise: float = 0.5, threads: int = 1, random_state: int = 0):
+    def __init__(self, noise: float = 0.5, n_jobs: int = 1, random_state: int = 0):
         self.noise = noise
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _fit(self, data: pd.DataFrame, roles: Roles) -> None:
@@ -54,16 +54,16 @@ class FailingGenerator(ToyGenerator):
 class NoSampleGenerator(Generator):
     """Breaks the contract: no _sample."""
 
-    def __init__(self, threads: int = 1, random_state: int = 0):
-        self.threads = threads
+    def __init__(self, n_jobs: int = 1, random_state: int = 0):
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _fit(self, data: pd.DataFrame, roles: Roles) -> None:
         pass
 
 
-class NoThreadsGenerator(ToyGenerator):
-    """Breaks the contract: a constructor without threads and random_state."""
+class NoRunParamsGenerator(ToyGenerator):
+    """Breaks the contract: a constructor without n_jobs and random_state."""
 
     def __init__(self, noise: float = 0.5):
         self.noise = noise
@@ -72,16 +72,16 @@ class NoThreadsGenerator(ToyGenerator):
 class UnstoredGenerator(ToyGenerator):
     """Breaks the contract: keeps its argument under another name."""
 
-    def __init__(self, noise: float = 0.5, threads: int = 1, random_state: int = 0):
+    def __init__(self, noise: float = 0.5, n_jobs: int = 1, random_state: int = 0):
         self.sigma = noise
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
 
 class RaisingInitGenerator(ToyGenerator):
     """Raises in its constructor (validation that belongs in _check_own_params or fit)."""
 
-    def __init__(self, noise: float = 0.5, threads: int = 1, random_state: int = 0):
+    def __init__(self, noise: float = 0.5, n_jobs: int = 1, random_state: int = 0):
         raise ValueError("no GPU here")
 
 

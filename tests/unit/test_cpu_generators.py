@@ -145,7 +145,7 @@ def test_run_generate_records_the_library_and_the_fit(tmp_path, table):
         {"max_iters": 3},
         n_rows=50,
         seed=3,
-        threads=1,
+        n_jobs=1,
         out_data=tmp_path / "synthetic.parquet",
         out_meta=tmp_path / "meta.json",
         dataset="tiny",

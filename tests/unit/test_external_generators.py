@@ -34,7 +34,7 @@ def job(tmp_path):
             params,
             n_rows=n_rows,
             seed=seed,
-            threads=1,
+            n_jobs=1,
             out_data=tmp_path / "out" / "synthetic.parquet",
             out_meta=tmp_path / "out" / "meta.json",
             dataset="toy",
@@ -227,12 +227,12 @@ def test_a_class_by_import_path_is_checked_and_runs_as_a_generator(job):
     plan = Plan(load_config(_config({"toy": {"type": kind, "noise": 0.2}})))
     assert plan.generator_class("toy") is ToyGenerator and plan.generator_params("toy") == {"noise": 0.2}
     synthetic, meta = job({"noise": 0.2}, generator="toy", kind=kind)
-    model = make_generator(kind, {"noise": 0.2}, threads=1, random_state=meta["fit_seed"])
+    model = make_generator(kind, {"noise": 0.2}, n_jobs=1, random_state=meta["fit_seed"])
     model.fit(make_table(60), ROLES, dataset="toy")
     pd.testing.assert_frame_equal(synthetic, model.sample(40, seed=meta["sample_seed"]), check_exact=True)
     assert (meta["type"], meta["params"]) == (
         kind,
-        {"noise": 0.2, "random_state": meta["fit_seed"], "threads": 1},
+        {"noise": 0.2, "random_state": meta["fit_seed"], "n_jobs": 1},
     )
     assert meta["fit_info"] == {"rows_seen": 60} and meta["n_valid"] == 40
     train = make_table(60)
@@ -245,7 +245,7 @@ def test_a_class_by_import_path_is_checked_and_runs_as_a_generator(job):
     ("cls", "message"),
     [
         ("NoSampleGenerator", r"class NoSampleGenerator does not implement the method\(s\) _sample of the generator contract"),
-        ("NoThreadsGenerator", r"the constructor of class NoThreadsGenerator takes no parameter\(s\) threads, random_state"),
+        ("NoRunParamsGenerator", r"the constructor of class NoRunParamsGenerator takes no parameter\(s\) n_jobs, random_state"),
         ("NotAGenerator", r"class NotAGenerator does not subclass causalsynth.generate.Generator \(it has no method\(s\) _fit, _sample\)"),
         ("np", r"is not a class but module"),
         ("Missing", r"module 'tests.plugins.toy_generator' has no class 'Missing'. Fix: correct the name after ':'"),

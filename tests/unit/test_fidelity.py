@@ -11,7 +11,7 @@ import pytest
 from scipy.special import expit
 from scipy.stats import norm
 
-from causalsynth.core.cells import SetCell
+from causalsynth.core.cells import RepCell, SetCell
 from causalsynth.core.errors import ConfigError, UnknownComponentError
 from causalsynth.core.io import write_json, write_parquet
 from causalsynth.core.roles import Roles
@@ -25,7 +25,7 @@ from causalsynth.evaluate import distribution as D
 from causalsynth.evaluate import fidelity as F
 from causalsynth.evaluate import mechanism_metrics as M
 from causalsynth.evaluate.extremes import EXTREME_PREFIX, extreme_rows
-from causalsynth.evaluate.inference import inferential_rows, summarize_coverage
+from causalsynth.evaluate.inference import inferential_rows, run_inferential_sets, summarize_coverage
 from tests.unit.conftest import LINEAR_CONTINUOUS as ROLES
 
 
@@ -389,6 +389,42 @@ def test_each_replicate_is_judged_on_its_own_training_table(tmp_path):
     assert row["sizes_dropped"] == ""
     with pytest.raises(ConfigError, match="3 released tables but 2 training tables"):
         run_inferential_utility([str(trains[0])] * 3, trains, *args, "g")
+
+
+def test_the_job_runs_each_generators_study_from_its_records(tmp_path):
+    # One job, two studies: a generator with a released table per replicate and the perfect
+    # generator, which releases none. Each study's rows are those of a run of its own.
+    trains, sets = {}, []
+    for rep in (1, 2):
+        trains[rep] = str(tmp_path / f"train{rep}.parquet")
+        write_parquet(draw(400, 60 + rep), trains[rep])
+        sets.append(str(tmp_path / f"synthetic{rep}.parquet"))
+        write_parquet(draw(300, 70 + rep), sets[-1])
+    card = str(tmp_path / "card.json")
+    write_json({"dataset": "toy", **ROLES.to_dict(), "truth": {"ate": 1.0, "kind": "reference"}}, card)
+    params = {"sizes": [100], "reps": 4, "estimators": ["aipw"], "learner": "linear"}
+    est = {"folds": 2, "cross_fit": False}
+    cells = [RepCell("g", 1, 11, sets[0]), RepCell("g", 2, 11, sets[1])]
+    cells += [RepCell(PERFECT, 1, 12).record(), RepCell(PERFECT, 2, 12).record()]
+    both = run_inferential_sets(cells, trains, card, params, est, str(tmp_path / "both.parquet"), "toy")
+    alone = [
+        run_inferential_utility(
+            data, list(trains.values()), card, params, est, seed, str(tmp_path / f"{g}.parquet"), "toy", g
+        )
+        for g, seed, data in (("g", 11, sets), (PERFECT, 12, []))
+    ]
+    pd.testing.assert_frame_equal(both, pd.concat(alone, ignore_index=True), check_exact=True)
+    assert list(both["generator"].unique()) == ["g", PERFECT]
+
+    def run(records):
+        return run_inferential_sets(records, trains, card, params, est, str(tmp_path / "x.parquet"), "toy")
+
+    with pytest.raises(ConfigError, match="the cells of generator 'g' have different seeds"):
+        run([RepCell("g", 1, 11, sets[0]), RepCell("g", 2, 12, sets[1])])
+    with pytest.raises(ConfigError, match="some cells of generator 'g' name a released table"):
+        run([RepCell("g", 1, 11, sets[0]), RepCell("g", 2, 11)])
+    with pytest.raises(ConfigError, match="cell 0 .* has no seed"):
+        run([RepCell("g", 1, None, sets[0])])
 
 
 def test_each_split_has_the_truth_of_its_own_card(tmp_path):

@@ -415,7 +415,7 @@ def test_contradicting_tables_are_called_contradicted(paper_contradicted):
     assert "0 of 8 decided (base, dataset) pairs hold" in section(text, "b")
     assert "decidedly worse on some dataset with: ctgan, great." in section(text, "b")
     assert "over a limit on some dataset: ctgan, great." in section(text, "f")
-    assert "| sim_paper | hybrid_ctgan | -0.2 [-0.5, 0.1] | no | fails |" in squash(section(text, "e"))
+    assert "| sim_paper | hybrid_ctgan | -0.2 [-0.5, 0.1] | disagrees | fails |" in squash(section(text, "e"))
     # (a): the premise holds and the error is decidedly near its hybrid's: that is a failure
     a = squash(section(text, "a"))
     assert "| ctgan | sim_paper | auc | 5 |" in a and "| far | pair (TSTR-only) | pair (strict) |" in a
@@ -655,7 +655,7 @@ def test_engine_test_reads_the_ranking_intervals(tmp_path):
     c = claim(findings.write_findings(tmp_path / "t", tmp_path / "f.md"), "e")
     # the table's own verdicts win over what the engine table would give (Spearman 1)
     assert c.evidence.counts() == "5 / 1 / 0"
-    assert "| sim_paper | hybrid_ctgan | 0.2 [-0.1, 0.45] | no | fails |" in squash(c.body[0])
+    assert "| sim_paper | hybrid_ctgan | 0.2 [-0.1, 0.45] | disagrees | fails |" in squash(c.body[0])
     # primary: mean (0.2 + 5 x 0.9) / 6 = 0.78333; SEs 0.55 / 3.92 and 0.2 / 3.92 (five times);
     # SE = sqrt(0.14031^2 + 5 x 0.05102^2) / 6 = 0.030139; z = (0.78333 - 0.5) / 0.030139 = 9.401
     assert c.primary.estimate == pytest.approx(0.783333, rel=1e-5)
@@ -670,12 +670,14 @@ def test_engine_test_reads_the_ranking_intervals(tmp_path):
 def test_engine_without_intervals_is_not_testable(tmp_path):
     # an old ranking table (no interval columns): the point rule only
     old = ranking_table(0.9, 0.1)[["dataset", "engine", "spearman_vs_truth", "n_estimators"]]
+    old.loc[old.index[0], "spearman_vs_truth"] = 0.2  # below the rule's 0.5
     write_tables(tmp_path / "old", engine=engine_table(swap=False), engine_ranking=old)
     c = claim(findings.write_findings(tmp_path / "old", tmp_path / "old.md"), "e")
     assert c.verdict == findings.NOT_TESTABLE
     assert "no bootstrap interval" in c.primary.reason
     assert c.evidence.n_decided == 0
     assert "| agrees | undecided |" in squash(c.body[0])
+    assert "| disagrees | undecided |" in squash(c.body[0])  # one vocabulary, even for the point rule
 
 
 def test_engine_without_a_ranking_table_says_which_rule_writes_it(tmp_path):

@@ -175,7 +175,7 @@ def test_run_generate_records_the_instance_its_type_and_the_arms(tmp_path):
         {"default_distribution": "norm"},
         n_rows=40,
         seed=3,
-        threads=1,
+        n_jobs=1,
         dataset="tiny",
         generator_type="gaussian_copula",
         **out,

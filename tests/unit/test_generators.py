@@ -127,8 +127,8 @@ def test_other_bad_tables_name_column_and_problem(table, change, column, problem
 def test_bad_hyperparameters_fail_at_fit(table):
     with pytest.raises(ConfigError, match=r"batch_size 25 is not a multiple of 10 \(pac and 2\)"):
         make_generator("ctgan", {"batch_size": 25}).fit(table, ROLES)
-    with pytest.raises(ConfigError, match="threads must be a positive integer"):
-        make_generator("tvae", threads=0).fit(table, ROLES)
+    with pytest.raises(ConfigError, match="n_jobs must be a positive integer"):
+        make_generator("tvae", n_jobs=0).fit(table, ROLES)
     with pytest.raises(ConfigError, match="device must be one of"):
         make_generator("tvae", {"device": "tpu"}).fit(table, ROLES)
 
@@ -187,14 +187,14 @@ class PlantedGenerator(Generator):
     def __init__(
         self,
         rows=(),
-        threads=1,
+        n_jobs=1,
         random_state=0,
         max_sampling_rounds=10,
         max_sampling_seconds=None,
         range_multiple=10.0,
     ):
         self.rows = rows
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds
@@ -365,7 +365,7 @@ def test_run_generate_writes_data_and_meta(tmp_path, table):
         {"default_distribution": "norm"},
         n_rows=30,
         seed=12,
-        threads=1,
+        n_jobs=1,
         out_data=tmp_path / "out" / "synthetic.parquet",
         out_meta=tmp_path / "out" / "meta.json",
         dataset="tiny",
@@ -376,7 +376,7 @@ def test_run_generate_writes_data_and_meta(tmp_path, table):
     for key in ("params", "seed", "versions", "device", "fit_seconds", "sample_seconds", "n_requested"):
         assert key in meta
     assert meta["generator"] == "gaussian_copula" and meta["dataset"] == "tiny"
-    assert meta["params"]["default_distribution"] == "norm" and meta["params"]["threads"] == 1
+    assert meta["params"]["default_distribution"] == "norm" and meta["params"]["n_jobs"] == 1
     assert meta["n_requested"] == 30 and meta["n_valid"] + meta["n_invalid"] == meta["n_generated"]
     assert meta["invalid_reasons"] == {} and meta["device"] == "cpu" and meta["seed"] == 12
     assert {"sdv", "numpy", "causalsynth"} <= set(meta["versions"])
@@ -423,8 +423,8 @@ def test_one_job_writes_the_replicates_one_job_per_replicate_would(tmp_path, tab
 
 
 def test_run_generate_refuses_params_the_workflow_sets(tmp_path):
-    with pytest.raises(ConfigError, match="threads is set by the workflow"):
-        run_generate("t", "c", "ctgan", {"threads": 4}, 10, 0, 1, "o", "m", "d")
+    with pytest.raises(ConfigError, match="n_jobs is set by the workflow"):
+        run_generate("t", "c", "ctgan", {"n_jobs": 4}, 10, 0, 1, "o", "m", "d")
 
 
 def test_package_versions_mark_missing_distributions():
@@ -454,7 +454,7 @@ def test_fits_with_two_threads_are_bitwise_identical_and_equal_one_thread():
     params = {"epochs": 1, "batch_size": 100, "device": "cpu"}
 
     def draw(threads: int) -> pd.DataFrame:
-        gen = make_generator("tvae", params, threads=threads, random_state=5)
+        gen = make_generator("tvae", params, n_jobs=threads, random_state=5)
         return gen.fit(wide, roles, dataset="wide").sample(50, seed=9)
 
     first = draw(2)

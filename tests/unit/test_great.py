@@ -85,7 +85,7 @@ def table() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fitted(tiny_llm, table) -> GReaTGenerator:
-    return make_generator("great", tiny_params(tiny_llm), threads=1, random_state=0).fit(
+    return make_generator("great", tiny_params(tiny_llm), n_jobs=1, random_state=0).fit(
         table, ROLES, dataset="tiny"
     )
 
@@ -119,7 +119,7 @@ def test_great_sampling_is_deterministic_for_a_seed(fitted):
 def test_great_fit_is_deterministic_on_cpu(tiny_llm, table):
     def fit(seed):
         params = tiny_params(tiny_llm, epochs=1, random_feature_order=True, max_train_rows=24)
-        return make_generator("great", params, threads=1, random_state=seed).fit(table, ROLES, dataset="tiny")
+        return make_generator("great", params, n_jobs=1, random_state=seed).fit(table, ROLES, dataset="tiny")
 
     a, b, other = fit(0), fit(0), fit(1)
     assert a.fit_info_["train_rows"] == 24 and a.fit_info_["steps"] == 6
@@ -374,7 +374,7 @@ def test_constrained_sampler_keeps_the_free_samplers_marginals(fitted):
 
 def test_constrained_sampler_is_deterministic_and_shuffles_columns(tiny_llm, table):
     params = tiny_params(tiny_llm, epochs=1, random_feature_order=True)
-    gen = make_generator("great", params, threads=1, random_state=0).fit(table, ROLES, dataset="tiny")
+    gen = make_generator("great", params, n_jobs=1, random_state=0).fit(table, ROLES, dataset="tiny")
     a, b = gen.sample(16, seed=4), gen.sample(16, seed=4)
     pd.testing.assert_frame_equal(a, b)
     assert gen.sample_report_["n_invalid"] == 0  # even after one epoch every row parses
@@ -403,7 +403,7 @@ def test_bad_lora_settings_fail_clearly(table, lora, message):
 
 def test_lora_trains_only_adapters_and_merges_them(tiny_llm, table):
     params = tiny_params(tiny_llm, epochs=2, lora={"rank": 4, "target_modules": ["q_proj", "v_proj"]})
-    gen = make_generator("great", params, threads=1, random_state=0).fit(table, ROLES, dataset="tiny")
+    gen = make_generator("great", params, n_jobs=1, random_state=0).fit(table, ROLES, dataset="tiny")
     assert 0 < gen.fit_info_["trainable_parameters"] < 10_000
     assert gen.fit_info_["loss"] == "chunked"  # through LoRA's wrapper, the head frozen
     assert not any("lora" in name for name, _ in gen.model_.named_parameters())  # merged
@@ -469,7 +469,7 @@ def head_dtypes(gen: GReaTGenerator, n: int) -> tuple[pd.DataFrame, set]:
 
 def test_bf16_fits_and_samples_valid_rows_in_mixed_precision(tiny_llm, table, fitted):
     params = tiny_params(tiny_llm, precision="bf16")
-    gen = make_generator("great", params, threads=1, random_state=0).fit(table, ROLES, dataset="tiny")
+    gen = make_generator("great", params, n_jobs=1, random_state=0).fit(table, ROLES, dataset="tiny")
     info = gen.fit_info_
     assert info["precision"] == "bf16" and info["steps"] == 100 and info["loss"] == "chunked"
     assert info["epoch_loss"][-1] < info["epoch_loss"][0]

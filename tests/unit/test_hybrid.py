@@ -73,7 +73,7 @@ def test_names():
 @pytest.mark.parametrize("outcome_model", ["per_arm", "pooled"])
 def test_engine_truth_equals_plug_in_formula(outcome_model):
     train = binary_dgp(1500, 1)
-    model = HybridGenerator(BINARY, learner="linear", seed=3, outcome_model=outcome_model).fit(train)
+    model = HybridGenerator(BINARY, learner="linear", random_state=3, outcome_model=outcome_model).fit(train)
     covariates = sample_w(3000, np.random.default_rng(2))
     pool = model.sample(covariates, seed=4)
     w = model.encoder_.transform(covariates)
@@ -118,9 +118,9 @@ def smd(pool: pd.DataFrame) -> float:
 def test_randomized_assignment_is_independent_of_covariates():
     train = binary_dgp(1500, 8)
     covariates = sample_w(20000, np.random.default_rng(9))
-    learned = HybridGenerator(BINARY, learner="linear", seed=1).fit(train).sample(covariates, seed=2)
+    learned = HybridGenerator(BINARY, learner="linear", random_state=1).fit(train).sample(covariates, seed=2)
     randomized = (
-        HybridGenerator(BINARY, learner="linear", assignment="randomized", p_treat=0.3, seed=1)
+        HybridGenerator(BINARY, learner="linear", assignment="randomized", p_treat=0.3, random_state=1)
         .fit(train)
         .sample(covariates, seed=2)
     )
@@ -132,7 +132,7 @@ def test_randomized_assignment_is_independent_of_covariates():
 
 def test_continuous_outcome_keeps_noise_level_and_exact_truth():
     train = continuous_dgp(3000, 10, sd=1.5)
-    model = HybridGenerator(CONTINUOUS, learner="linear", seed=11).fit(train)
+    model = HybridGenerator(CONTINUOUS, learner="linear", random_state=11).fit(train)
     pool = model.sample(sample_w(20000, np.random.default_rng(12)), seed=13)
     resid = pool["Y"] - np.where(pool["A"] == 1, pool["mu1"], pool["mu0"])
     assert resid.std() == pytest.approx(1.5, rel=0.05)
@@ -212,7 +212,7 @@ def test_hybrids_of_one_replicate_share_the_mechanisms_fitted_once(tmp_path):
         )
         pools[name] = pd.read_parquet(outs[0])
     # one model behind both pools: the same W gives the same g and h in either pool
-    reference = HybridGenerator(CONTINUOUS, learner="random_forest", seed=52).fit(train)
+    reference = HybridGenerator(CONTINUOUS, learner="random_forest", random_state=52).fit(train)
     for name, pool in pools.items():
         mu0, mu1 = reference.outcome_means(pool[list(COVARIATES)])
         np.testing.assert_allclose(pool["mu0"], mu0)
@@ -221,7 +221,7 @@ def test_hybrids_of_one_replicate_share_the_mechanisms_fitted_once(tmp_path):
         assert metas[name]["mechanisms"] == {"shared": True, "path": str(model_path), "seed": 52}
         assert metas[name]["fit_seconds"] == fitted["fit_seconds"]
     # a model refitted per base (different seed) would disagree on the same covariates
-    refit = HybridGenerator(CONTINUOUS, learner="random_forest", seed=54).fit(train)
+    refit = HybridGenerator(CONTINUOUS, learner="random_forest", random_state=54).fit(train)
     assert not np.allclose(
         refit.outcome_means(pools["hybrid_ctgan"][list(COVARIATES)])[0], pools["hybrid_ctgan"]["mu0"]
     )
@@ -379,7 +379,7 @@ def test_bad_configuration_is_rejected(tmp_path):
 @pytest.mark.parametrize("roles", [BINARY, CONTINUOUS], ids=["binary", "continuous"])
 def test_each_learner_builds_a_pool(learner, roles):
     train = (binary_dgp if roles is BINARY else continuous_dgp)(300, 25)
-    model = HybridGenerator(roles, learner=learner, seed=26, n_jobs=1).fit(train)
+    model = HybridGenerator(roles, learner=learner, random_state=26, n_jobs=1).fit(train)
     pool = model.sample(sample_w(200, np.random.default_rng(27)), seed=28)
     assert pool[["mu0", "mu1", "propensity"]].notna().all().all()
     assert ((pool["propensity"] >= 0) & (pool["propensity"] <= 1)).all()
@@ -431,14 +431,14 @@ def test_hybrid_real_predictions_are_out_of_fold_on_an_rct(tmp_path):
     assert predictions["method"] == "cross_fitted" and predictions["n_folds"] == 5
     assert predictions["share_treatment_equals_copied"] == pytest.approx((pool["A"] == copied_a).mean())
     # the same forest evaluated in-sample memorizes the real treatments, and the check sees it
-    in_sample = HybridGenerator(BINARY, learner="random_forest", seed=41).fit(train)
+    in_sample = HybridGenerator(BINARY, learner="random_forest", random_state=41).fit(train)
     leaky = in_sample.sample(pool[list(COVARIATES)], seed=42)
     assert len(oracle_failures(leaky, copied_a)) == 3
 
 
 def test_hybrid_real_rows_keep_the_prediction_of_the_row_they_copy(tmp_path):
     train = rct_table(300, 43)
-    model = HybridGenerator(BINARY, learner="linear", seed=44).fit(train, out_of_fold=True)
+    model = HybridGenerator(BINARY, learner="linear", random_state=44).fit(train, out_of_fold=True)
     rows = np.array([5, 5, 7, 5, 7, 0])
     pool = model.sample_training_rows(rows, seed=45)
     assert pool["w1"].tolist() == train["w1"].iloc[rows].tolist()
@@ -451,7 +451,7 @@ def test_hybrid_real_rows_keep_the_prediction_of_the_row_they_copy(tmp_path):
 
     folds = StratifiedKFold(5, shuffle=True, random_state=derive_seed(44, "hybrid.folds"))
     fold, (fit_idx, _) = next((k, f) for k, f in enumerate(folds.split(train, train["A"])) if 5 in f[1])
-    alone = HybridGenerator(BINARY, learner="linear", seed=44)
+    alone = HybridGenerator(BINARY, learner="linear", random_state=44)
     alone._fit_models(
         train.iloc[fit_idx], train["A"].to_numpy()[fit_idx], train["Y"].to_numpy()[fit_idx], rep=fold
     )
@@ -505,7 +505,7 @@ def test_per_arm_outcome_models_keep_the_effect_of_a_randomized_training_set(out
     for s in range(5):
         train = dataset.sample(1000, 7_000 + s, "rct")
         model = HybridGenerator(
-            dataset.roles, learner="random_forest", seed=70 + s, outcome_model=outcome_model
+            dataset.roles, learner="random_forest", random_state=70 + s, outcome_model=outcome_model
         )
         pool = model.fit(train, out_of_fold=True).sample_training_rows(np.arange(len(train)), seed=s)
         treated = train["A"].to_numpy() == 1
@@ -520,7 +520,7 @@ def test_per_arm_outcome_models_keep_the_effect_of_a_randomized_training_set(out
 def test_per_arm_binary_outcome_constant_in_one_arm_is_its_frequency():
     train = binary_dgp(400, seed=5)
     train.loc[train["A"] == 1, "Y"] = 1
-    model = HybridGenerator(BINARY, learner="linear", seed=3).fit(train)
+    model = HybridGenerator(BINARY, learner="linear", random_state=3).fit(train)
     mu0, mu1 = model.outcome_means(train)
     assert np.all(mu1 == 1.0) and 0.0 < mu0.mean() < 1.0
 

@@ -124,7 +124,7 @@ def test_great_fine_tunes_and_samples_with_the_prepared_model(prepared_smollm2):
             "max_new_tokens": 16,
             "max_sampling_rounds": 1,
         },
-        threads=1,
+        n_jobs=1,
     )
     gen.fit(table, roles, dataset="tiny")  # a model with a quantization_config would refuse here
     assert gen.fit_info_["steps"] == 1 and np.isfinite(gen.fit_info_["epoch_loss"][0])

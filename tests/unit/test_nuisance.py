@@ -48,7 +48,7 @@ def test_folds_are_stratified_by_treatment_and_partition_the_rows():
 
 def test_cross_fitted_predictions_come_from_models_that_never_saw_the_row():
     df = table(400, 1)
-    fitter = NuisanceFitter("linear", folds=4, seed=3).fit(df, ROLES)
+    fitter = NuisanceFitter("linear", folds=4, random_state=3).fit(df, ROLES)
     nuis = fitter.nuisances_
     assert sorted(set(nuis.fold)) == [0, 1, 2, 3]
     # rebuild fold 2 by hand: encoder and learners fitted on the training rows only

@@ -687,30 +687,27 @@ def fidelity_real_seed(wildcards):
     return seed_for("fidelity", wildcards.dataset, REAL)
 
 
-def inferential_generators(wildcards):
-    return PLAN.inferential_generators_for(wildcards.dataset)
-
-
-def inferential_reps_of(wildcards):
-    return {
-        g: PLAN.inferential_reps(wildcards.dataset, g)
-        for g in inferential_generators(wildcards)
-    }
-
-
-def inferential_sets_of(wildcards):
-    """The released tables each generator's study reads (none for ``real`` and ``perfect``)."""
-    return {
-        g: [r["data"] for r in _releases(wildcards.dataset, g)]
-        for g in inferential_generators(wildcards)
-        if g not in (REAL, PERFECT)
-    }
+def inferential_records(wildcards):
+    """One record per replicate a generator's coverage study reads (core.cells.RepCell): its
+    seed is the generator's, one per (dataset, generator) as when each generator had a job of
+    its own; its table, the replicate's release (none for ``real`` and ``perfect``)."""
+    d = wildcards.dataset
+    return [
+        RepCell(
+            g,
+            r,
+            seed_for("inferential_utility", d, g),
+            None if g in (REAL, PERFECT) else synthetic_release(d, g, r)["data"],
+        ).record()
+        for g in PLAN.inferential_generators_for(d)
+        for r in PLAN.inferential_reps(d, g)
+    ]
 
 
 def inferential_inputs(wildcards):
     releases = [
         rel
-        for g in inferential_generators(wildcards)
+        for g in PLAN.inferential_generators_for(wildcards.dataset)
         if g not in (REAL, PERFECT)
         for rel in _releases(wildcards.dataset, g)
     ]
@@ -719,14 +716,6 @@ def inferential_inputs(wildcards):
         "trains": prepared_by_rep("train", wildcards.dataset, reps),
         "cards": prepared_by_rep("card", wildcards.dataset, reps),
         "releases": needs_of(releases),
-    }
-
-
-def inferential_seeds(wildcards):
-    # one seed per (dataset, generator), as when each generator had a job of its own
-    return {
-        g: seed_for("inferential_utility", wildcards.dataset, g)
-        for g in inferential_generators(wildcards)
     }
 
 

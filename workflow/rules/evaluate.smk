@@ -162,10 +162,7 @@ rule inferential_utility:
     params:
         inferential=config["inferential_utility"],
         estimation=estimation_params(),
-        generators=inferential_generators,
-        reps_of=inferential_reps_of,
-        sets_of=inferential_sets_of,
-        seeds=inferential_seeds,
+        cells=inferential_records,
         data_reps=data_reps,
         dataset_options=dataset_options,
     script:

@@ -32,11 +32,11 @@ def resolve_threads(threads: int | None) -> int:
     return int(threads)
 
 
-def check_threads(threads: int, component: str) -> int:
-    """A component's ``threads`` parameter: a positive integer, else a ConfigError naming it."""
-    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or threads < 1:
-        raise ConfigError(f"{component}: threads must be a positive integer, got {threads!r}")
-    return int(threads)
+def check_n_jobs(n_jobs: int, component: str) -> int:
+    """A component's ``n_jobs`` parameter: a positive integer, else a ConfigError naming it."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or n_jobs < 1:
+        raise ConfigError(f"{component}: n_jobs must be a positive integer, got {n_jobs!r}")
+    return int(n_jobs)
 
 
 def set_thread_environment(threads: int) -> None:

@@ -54,14 +54,7 @@ def _finite(values: Iterable[float]) -> np.ndarray:
 
 def mean_interval(values: Iterable[float], level: float = LEVEL) -> Interval:
     """The mean and its t interval; no interval below two values (one replicate is no evidence)."""
-    a = _finite(values)
-    if len(a) == 0:
-        return Interval(math.nan)
-    m = float(a.mean())
-    if len(a) < 2:
-        return Interval(m, n=1)
-    half = float(stats.t.ppf(0.5 + level / 2, len(a) - 1) * a.std(ddof=1) / math.sqrt(len(a)))
-    return Interval(m, m - half, m + half, len(a))
+    return _t_interval(values, level)
 
 
 def prediction_interval(values: Iterable[float], m: int = 1, level: float = LEVEL) -> Interval:
@@ -69,13 +62,20 @@ def prediction_interval(values: Iterable[float], m: int = 1, level: float = LEVE
     interval mean ± t s sqrt(1/m + 1/n). A number someone else computed from one synthetic set
     is one such draw (m = 1); comparing it with the mean's interval instead would call a
     difference the mere noise of its single set. No interval below two values."""
+    return _t_interval(values, level, m)
+
+
+def _t_interval(values: Iterable[float], level: float, m: int | None = None) -> Interval:
+    """The mean with its t interval (``m`` None) or its prediction interval for the mean of
+    ``m`` new draws."""
     a = _finite(values)
     if len(a) == 0:
         return Interval(math.nan)
     mean = float(a.mean())
     if len(a) < 2:
         return Interval(mean, n=1)
-    half = float(stats.t.ppf(0.5 + level / 2, len(a) - 1) * a.std(ddof=1) * math.sqrt(1 / m + 1 / len(a)))
+    t_s = stats.t.ppf(0.5 + level / 2, len(a) - 1) * a.std(ddof=1)
+    half = float(t_s / math.sqrt(len(a)) if m is None else t_s * math.sqrt(1 / m + 1 / len(a)))
     return Interval(mean, mean - half, mean + half, len(a))
 
 

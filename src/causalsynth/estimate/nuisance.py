@@ -166,7 +166,7 @@ class NuisanceFitter:
         Number of cross-fitting folds (stratified by treatment); ignored when ``cross_fit`` is off.
     cross_fit:
         ``False`` fits on the whole table and predicts in-sample (the paper's protocol).
-    seed:
+    random_state:
         Base seed of the fold split and of every learner.
     n_jobs:
         Passed to the learners.
@@ -179,13 +179,13 @@ class NuisanceFitter:
         learner: str = "random_forest",
         folds: int = 5,
         cross_fit: bool = True,
-        seed: int = 0,
+        random_state: int = 0,
         n_jobs: int = 1,
     ):
         self.learner = learner
         self.folds = folds
         self.cross_fit = cross_fit
-        self.seed = seed
+        self.random_state = random_state
         self.n_jobs = n_jobs
 
     def splits(self, a: np.ndarray) -> Splits:
@@ -193,7 +193,7 @@ class NuisanceFitter:
         if not self.cross_fit:
             idx = np.arange(len(a))
             return [(idx, idx)]
-        return treatment_folds(a, self.folds, derive_seed(self.seed, "folds"))
+        return treatment_folds(a, self.folds, derive_seed(self.random_state, "folds"))
 
     def fit(self, df: pd.DataFrame, roles: Roles) -> NuisanceFitter:
         a = df[roles.treatment].to_numpy(dtype=np.int64)
@@ -236,7 +236,7 @@ class NuisanceFitter:
         if np.unique(a_train).size < 2:
             raise NuisanceFailure(f"the training data of {where} hold a single treatment arm")
         model = make_learner(
-            self.learner, "classification", derive_seed(self.seed, "propensity", rep=k), self.n_jobs
+            self.learner, "classification", derive_seed(self.random_state, "propensity", rep=k), self.n_jobs
         )
         try:
             model.fit(x_train, a_train)
@@ -261,7 +261,7 @@ class NuisanceFitter:
                 # the arm's maximum-likelihood fit; a classifier cannot be fitted on one class
                 preds.append(np.full(len(x_test), float(y_arm[0])))
                 continue
-            seed = derive_seed(self.seed, "outcome", estimator=f"arm{arm}", rep=k)
+            seed = derive_seed(self.random_state, "outcome", estimator=f"arm{arm}", rep=k)
             model = make_learner(self.learner, task, seed, self.n_jobs)
             try:
                 if binary:

@@ -58,12 +58,13 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from causalsynth.core.cells import RepCell, rep_cells
 from causalsynth.core.errors import ConfigError, DataError
 from causalsynth.core.io import read_parquet
 from causalsynth.core.progress import Progress
@@ -245,10 +246,7 @@ def _truths(
 
 
 def run_inferential_sets(
-    generators: Sequence[str],
-    reps_of: dict[str, Sequence[int]],
-    seeds: dict[str, int],
-    sets_of: dict[str, Sequence[str]],
+    cells: Sequence[RepCell | Mapping[str, Any]],
     train_path: SplitPaths,
     card_path: SplitPaths,
     params: dict[str, Any],
@@ -260,22 +258,40 @@ def run_inferential_sets(
     """:func:`inferential_rows` of every generator of a dataset, in one table at ``out_path``.
 
     One job per dataset because a generator's study takes about as long as a fresh process
-    spends importing scikit-learn and the package. Generator ``g`` reads the training tables
-    and cards of its replicates ``reps_of[g]`` (``train_path`` and ``card_path`` map a replicate
-    to its draw, :mod:`causalsynth.core.splits`), its released tables ``sets_of[g]`` (none for
-    ``real`` and ``perfect``) and its own seed ``seeds[g]``, so its rows are those of a job of
-    its own.
+    spends importing scikit-learn and the package. ``cells`` holds one record
+    (:class:`~causalsynth.core.cells.RepCell`) per replicate a generator's study reads: the
+    generator, the replicate (whose training table and card ``train_path`` and ``card_path``
+    map it to, :mod:`causalsynth.core.splits`), the study's seed (the generator's, the same in
+    each of its records, so its rows are those of a job of its own) and the released table
+    (none for ``real`` and ``perfect``, which release nothing).
     """
     rows: list[dict[str, Any]] = []
-    for g in generators:
-        reps = reps_of[g]
+    for generator, study in _studies(cells).items():
         rows += inferential_rows(
-            list(sets_of.get(g, [])),
-            [for_rep(train_path, r) for r in reps],
-            [for_rep(card_path, r) for r in reps],
-            params, estimation, seeds[g], dataset, g, dataset_options,
+            [c.data for c in study if c.data is not None],
+            [for_rep(train_path, c.rep) for c in study],
+            [for_rep(card_path, c.rep) for c in study],
+            params, estimation, study[0].seed, dataset, generator, dataset_options,
         )  # fmt: skip
     return write_rows(rows, list(INFERENTIAL_UTILITY.columns), out_path)
+
+
+def _studies(records: Sequence[RepCell | Mapping[str, Any]]) -> dict[str, list[RepCell]]:
+    """The cells of each generator's study, generators in the order they first appear; a study
+    whose cells disagree on its seed, or of which only some name a released table, is a
+    `ConfigError` naming the generator."""
+    who = "run_inferential_sets"
+    studies: dict[str, list[RepCell]] = {}
+    for cell in rep_cells(records, who, needs=("seed",)):
+        studies.setdefault(cell.generator, []).append(cell)
+    for generator, study in studies.items():
+        if len({c.seed for c in study}) > 1:
+            raise ConfigError(f"{who}: the cells of generator '{generator}' have different seeds")
+        if len({c.data is None for c in study}) > 1:
+            raise ConfigError(
+                f"{who}: some cells of generator '{generator}' name a released table and some do not"
+            )
+    return studies
 
 
 def inferential_rows(

@@ -69,8 +69,11 @@ class CateLearner(ABC):
 
     name = ""
 
-    def __init__(self, roles: Roles, learner: str, seed: int, encoder: CovariateEncoder, bound: float):
-        self.roles, self.learner, self.seed, self.encoder, self.bound = roles, learner, seed, encoder, bound
+    def __init__(
+        self, roles: Roles, learner: str, random_state: int, encoder: CovariateEncoder, bound: float
+    ):
+        self.roles, self.learner, self.encoder, self.bound = roles, learner, encoder, bound
+        self.random_state = random_state
 
     @property
     def binary(self) -> bool:
@@ -108,7 +111,9 @@ class TLearner(CateLearner):
                 return f"arm {roles.treatment}={arm} has {int(rows.sum())} unit(s); a T-learner needs 2"
             if self.binary and (problem := _classes_problem(y[rows], f"{roles.outcome} in arm {arm}")):
                 return problem
-            self.models_[arm] = self._outcome_model(x[rows], y[rows], derive_seed(self.seed, "arm", rep=arm))
+            self.models_[arm] = self._outcome_model(
+                x[rows], y[rows], derive_seed(self.random_state, "arm", rep=arm)
+            )
         return OK
 
     def cate(self, covariates: pd.DataFrame) -> np.ndarray:
@@ -131,7 +136,7 @@ class SLearner(CateLearner):
         if self.binary and (problem := _classes_problem(y, roles.outcome)):
             return problem
         x = np.column_stack([self.encoder.transform(train), a])
-        self.model_ = self._outcome_model(x, y, derive_seed(self.seed, "s"))
+        self.model_ = self._outcome_model(x, y, derive_seed(self.random_state, "s"))
         return OK
 
     def cate(self, covariates: pd.DataFrame) -> np.ndarray:
@@ -153,7 +158,7 @@ class DRLearner(CateLearner):
     def fit(self, train: pd.DataFrame) -> str:
         try:
             nu = fit_nuisances(
-                train, self.roles, self.learner, DR_FOLDS, True, derive_seed(self.seed, "nuisances")
+                train, self.roles, self.learner, DR_FOLDS, True, derive_seed(self.random_state, "nuisances")
             )
         except NuisanceFailure as exc:
             return str(exc)
@@ -162,7 +167,7 @@ class DRLearner(CateLearner):
             pseudo = nu.q1 - nu.q0 + nu.a * (nu.y - nu.q1) / g - (1 - nu.a) * (nu.y - nu.q0) / (1 - g)
         if not np.isfinite(pseudo).all():
             return "a fitted propensity is 0 or 1 and no bound is set (estimation.propensity_bound: 0)"
-        model = make_learner(self.learner, "regression", derive_seed(self.seed, "final"), 1)
+        model = make_learner(self.learner, "regression", derive_seed(self.random_state, "final"), 1)
         self.model_ = model.fit(self.encoder.transform(train), pseudo)
         return OK
 

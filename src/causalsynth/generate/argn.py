@@ -211,7 +211,7 @@ class TabularARGNGenerator(Generator):
         max_grad_norm: float = 1.0,
         sampling_temperature: float = 1.0,
         device: str = "auto",
-        threads: int = 1,
+        n_jobs: int = 1,
         random_state: int = 0,
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
@@ -231,7 +231,7 @@ class TabularARGNGenerator(Generator):
         self.max_grad_norm = max_grad_norm
         self.sampling_temperature = sampling_temperature
         self.device = device
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds

@@ -28,7 +28,7 @@ from sklearn.base import BaseEstimator
 from causalsynth.core.errors import ComponentFailure, ConfigError
 from causalsynth.core.roles import Roles
 from causalsynth.core.seeds import derive_seed
-from causalsynth.core.threads import check_threads, limit_threads
+from causalsynth.core.threads import check_n_jobs, limit_threads
 from causalsynth.generate.checks import TableSpec, validate_rows
 
 logger = logging.getLogger("causalsynth.generate")
@@ -59,7 +59,7 @@ class Generator(BaseEstimator, abc.ABC):
 
     Subclasses define ``name`` (the registry id), ``packages`` (distributions whose versions
     are recorded next to results), an ``__init__`` that stores its arguments -- at least
-    ``threads`` and ``random_state``; ``max_sampling_rounds``, ``max_sampling_seconds`` and
+    ``n_jobs`` and ``random_state``; ``max_sampling_rounds``, ``max_sampling_seconds`` and
     ``range_multiple`` default to 10, None and 10.0 where it does not take them -- and
     ``_fit`` / ``_sample``. A class outside the package (``type: "package.module:Class"``, or
     an entry point of the group ``causalsynth.generators``) follows the same contract.
@@ -115,7 +115,7 @@ class Generator(BaseEstimator, abc.ABC):
     def _who(self) -> str:
         return self.instance_ or getattr(self, "name", type(self).__name__)
 
-    threads: int
+    n_jobs: int
     random_state: int
     # defaults for a generator whose constructor does not take these (a plug-in may not)
     max_sampling_rounds: int = 10
@@ -142,10 +142,10 @@ class Generator(BaseEstimator, abc.ABC):
             len(data),
             data.shape[1],
             self.device_,
-            self.threads,
+            self.n_jobs,
         )
         start = time.perf_counter()
-        with limit_threads(self.threads, torch_and_joblib=True):
+        with limit_threads(self.n_jobs, torch_and_joblib=True):
             self._fit(data, roles)
         self.fit_seconds_ = time.perf_counter() - start
         logger.info("%s: fitted in %.1f s", self._who, self.fit_seconds_)
@@ -187,7 +187,7 @@ class Generator(BaseEstimator, abc.ABC):
             return exc
 
         budget = SamplingBudget(self.max_sampling_seconds, failure)
-        with limit_threads(self.threads, torch_and_joblib=True):
+        with limit_threads(self.n_jobs, torch_and_joblib=True):
             for round_ in range(self.max_sampling_rounds):
                 missing = n - counts["valid"]
                 if missing <= 0:
@@ -249,7 +249,7 @@ class Generator(BaseEstimator, abc.ABC):
     # ------------------------------------------------------------------ internals
     def _check_params(self) -> None:
         who = f"generator '{self._who}'"
-        check_threads(self.threads, who)
+        check_n_jobs(self.n_jobs, who)
         if isinstance(self.random_state, bool) or not isinstance(self.random_state, int):
             raise ConfigError(f"{who}: random_state must be an integer, got {self.random_state!r}")
         if not isinstance(self.max_sampling_rounds, int) or self.max_sampling_rounds < 1:

@@ -35,7 +35,7 @@ class GaussianCopulaGenerator(Generator):
         self,
         default_distribution: str = "beta",
         enforce_min_max_values: bool = True,
-        threads: int = 1,
+        n_jobs: int = 1,
         random_state: int = 0,
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
@@ -43,7 +43,7 @@ class GaussianCopulaGenerator(Generator):
     ):
         self.default_distribution = default_distribution
         self.enforce_min_max_values = enforce_min_max_values
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds

@@ -212,14 +212,14 @@ class FileGenerator(Generator):
         columns: dict[str, str] | None = None,
         extra_rows: str = "subsample",
         missing: str = "error",
-        threads: int = 1,
+        n_jobs: int = 1,
         random_state: int = 0,
     ):
         self.path = path
         self.columns = columns
         self.extra_rows = extra_rows
         self.missing = missing
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     @classmethod

@@ -131,7 +131,7 @@ class ARFGenerator(Generator):
         max_iters: int = 10,
         early_stop: bool = True,
         min_node_size: int = 5,
-        threads: int = 1,
+        n_jobs: int = 1,
         random_state: int = 0,
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
@@ -142,7 +142,7 @@ class ARFGenerator(Generator):
         self.max_iters = max_iters
         self.early_stop = early_stop
         self.min_node_size = min_node_size
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds
@@ -218,7 +218,7 @@ class ForestDiffusionGenerator(Generator):
     row paired with ``duplicate_K`` noise draws; sampling integrates the flow from Gaussian noise.
     The hyperparameters and their defaults are the library's (``n_t`` 50, ``duplicate_K`` 100,
     ``max_depth`` 7, ``n_estimators`` 100, ``eta`` 0.3, ``reg_lambda`` 0, ``reg_alpha`` 0,
-    ``subsample`` 1), trained through its data iterator (``n_batch`` 1) with ``threads`` XGBoost
+    ``subsample`` 1), trained through its data iterator (``n_batch`` 1) with ``n_jobs`` XGBoost
     threads. Binary columns, the treatment included, are rounded and clipped to 0/1 by the
     library; categorical columns are dummy-coded by it and decoded by argmax; continuous columns
     are clipped to their training range. At most 10 categorical columns (the library decodes
@@ -242,7 +242,7 @@ class ForestDiffusionGenerator(Generator):
         reg_lambda: float = 0.0,
         reg_alpha: float = 0.0,
         subsample: float = 1.0,
-        threads: int = 1,
+        n_jobs: int = 1,
         random_state: int = 0,
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
@@ -257,7 +257,7 @@ class ForestDiffusionGenerator(Generator):
         self.reg_lambda = reg_lambda
         self.reg_alpha = reg_alpha
         self.subsample = subsample
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds
@@ -331,7 +331,7 @@ class ForestDiffusionGenerator(Generator):
                 n_jobs=1,
                 n_batch=1,
                 seed=int(self.random_state),
-                nthread=int(self.threads),
+                nthread=int(self.n_jobs),
             )
         self.fit_info_ = {
             "noise_levels": int(self.n_t),

@@ -14,7 +14,7 @@ this order:
 
 Every class is held to the generator contract (:func:`check_contract`: a subclass of
 :class:`~causalsynth.generate.base.Generator` with ``_fit`` and ``_sample`` whose constructor
-takes ``threads`` and ``random_state``) before any job runs; a class that breaks it, or a
+takes ``n_jobs`` and ``random_state``) before any job runs; a class that breaks it, or a
 module that does not import, is a one-line :class:`~causalsynth.core.errors.ConfigError`.
 """
 
@@ -30,8 +30,8 @@ from causalsynth.generate.base import Generator
 from causalsynth.generate.registry import GENERATORS
 
 ENTRY_POINT_GROUP = "causalsynth.generators"
-# The constructor arguments the workflow passes to every generator (generate.run._RUN_PARAMS).
-RUN_PARAMS = ("threads", "random_state")
+# The constructor arguments the workflow passes to every generator, never a user's params.
+RUN_PARAMS = ("n_jobs", "random_state")
 # What Generator.fit and Generator.sample call; a class that is no Generator is told which it lacks.
 _CONTRACT = ("fit", "sample", "_fit", "_sample")
 
@@ -98,8 +98,8 @@ def check_contract(cls: object, what: str) -> type[Generator]:
         if lacking:
             raise ConfigError(
                 f"{what}: the constructor of class {cls.__name__} takes no parameter(s) "
-                f"{', '.join(lacking)}; the workflow passes threads and random_state to every generator. "
-                "Fix: add them to __init__ and store them as self.threads and self.random_state"
+                f"{', '.join(lacking)}; the workflow passes n_jobs and random_state to every generator. "
+                "Fix: add them to __init__ and store them as self.n_jobs and self.random_state"
             )
     return cls
 

@@ -26,9 +26,6 @@ from causalsynth.generate.plugins import RUN_PARAMS, is_plugin, resolve_generato
 
 logger = logging.getLogger("causalsynth.generate")
 
-# Set by the workflow for every job, never by a user's generator params.
-_RUN_PARAMS = RUN_PARAMS
-
 
 def make_generator(
     generator: str,
@@ -74,7 +71,7 @@ def make_generator(
         raise ConfigError(
             f"generator {who}: the constructor of {cls.__name__} has no default for {', '.join(lacking)}; "
             "the config is checked without them (a job gets them from the workflow). Fix: give them "
-            "defaults, threads=1 and random_state=0"
+            "defaults, n_jobs=1 and random_state=0"
         )
     try:
         model = cls(**params, **run_params)
@@ -125,7 +122,7 @@ def run_generate(
     params: dict[str, Any],
     n_rows: int,
     seed: int,
-    threads: int,
+    n_jobs: int,
     out_data: str | os.PathLike,
     out_meta: str | os.PathLike,
     dataset: str,
@@ -138,7 +135,7 @@ def run_generate(
     (default: the id itself). ``seed`` is the job's seed; the fit and the sample each get a
     seed derived from it. Writes ``out_data`` (parquet, the training columns in role order with
     canonical dtypes) and ``out_meta`` (JSON: generator, type, dataset, params -- every
-    hyperparameter, defaults included --, seed, fit_seed, sample_seed, threads, device,
+    hyperparameter, defaults included --, seed, fit_seed, sample_seed, n_jobs, device,
     versions, fit_seconds, sample_seconds, n_requested, n_generated, n_valid, n_invalid,
     invalid_reasons, sampling_rounds, fit_info -- losses per epoch, batch and steps --,
     epsilon -- the differential-privacy epsilon spent, null without DP -- and degenerate --
@@ -153,16 +150,16 @@ def run_generate(
     """
     kind = generator_type or generator
     params = dict(params or {})
-    clash = sorted(set(params) & set(_RUN_PARAMS))
+    clash = sorted(set(params) & set(RUN_PARAMS))
     if clash:
         raise ConfigError(
-            f"generator '{generator}': {', '.join(clash)} is set by the workflow (threads from the "
+            f"generator '{generator}': {', '.join(clash)} is set by the workflow (n_jobs from the "
             "rule, random_state from the job's seed); remove it from the generator's params"
         )
     fit_seed = derive_seed(seed, "fit")
     sample_seed = derive_seed(seed, "sample")
     model = make_generator(
-        kind, params, instance=generator, replicate=rep, threads=threads, random_state=fit_seed
+        kind, params, instance=generator, replicate=rep, n_jobs=n_jobs, random_state=fit_seed
     )
     _, roles = read_card(card_path)
     table = read_parquet(train_path)
@@ -183,7 +180,7 @@ def run_generate(
         "seed": seed,
         "fit_seed": fit_seed,
         "sample_seed": sample_seed,
-        "threads": threads,
+        "n_jobs": n_jobs,
         "device": model.device_,
         **provenance_record((*CORE_PACKAGES, *model.packages)),
         "fit_seconds": model.fit_seconds_,

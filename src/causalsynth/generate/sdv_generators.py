@@ -204,7 +204,7 @@ class CTGANGenerator(_CtganFamily):
         log_frequency: bool = True,
         generator_average: float | None = None,
         device: str = "auto",
-        threads: int = 1,
+        n_jobs: int = 1,
         random_state: int = 0,
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
@@ -226,7 +226,7 @@ class CTGANGenerator(_CtganFamily):
         self.discriminator_steps = discriminator_steps
         self.log_frequency = log_frequency
         self.device = device
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds
@@ -364,7 +364,7 @@ class TVAEGenerator(_CtganFamily):
         loss_factor: float = 2,
         discrete_sampling: str = "sample",
         device: str = "auto",
-        threads: int = 1,
+        n_jobs: int = 1,
         random_state: int = 0,
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
@@ -381,7 +381,7 @@ class TVAEGenerator(_CtganFamily):
         self.loss_factor = loss_factor
         self.discrete_sampling = discrete_sampling
         self.device = device
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds

@@ -78,7 +78,7 @@ class HybridGenerator:
     (``learned`` or ``randomized``), ``p_treat`` (treated probability when randomized),
     ``outcome_model`` (``per_arm``: one model of Y on W per arm; ``pooled``: one model on (W, A)),
     ``n_folds`` (folds for the out-of-fold residuals of a continuous outcome, and of the
-    cross-fit behind :meth:`sample_training_rows`), ``seed`` (base of the learners' seeds),
+    cross-fit behind :meth:`sample_training_rows`), ``random_state`` (base of the learners' seeds),
     ``n_jobs``.
 
     ``fit(train)`` fits on all training rows, for new covariates (:meth:`sample`);
@@ -93,7 +93,7 @@ class HybridGenerator:
         assignment: str = default("hybrid", "assignment"),
         p_treat: float = default("hybrid", "p_treat"),
         n_folds: int = default("hybrid", "n_folds"),
-        seed: int = 0,
+        random_state: int = 0,
         n_jobs: int = 1,
         outcome_model: str = default("hybrid", "outcome_model"),
     ):
@@ -103,7 +103,7 @@ class HybridGenerator:
         self.p_treat = p_treat
         self.n_folds = n_folds
         self.outcome_model = outcome_model
-        self.seed = seed
+        self.random_state = random_state
         self.n_jobs = n_jobs
 
     def _check_params(self) -> None:
@@ -157,13 +157,13 @@ class HybridGenerator:
             self.propensity_model_ = make_learner(
                 self.learner,
                 "classification",
-                derive_seed(self.seed, "hybrid.propensity", rep=rep),
+                derive_seed(self.random_state, "hybrid.propensity", rep=rep),
                 self.n_jobs,
             ).fit(w, a)
         task = "classification" if roles.outcome_type == "binary" else "regression"
         if self.outcome_model == "pooled":
             x = np.hstack([w, a[:, None].astype(float)])
-            outcome_seed = derive_seed(self.seed, "hybrid.outcome", rep=rep)
+            outcome_seed = derive_seed(self.random_state, "hybrid.outcome", rep=rep)
             self.outcome_model_ = make_learner(self.learner, task, outcome_seed, self.n_jobs).fit(x, y)
         else:
             self.outcome_model_ = {
@@ -175,7 +175,10 @@ class HybridGenerator:
 
     def _arm_learner(self, task: str, arm: int, rep: int | str = ""):
         return make_learner(
-            self.learner, task, derive_seed(self.seed, f"hybrid.outcome.arm{arm}", rep=rep), self.n_jobs
+            self.learner,
+            task,
+            derive_seed(self.random_state, f"hybrid.outcome.arm{arm}", rep=rep),
+            self.n_jobs,
         )
 
     def _fit(self, train: pd.DataFrame, a: np.ndarray, y: np.ndarray) -> None:
@@ -184,12 +187,12 @@ class HybridGenerator:
         if self.roles.outcome_type == "binary":
             return
         w = self.encoder_.transform(train)
-        folds_seed = derive_seed(self.seed, "hybrid.folds")
+        folds_seed = derive_seed(self.random_state, "hybrid.folds")
         if self.outcome_model == "pooled":
             x = np.hstack([w, a[:, None].astype(float)])
             folds = KFold(n_splits=min(self.n_folds, len(y)), shuffle=True, random_state=folds_seed)
             learner = make_learner(
-                self.learner, "regression", derive_seed(self.seed, "hybrid.outcome"), self.n_jobs
+                self.learner, "regression", derive_seed(self.random_state, "hybrid.outcome"), self.n_jobs
             )
             resid = y.astype(float) - cross_val_predict(learner, x, y, cv=folds)
             self.residuals_ = {arm: resid[a == arm] - resid[a == arm].mean() for arm in (0, 1)}
@@ -220,7 +223,9 @@ class HybridGenerator:
                     f"only {int((a == arm).sum())} training units have {roles.treatment}={arm}, fewer than "
                     f"the {k} cross-fitting folds of hybrid_real; lower hybrid n_folds"
                 )
-        folds = StratifiedKFold(n_splits=k, shuffle=True, random_state=derive_seed(self.seed, "hybrid.folds"))
+        folds = StratifiedKFold(
+            n_splits=k, shuffle=True, random_state=derive_seed(self.random_state, "hybrid.folds")
+        )
         n = len(train)
         e, mu0, mu1 = np.empty(n), np.empty(n), np.empty(n)
         for fold, (fit_idx, out_idx) in enumerate(folds.split(np.zeros(n), a)):

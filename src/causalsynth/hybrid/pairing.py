@@ -164,14 +164,14 @@ class SyntheticPairing:
         threshold: float = default("pairing", "threshold"),
         learner: str = default("pairing", "learner"),
         categorical_weight: float = default("pairing", "categorical_weight"),
-        seed: int = 0,
+        random_state: int = 0,
         n_jobs: int = 1,
     ):
         self.roles = roles
         self.threshold = threshold
         self.learner = learner
         self.categorical_weight = categorical_weight
-        self.seed = seed
+        self.random_state = random_state
         self.n_jobs = n_jobs
 
     def _check_params(self) -> None:
@@ -195,7 +195,7 @@ class SyntheticPairing:
         # the learner sees the encoder's standardized one-hot matrix, like the hybrid's models
         w = self.encoder_.transform(real)
         with limit_threads(self.n_jobs):
-            learner = make_learner(self.learner, "classification", self.seed, self.n_jobs)
+            learner = make_learner(self.learner, "classification", self.random_state, self.n_jobs)
             self.propensity_model_ = learner.fit(w, a)
         self.propensity_ = self.predict_propensity(real)
         return self
@@ -307,7 +307,7 @@ def run_pairing(
             threshold=params["threshold"],
             learner=params["learner"],
             categorical_weight=params["categorical_weight"],
-            seed=derive_seed(seed, "propensity", rep=s),
+            random_state=derive_seed(seed, "propensity", rep=s),
             n_jobs=n_jobs,
         )
         try:

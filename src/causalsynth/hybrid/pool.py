@@ -46,15 +46,15 @@ __all__ = [
 ]
 
 
-def _model_from_params(roles: Roles, params: dict[str, Any], seed: int, threads: int) -> HybridGenerator:
+def _model_from_params(roles: Roles, params: dict[str, Any], seed: int, n_jobs: int) -> HybridGenerator:
     return HybridGenerator(
         roles,
         learner=params["learner"],
         assignment=params["assignment"],
         p_treat=params["p_treat"],
         n_folds=params["n_folds"],
-        seed=seed,
-        n_jobs=threads,
+        random_state=seed,
+        n_jobs=n_jobs,
         outcome_model=params["outcome_model"],
     )
 
@@ -67,7 +67,7 @@ def run_fit_mechanisms(
     card_path: str,
     params: dict[str, Any],
     seed: int,
-    threads: int,
+    n_jobs: int,
     out_model: str,
     out_meta: str,
     dataset: str,
@@ -82,7 +82,7 @@ def run_fit_mechanisms(
     params = resolve_section(params, "hybrid", "run_fit_mechanisms")
     _, roles = read_card(card_path)
     train = roles.validate(read_parquet(train_path), str(train_path), reset_index=False)
-    model = _model_from_params(roles, params, seed, threads)
+    model = _model_from_params(roles, params, seed, n_jobs)
     try:
         model.fit(train)
     except ComponentFailure as err:
@@ -106,7 +106,10 @@ def load_mechanisms(path: str | Path, roles: Roles, params: dict[str, Any]) -> H
     import joblib
 
     model = joblib.load(path)
-    if not isinstance(model, HybridGenerator) or getattr(model, "outcome_model_", None) is None:
+    # a model pickled before the constructor took random_state lacks it: refit, never guess
+    if not isinstance(model, HybridGenerator) or not all(
+        hasattr(model, a) for a in ("outcome_model_", "random_state")
+    ):
         raise DataError(str(path), "model", "not a fitted hybrid model", "rerun the hybrid rule")
     if model.roles.to_dict() != roles.to_dict():
         raise DataError(
@@ -131,7 +134,7 @@ def run_hybrid(
     covariates_path: str | None,
     params: dict[str, Any],
     seed: int,
-    threads: int,
+    n_jobs: int,
     out_pool: str,
     out_meta: str,
     dataset: str,
@@ -193,10 +196,10 @@ def run_hybrid(
 
     if mechanisms_path is not None:
         model = load_mechanisms(mechanisms_path, roles, params)
-        model.n_jobs = threads
-        mechanisms = {"shared": True, "path": str(mechanisms_path), "seed": int(model.seed)}
+        model.n_jobs = n_jobs
+        mechanisms = {"shared": True, "path": str(mechanisms_path), "seed": int(model.random_state)}
     else:
-        model = _model_from_params(roles, params, seed, threads)
+        model = _model_from_params(roles, params, seed, n_jobs)
         mechanisms = {"shared": False, "seed": int(seed)}
     try:
         if mechanisms_path is None:

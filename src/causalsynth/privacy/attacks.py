@@ -275,7 +275,7 @@ def _anonymeter_attacks(
     non_members: pd.DataFrame,
     params: dict[str, Any],
     seed: int,
-    threads: int,
+    n_jobs: int,
 ) -> list[dict[str, Any]]:
     from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
 
@@ -306,7 +306,7 @@ def _anonymeter_attacks(
         halves = (columns[0::2], columns[1::2])
         ev = LinkabilityEvaluator(
             ori=members, syn=synthetic, control=non_members, aux_cols=halves, n_attacks=n, n_neighbors=k
-        ).evaluate(n_jobs=threads)
+        ).evaluate(n_jobs=n_jobs)
         naive = _random_link_rate(len(synthetic), k)
         return _risk_row("linkability_risk", ev.results(confidence_level=LEVEL), naive, n)
 
@@ -321,7 +321,7 @@ def _anonymeter_attacks(
             secret=roles.outcome,
             regression=regression,
             n_attacks=n,
-        ).evaluate(n_jobs=threads)
+        ).evaluate(n_jobs=n_jobs)
         results, naive = _scored_inference(
             ev,
             members,
@@ -349,7 +349,7 @@ def attack_set(
     params: dict[str, Any],
     categorical_weight: float,
     seed: int,
-    threads: int = 1,
+    n_jobs: int = 1,
 ) -> list[dict[str, Any]]:
     """Every metric of one synthetic set (role columns, canonical dtypes): one dict per metric.
 
@@ -375,7 +375,7 @@ def attack_set(
         )
         rows += [{"metric": m, "status": reason} for m in PRIVACY_ATTACKS]
     else:
-        rows += _anonymeter_attacks(roles, synthetic, members, non_members, params, seed, threads)
+        rows += _anonymeter_attacks(roles, synthetic, members, non_members, params, seed, n_jobs)
 
     enc = record_encoder(roles, train, categorical_weight)
     x_syn, x_train = enc.transform(synthetic), enc.transform(train)

@@ -103,7 +103,7 @@ class GReaTGenerator(Generator):
         row plus 8.
     device
         ``auto`` (CUDA when torch sees it), ``cpu`` or ``cuda``.
-    threads
+    n_jobs
         torch and BLAS threads while fitting and sampling.
     random_state
         Seed of fine-tuning (data order, feature shuffles).
@@ -161,7 +161,7 @@ class GReaTGenerator(Generator):
         sample_batch_size: int | None = None,
         max_new_tokens: int | None = None,
         device: str = "auto",
-        threads: int = 1,
+        n_jobs: int = 1,
         random_state: int = 0,
         max_sampling_rounds: int = 10,
         max_sampling_seconds: float | None = None,
@@ -183,7 +183,7 @@ class GReaTGenerator(Generator):
         self.sample_batch_size = sample_batch_size
         self.max_new_tokens = max_new_tokens
         self.device = device
-        self.threads = threads
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.max_sampling_rounds = max_sampling_rounds
         self.max_sampling_seconds = max_sampling_seconds

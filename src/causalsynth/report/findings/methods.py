@@ -192,7 +192,7 @@ def claim_engine(engine: pd.DataFrame, ranking: pd.DataFrame) -> Claim:
             "dataset": ranking["dataset"].to_numpy(),
             "engine": ranking["engine"].to_numpy(),
             "spearman [CI]": [ci(Interval(r, lo, hi)) for r, lo, hi in zip(rho, low, high, strict=True)],
-            "point rule": np.where(rho.notna(), np.where(rho >= SPEARMAN_AGREES, "agrees", "no"), "–"),
+            "point rule": np.where(rho.notna(), np.where(rho >= SPEARMAN_AGREES, AGREES, DISAGREES), "–"),
             "decision": decision.fillna(UNDECIDED).to_numpy(),
         }
     ).sort_values(["dataset", "engine"])
