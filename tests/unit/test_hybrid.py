@@ -5,18 +5,21 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import expit
 
 from causalsynth.core.cells import RepCell
-from causalsynth.core.errors import ComponentFailure, ConfigError, UnknownComponentError
+from causalsynth.core.errors import ComponentFailure, ConfigError, DataError, UnknownComponentError
 from causalsynth.core.layout import mechanism_files, pool_files
 from causalsynth.core.roles import Roles
 from causalsynth.core.vocabulary import hybrid_base
 from causalsynth.hybrid.model import HybridGenerator, engine_truth
 from causalsynth.hybrid.pool import (
+    _MECHANISM_SETTINGS,
+    load_mechanisms,
     run_fit_mechanisms,
     run_hybrid,
     run_hybrid_sets,
@@ -528,3 +531,18 @@ def test_per_arm_binary_outcome_constant_in_one_arm_is_its_frequency():
 def test_unknown_outcome_model_lists_the_valid_ones():
     with pytest.raises(ConfigError, match="per_arm"):
         HybridGenerator(BINARY, outcome_model="forest").fit(binary_dgp(100, seed=1))
+
+
+def test_shared_mechanisms_are_loaded_only_when_fitted_by_this_version(tmp_path):
+    model = HybridGenerator(BINARY, learner="linear", random_state=3).fit(binary_dgp(200, seed=5))
+    params = {k: getattr(model, k) for k in _MECHANISM_SETTINGS}
+    path = tmp_path / "mechanisms.joblib"
+    joblib.dump(model, path)
+    assert load_mechanisms(path, BINARY, params).random_state == 3
+    del model.random_state  # as pickled before the constructor took random_state (it took seed)
+    joblib.dump(model, path)
+    with pytest.raises(DataError, match="not a fitted hybrid model.*rerun the hybrid rule"):
+        load_mechanisms(path, BINARY, params)
+    joblib.dump(HybridGenerator(BINARY, learner="linear"), path)  # never fitted
+    with pytest.raises(DataError, match="not a fitted hybrid model"):
+        load_mechanisms(path, BINARY, params)

@@ -107,8 +107,10 @@ def load_mechanisms(path: str | Path, roles: Roles, params: dict[str, Any]) -> H
 
     model = joblib.load(path)
     # a model pickled before the constructor took random_state lacks it: refit, never guess
-    if not isinstance(model, HybridGenerator) or not all(
-        hasattr(model, a) for a in ("outcome_model_", "random_state")
+    if (
+        not isinstance(model, HybridGenerator)
+        or getattr(model, "outcome_model_", None) is None
+        or not hasattr(model, "random_state")
     ):
         raise DataError(str(path), "model", "not a fitted hybrid model", "rerun the hybrid rule")
     if model.roles.to_dict() != roles.to_dict():
