@@ -17,7 +17,8 @@ bounded by ``max_sampling_rounds`` and ``max_sampling_seconds``.
 
 The fine-tuning loss is the model's own next-token cross-entropy, computed by
 :mod:`causalsynth.generate.great.loss` without the logits of padding or the batch's whole
-logits at once (a quarter less time per step on a CPU, the same loss to float rounding).
+logits at once (the same loss to float rounding; 0.76 of the step time in fp32 on an AMD EPYC
+without bf16, ``benchmarks/great_logits.py``; not measured on a CPU with bf16).
 
 ``lora`` fine-tunes low-rank adapters (``peft``) instead of all weights; they are merged into
 the model after training, so sampling costs the same either way.

@@ -5,11 +5,11 @@ included, holds the logits of the whole batch over the whole vocabulary (32 rows
 49,152 tokens for SmolLM2: 500 MB in fp32), then runs log-softmax, its backward and the zeroing
 of a gradient that large. Here the head is applied only to the positions that have a label, a
 chunk of them at a time, and the gradient of each chunk's logits (softmax minus one-hot) is
-formed in the same pass, so the batch's logits never exist whole: a quarter less time per
-fine-tuning step on a CPU. The loss and the gradients
+formed in the same pass, so the batch's logits never exist whole. The loss and the gradients
 are the model's own up to float rounding: the same sums in another order
 (``tests/unit/test_great_loss.py``). ``benchmarks/great_logits.py``, on an AMD EPYC without bf16
-in fp32: 144.2 s of fine-tuning with the model's loss against 109.7 s with this one.
+in fp32: 144.2 s of fine-tuning with the model's loss against 109.7 s with this one (0.76); on a
+CPU with bf16 it is not measured.
 
 It applies where the model's logits are its output head applied to its decoder's last hidden
 state; :func:`loss_path` checks that on one batch before training and otherwise keeps the
